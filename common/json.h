@@ -1,0 +1,63 @@
+/* common/json.h: the one interface to JSON. Parsing of events sits behind ad_json_parser so the
+ * library can change (README: "JSON library"); writing is a small streaming writer on ad_buf. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/str.h"
+
+struct ad_arena;
+struct ad_buf;
+struct ad_err;
+struct ad_event;
+
+struct ad_json_parser; /* reusable, one per collector (not thread-safe) */
+
+/* max_msg: messages longer than this are rejected with -EMSGSIZE before parsing. */
+int ad_json_parser_create(size_t max_msg, struct ad_json_parser **ret);
+void ad_json_parser_destroy(struct ad_json_parser *p); /* NULL-safe */
+const char *ad_json_parser_library(void);               /* e.g. "simdjson 3.0.1" */
+
+/* Parses one event object (docs/events.md). Strings of *ret point into buf or into arena, so ret is
+ * valid while both live. now_ns is the receive time, used when the event has no timestamp.
+ * Returns 0; -EBADMSG malformed JSON, wrong type, missing required field or unknown field;
+ * -EMSGSIZE over max_msg or a field bound; -EILSEQ invalid UTF-8; -ENOMEM. reterr says which field. */
+int ad_json_parse_event(struct ad_json_parser *p, const char *buf, size_t len, struct ad_arena *arena,
+                        int64_t now_ns, struct ad_event *ret, struct ad_err *reterr);
+
+/* Parses a JSON array of event objects, calling fn for each; stops at the first error (returned
+ * with reterr naming the index). Used by the HTTP collector. */
+typedef int (*ad_json_event_fn)(void *ctx, struct ad_event *ev);
+int ad_json_parse_events(struct ad_json_parser *p, const char *buf, size_t len, struct ad_arena *arena,
+                         int64_t now_ns, ad_json_event_fn fn, void *ctx, struct ad_err *reterr);
+
+/* Streaming writer. Commas are placed automatically. Strings are escaped per RFC 8259; invalid
+ * UTF-8 in a string is replaced by U+FFFD so the output is always valid JSON. */
+#define AD_JSONW_MAX_DEPTH 32
+struct ad_jsonw {
+    struct ad_buf *out;
+    uint32_t depth;
+    bool need_comma[AD_JSONW_MAX_DEPTH];
+    bool after_key;
+    int err; /* first -ENOMEM, sticky */
+};
+
+void ad_jsonw_init(struct ad_jsonw *w, struct ad_buf *out);
+void ad_jsonw_obj_begin(struct ad_jsonw *w);
+void ad_jsonw_obj_end(struct ad_jsonw *w);
+void ad_jsonw_arr_begin(struct ad_jsonw *w);
+void ad_jsonw_arr_end(struct ad_jsonw *w);
+void ad_jsonw_key(struct ad_jsonw *w, const char *key);
+void ad_jsonw_str(struct ad_jsonw *w, struct ad_str s);
+void ad_jsonw_cstr(struct ad_jsonw *w, const char *s); /* NULL writes null */
+void ad_jsonw_int(struct ad_jsonw *w, int64_t v);
+void ad_jsonw_uint(struct ad_jsonw *w, uint64_t v);
+void ad_jsonw_double(struct ad_jsonw *w, double v); /* non-finite writes null */
+void ad_jsonw_bool(struct ad_jsonw *w, bool v);
+void ad_jsonw_null(struct ad_jsonw *w);
+/* 0, or the first error (-ENOMEM). */
+int ad_jsonw_finish(struct ad_jsonw *w);
+
+/* The event as docs/events.md JSON (time as RFC 3339), e.g. for dead-letters and replay output. */
+int ad_event_to_json(const struct ad_event *ev, struct ad_buf *out);

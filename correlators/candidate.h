@@ -1,0 +1,54 @@
+/* correlators/candidate.h: an incident candidate, the unit the outputs write (docs/redis.md).
+ * Owned by the correlator that made it; outputs borrow it for the duration of a call. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/event.h"
+
+struct ad_buf;
+
+enum ad_cand_state { AD_CAND_OPEN = 0, AD_CAND_UPDATED, AD_CAND_RESOLVED };
+
+#define AD_CAND_ID_LEN 20          /* "inc-" + 16 hex digits */
+#define AD_CAND_MAX_LISTED 32      /* member alerts listed in the JSON; the rest are counted */
+
+struct ad_cand_member {
+    uint64_t fingerprint;
+    char *resource;               /* owned */
+    char *check;                  /* owned */
+    enum ad_severity severity;
+    enum ad_status status;
+    int64_t first_seen_ns;
+    int64_t last_seen_ns;
+    uint32_t count;               /* events seen for this alert while in the candidate */
+};
+
+struct ad_candidate {
+    char id[AD_CAND_ID_LEN + 1];  /* deterministic: derived from service, first fingerprint, time */
+    enum ad_cand_state state;
+    uint32_t version;             /* 1 on open, +1 per emitted change; idempotency key with id */
+    int priority;                 /* 1 (P1, highest) .. 5 (P5) */
+    enum ad_severity severity;    /* highest firing member severity */
+    char *service;                /* owned */
+    char *ci;                     /* owned: primary CI (resource of the first alert) */
+    char *title;                  /* owned */
+    uint32_t alert_count;         /* distinct alerts (fingerprints) that joined */
+    uint32_t alerts_firing;       /* of those, currently firing */
+    uint64_t event_count;         /* events (including duplicates the correlator saw) */
+    int64_t first_seen_ns;
+    int64_t last_seen_ns;
+    int64_t updated_ns;           /* event time of the last emitted change */
+    struct ad_cand_member *members; /* owned array, n_members <= max_members */
+    uint32_t n_members;
+    uint32_t cap_members;
+    uint32_t members_omitted;     /* alerts beyond the member bound, counted only */
+    const char *correlator;       /* static name of the correlator that built it */
+    char *reason;                 /* owned: "joined because ..." */
+};
+
+const char *ad_cand_state_name(enum ad_cand_state s);
+/* Candidate as JSON (docs/redis.md). 0 or -ENOMEM. */
+int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out);
+/* Frees owned members; leaves *c zeroed. */
+void ad_candidate_fini(struct ad_candidate *c);

@@ -1,0 +1,55 @@
+/* daemon/out_redis.h: Redis output. hiredis async on the libevent loop; bounded in-order buffer,
+ * reconnect with backoff, idempotent writes (a Lua script keyed on candidate id + version), so a
+ * resend after a lost reply never duplicates a stream entry. docs/redis.md is the schema. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/opt.h"
+
+struct event_base;
+struct ad_candidate;
+struct ad_err;
+struct ad_metrics;
+struct ad_out_redis;
+
+struct ad_redis_cfg {
+    char *endpoint;          /* "127.0.0.1:6379" or "unix:/path" */
+    char *prefix;            /* key prefix, default "aiopsd" */
+    char *password_file;     /* empty: no AUTH */
+    uint64_t db;             /* SELECT */
+    uint64_t max_buffer;     /* entries queued (unacknowledged) before collectors are paused */
+    uint64_t stream_maxlen;  /* XADD MAXLEN ~ */
+    uint64_t deadletter_max; /* LTRIM bound of <prefix>:deadletter */
+    int64_t connect_timeout_ns;
+    int64_t reconnect_min_ns;
+    int64_t reconnect_max_ns;
+    int64_t state_ttl_ns;    /* EXPIRE of <prefix>:candidate:<id> after resolve; 0 = never */
+};
+extern const struct ad_section ad_redis_section; /* "outputs.redis" */
+
+int ad_out_redis_create(const struct ad_redis_cfg *cfg, struct event_base *base,
+                        struct ad_out_redis **ret, struct ad_err *reterr);
+void ad_out_redis_destroy(struct ad_out_redis *r); /* NULL-safe; drops what is unsent */
+int ad_out_redis_start(struct ad_out_redis *r);    /* connects (async); never blocks */
+
+/* Queue a candidate change (serialized now; c is borrowed). 0, or -ENOBUFS when the hard bound
+ * (2 x max_buffer) is exceeded and the entry was shed (counted). */
+int ad_out_redis_submit_candidate(struct ad_out_redis *r, const struct ad_candidate *c);
+/* Queue a dead-letter record {collector, reason, time, raw (as text, or base64 if not UTF-8)}. */
+int ad_out_redis_submit_deadletter(struct ad_out_redis *r, const char *collector, const void *raw,
+                                   size_t len, const char *reason, int64_t now_ns);
+
+/* Backpressure: true while queued >= max_buffer. When the queue drains below max_buffer/2 the
+ * drain callback fires (the daemon resumes collectors). */
+bool ad_out_redis_is_full(const struct ad_out_redis *r);
+void ad_out_redis_on_drain(struct ad_out_redis *r, void (*cb)(void *ctx), void *ctx);
+bool ad_out_redis_is_connected(const struct ad_out_redis *r);
+size_t ad_out_redis_depth(const struct ad_out_redis *r); /* queued + in flight */
+
+/* Shutdown: stop accepting, send what is queued, call done(ctx, all_acked) when the queue is empty
+ * or after timeout_ns, whichever comes first. */
+void ad_out_redis_drain(struct ad_out_redis *r, int64_t timeout_ns,
+                        void (*done)(void *ctx, bool all_acked), void *ctx);
+void ad_out_redis_stats(const struct ad_out_redis *r, struct ad_metrics *m);
