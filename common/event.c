@@ -85,19 +85,21 @@ struct ad_str ad_event_label(const struct ad_event *ev, struct ad_str name)
 
 int ad_epoch_to_ns(double v, int64_t *ret_ns)
 {
-    if (!isfinite(v) || v < 0)
+    if (!isfinite(v) || v < 0 || v >= 9.2e18)
         return -EINVAL;
-    double ns;
+    /* Integer and fractional parts are scaled separately so that whole units stay exact. */
+    int64_t unit;
     if (v >= 1e17)
-        ns = v;
+        unit = 1;
     else if (v >= 1e14)
-        ns = v * 1e3;
+        unit = 1000;
     else if (v >= 1e11)
-        ns = v * 1e6;
+        unit = 1000000;
     else
-        ns = v * 1e9;
-    if (ns >= 9.2e18)
+        unit = 1000000000;
+    double whole = floor(v);
+    if (whole * (double)unit >= 9.2e18)
         return -EINVAL;
-    *ret_ns = (int64_t)ns;
+    *ret_ns = (int64_t)whole * unit + (int64_t)llround((v - whole) * (double)unit);
     return 0;
 }

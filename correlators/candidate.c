@@ -1,0 +1,139 @@
+/* correlators/candidate.c: candidate JSON (docs/redis.md "Candidate JSON"). Pure: no I/O. */
+#include "correlators/candidate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/json.h"
+#include "common/time.h"
+
+static const char *const state_names[] = {"open", "updated", "resolved"};
+
+const char *ad_cand_state_name(enum ad_cand_state s) { return state_names[s]; }
+
+static void time_field(struct ad_jsonw *w, const char *key, int64_t ns)
+{
+    char ts[40];
+    ad_jsonw_key(w, key);
+    ad_jsonw_cstr(w, ad_time_format_rfc3339(ns, ts, sizeof(ts)));
+}
+
+static void member_json(struct ad_jsonw *w, const struct ad_cand_member *m)
+{
+    char fp[17];
+    snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)m->fingerprint);
+    ad_jsonw_obj_begin(w);
+    ad_jsonw_key(w, "fingerprint");
+    ad_jsonw_cstr(w, fp);
+    ad_jsonw_key(w, "resource");
+    ad_jsonw_cstr(w, m->resource);
+    ad_jsonw_key(w, "check");
+    ad_jsonw_cstr(w, m->check);
+    ad_jsonw_key(w, "severity");
+    ad_jsonw_cstr(w, ad_severity_name(m->severity));
+    ad_jsonw_key(w, "status");
+    ad_jsonw_cstr(w, ad_status_name(m->status));
+    time_field(w, "first_seen", m->first_seen_ns);
+    time_field(w, "last_seen", m->last_seen_ns);
+    ad_jsonw_key(w, "count");
+    ad_jsonw_uint(w, m->count);
+    ad_jsonw_obj_end(w);
+}
+
+int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
+{
+    struct ad_jsonw w;
+    char prio[4];
+
+    ad_jsonw_init(&w, out);
+    ad_jsonw_obj_begin(&w);
+    ad_jsonw_key(&w, "id");
+    ad_jsonw_cstr(&w, c->id);
+    ad_jsonw_key(&w, "message_key"); /* ServiceNow's dedup key: stable per candidate */
+    ad_jsonw_cstr(&w, c->id);
+    ad_jsonw_key(&w, "type");
+    ad_jsonw_cstr(&w, "incident");
+    ad_jsonw_key(&w, "source");
+    ad_jsonw_cstr(&w, "aiopsd");
+    ad_jsonw_key(&w, "state");
+    ad_jsonw_cstr(&w, ad_cand_state_name(c->state));
+    ad_jsonw_key(&w, "resolution_state"); /* ServiceNow: New / Closing */
+    ad_jsonw_cstr(&w, c->state == AD_CAND_RESOLVED ? "Closing" : "New");
+    ad_jsonw_key(&w, "version");
+    ad_jsonw_uint(&w, c->version);
+    snprintf(prio, sizeof(prio), "P%d", c->priority);
+    ad_jsonw_key(&w, "priority");
+    ad_jsonw_cstr(&w, prio);
+    ad_jsonw_key(&w, "priority_level");
+    ad_jsonw_int(&w, c->priority);
+    ad_jsonw_key(&w, "severity");
+    ad_jsonw_cstr(&w, ad_severity_name(c->severity));
+    ad_jsonw_key(&w, "severity_code"); /* ServiceNow numeric: 1 critical .. 5 info */
+    ad_jsonw_int(&w, ad_severity_snow_code(c->severity));
+    ad_jsonw_key(&w, "service");
+    ad_jsonw_cstr(&w, c->service ? c->service : "");
+    ad_jsonw_key(&w, "ci");
+    ad_jsonw_cstr(&w, c->ci ? c->ci : "");
+    ad_jsonw_key(&w, "title");
+    ad_jsonw_cstr(&w, c->title ? c->title : "");
+    ad_jsonw_key(&w, "alert_count");
+    ad_jsonw_uint(&w, c->alert_count);
+    ad_jsonw_key(&w, "alerts_firing");
+    ad_jsonw_uint(&w, c->alerts_firing);
+    ad_jsonw_key(&w, "event_count");
+    ad_jsonw_uint(&w, c->event_count);
+    time_field(&w, "first_seen", c->first_seen_ns);
+    time_field(&w, "last_seen", c->last_seen_ns);
+    time_field(&w, "updated_at", c->updated_ns);
+
+    ad_jsonw_key(&w, "alerts");
+    ad_jsonw_arr_begin(&w);
+    uint32_t listed = c->n_members < AD_CAND_MAX_LISTED ? c->n_members : AD_CAND_MAX_LISTED;
+    for (uint32_t i = 0; i < listed; i++)
+        member_json(&w, &c->members[i]);
+    ad_jsonw_arr_end(&w);
+    ad_jsonw_key(&w, "alerts_omitted");
+    ad_jsonw_uint(&w, (uint64_t)(c->n_members - listed) + c->members_omitted);
+
+    /* Distinct CIs among the members (bounded by the member list; small, so quadratic is fine). */
+    ad_jsonw_key(&w, "cis");
+    ad_jsonw_arr_begin(&w);
+    for (uint32_t i = 0, shown = 0; i < c->n_members && shown < AD_CAND_MAX_LISTED; i++) {
+        bool seen = false;
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = strcmp(c->members[j].resource, c->members[i].resource) == 0;
+        if (!seen) {
+            ad_jsonw_cstr(&w, c->members[i].resource);
+            shown++;
+        }
+    }
+    ad_jsonw_arr_end(&w);
+
+    ad_jsonw_key(&w, "correlation");
+    ad_jsonw_arr_begin(&w);
+    ad_jsonw_obj_begin(&w);
+    ad_jsonw_key(&w, "correlator");
+    ad_jsonw_cstr(&w, c->correlator ? c->correlator : "");
+    ad_jsonw_key(&w, "reason");
+    ad_jsonw_cstr(&w, c->reason ? c->reason : "");
+    ad_jsonw_obj_end(&w);
+    ad_jsonw_arr_end(&w);
+    ad_jsonw_obj_end(&w);
+    return ad_jsonw_finish(&w);
+}
+
+void ad_candidate_fini(struct ad_candidate *c)
+{
+    for (uint32_t i = 0; i < c->n_members; i++) {
+        free(c->members[i].resource);
+        free(c->members[i].check);
+    }
+    free(c->members);
+    free(c->service);
+    free(c->ci);
+    free(c->title);
+    free(c->reason);
+    memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,323 @@
+/* daemon/aiopsctl.c: offline tools for SREs. Shares the pure pipeline with aiopsd.
+ *   aiopsctl replay [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
+ *   aiopsctl publish [--endpoint E] [--socket pub|push] [--rate N] EVENTS.jsonl|-
+ *   aiopsctl check-config FILE */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/event.h"
+#include "common/json.h"
+#include "common/time.h"
+#include "config/config.h"
+#include "correlators/candidate.h"
+#include "daemon/pipeline.h"
+#include "daemon/sections.h"
+
+#ifndef AD_VERSION
+#define AD_VERSION "0.0.0"
+#endif
+
+#define MAX_LINE (1u << 20)
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: aiopsctl COMMAND [OPTIONS]\n"
+            "  replay [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-\n"
+            "      run the full pipeline offline in event time; candidate changes are written as\n"
+            "      JSON lines (docs/redis.md) to OUT or stdout. Deterministic.\n"
+            "  publish [--endpoint E] [--socket pub|push] [--rate N] [--wait-subscriber S]\n"
+            "          EVENTS.jsonl|-\n"
+            "      send events to a running aiopsd over ZeroMQ (default: PUB connecting to\n"
+            "      tcp://127.0.0.1:5556, waiting for the daemon's subscription first).\n"
+            "  check-config FILE\n"
+            "  version\n");
+}
+
+static FILE *open_in(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return stdin;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fprintf(stderr, "aiopsctl: %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+/* Reads one line (without the newline) into buf; returns its length, or -1 at EOF. Lines longer
+ * than MAX_LINE are truncated to MAX_LINE + 1 bytes so the parser rejects them as oversize. */
+static long read_line(FILE *f, struct ad_buf *buf)
+{
+    ad_buf_reset(buf);
+    int ch;
+    bool any = false;
+    while ((ch = getc(f)) != EOF) {
+        any = true;
+        if (ch == '\n')
+            break;
+        if (buf->len <= MAX_LINE) {
+            char c = (char)ch;
+            ad_buf_append(buf, &c, 1);
+        }
+    }
+    if (!any)
+        return -1;
+    return (long)buf->len;
+}
+
+/* --- replay ----------------------------------------------------------------------------- */
+
+struct replay {
+    FILE *out;
+    struct ad_buf json;
+    uint64_t changes, opened, resolved;
+};
+
+static int replay_emit(void *ctx, const struct ad_candidate *c)
+{
+    struct replay *r = ctx;
+    ad_buf_reset(&r->json);
+    if (ad_candidate_to_json(c, &r->json) < 0)
+        return -ENOMEM;
+    fwrite(r->json.p, 1, r->json.len, r->out);
+    fputc('\n', r->out);
+    r->changes++;
+    if (c->state == AD_CAND_OPEN)
+        r->opened++;
+    else if (c->state == AD_CAND_RESOLVED)
+        r->resolved++;
+    return 0;
+}
+
+static int load_config(const char *path, struct ad_config **ret)
+{
+    struct ad_err err = {0};
+    char buf[512];
+    if (ad_config_load(path, ad_sections(), ret, &err) < 0) {
+        fprintf(stderr, "aiopsctl: %s\n", ad_err_str(&err, buf, sizeof(buf)));
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+    static const struct option o[] = {{"config", 1, 0, 'c'}, {"output", 1, 0, 'o'},
+                                      {"summary", 0, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *cfg_path = NULL, *out_path = NULL;
+    bool summary = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:o:h", o, NULL)) != -1) {
+        switch (c) {
+        case 'c': cfg_path = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 's': summary = true; break;
+        default: usage(c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    struct ad_config *cfg = NULL;
+    if (load_config(cfg_path, &cfg) < 0)
+        return 1;
+    FILE *in = open_in(argv[optind]);
+    struct replay rp = {.out = stdout};
+    if (out_path && !(rp.out = fopen(out_path, "w"))) {
+        fprintf(stderr, "aiopsctl: %s: %s\n", out_path, strerror(errno));
+        rp.out = NULL;
+    }
+    struct ad_json_parser *parser = NULL;
+    struct ad_pipeline *pipe = NULL;
+    struct ad_err err = {0};
+    struct ad_cand_sink sink = {&rp, replay_emit};
+    int rc = 1;
+    if (!in || !rp.out || ad_json_parser_create(MAX_LINE, &parser) < 0 ||
+        ad_pipeline_create(cfg, &sink, &pipe, &err) < 0) {
+        if (err.msg[0])
+            fprintf(stderr, "aiopsctl: %s\n", err.msg);
+        goto out;
+    }
+    struct ad_buf line;
+    struct ad_arena arena;
+    ad_buf_init(&line);
+    ad_arena_init(&arena, 64 * 1024);
+    uint64_t lineno = 0, events = 0, rejected = 0, consumed = 0;
+    long n;
+    /* Events without a timestamp get a fixed receive time so a replay stays deterministic. */
+    int64_t now_ns = 0;
+    while ((n = read_line(in, &line)) >= 0) {
+        lineno++;
+        if (n == 0)
+            continue;
+        struct ad_event ev;
+        int r = ad_json_parse_event(parser, line.p, line.len, &arena, now_ns, &ev, &err);
+        if (r < 0) {
+            rejected++;
+            if (rejected <= 10)
+                fprintf(stderr, "aiopsctl: %s:%llu: %s\n", argv[optind],
+                        (unsigned long long)lineno, err.msg);
+        } else {
+            events++;
+            r = ad_pipeline_process(pipe, &ev);
+            if (r == AD_CONSUMED)
+                consumed++;
+            else if (r < 0)
+                rejected++;
+        }
+        ad_arena_reset(&arena);
+    }
+    ad_pipeline_flush(pipe);
+    ad_buf_fini(&line);
+    ad_arena_fini(&arena);
+    if (summary || rejected)
+        fprintf(stderr,
+                "aiopsctl replay: events=%llu rejected=%llu duplicates=%llu candidate_changes=%llu "
+                "opened=%llu resolved=%llu\n",
+                (unsigned long long)events, (unsigned long long)rejected,
+                (unsigned long long)consumed, (unsigned long long)rp.changes,
+                (unsigned long long)rp.opened, (unsigned long long)rp.resolved);
+    rc = 0;
+out:
+    ad_pipeline_destroy(pipe);
+    ad_json_parser_destroy(parser);
+    if (in && in != stdin)
+        fclose(in);
+    if (rp.out && rp.out != stdout)
+        fclose(rp.out);
+    ad_buf_fini(&rp.json);
+    ad_config_destroy(cfg);
+    return rc;
+}
+
+/* --- publish ---------------------------------------------------------------------------- */
+
+static void sleep_ns(int64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / AD_NS_PER_S), (long)(ns % AD_NS_PER_S)};
+    nanosleep(&ts, NULL);
+}
+
+static int cmd_publish(int argc, char **argv)
+{
+    static const struct option o[] = {
+        {"endpoint", 1, 0, 'e'}, {"socket", 1, 0, 's'}, {"rate", 1, 0, 'r'},
+        {"bind", 0, 0, 'b'},     {"wait-subscriber", 1, 0, 'w'}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *endpoint = "tcp://127.0.0.1:5556", *type = "pub";
+    double rate = 0, wait_s = 10;
+    bool bind = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "e:s:r:bh", o, NULL)) != -1) {
+        switch (c) {
+        case 'e': endpoint = optarg; break;
+        case 's': type = optarg; break;
+        case 'r': rate = atof(optarg); break;
+        case 'b': bind = true; break;
+        case 'w': wait_s = atof(optarg); break;
+        default: usage(c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
+        }
+    }
+    if (optind != argc - 1 || (strcmp(type, "pub") != 0 && strcmp(type, "push") != 0)) {
+        usage(stderr);
+        return 2;
+    }
+    FILE *in = open_in(argv[optind]);
+    if (!in)
+        return 1;
+    bool pub = strcmp(type, "pub") == 0;
+    void *ctx = zmq_ctx_new();
+    /* XPUB instead of PUB: it receives the subscriber's subscription, so we know when the daemon
+     * is listening instead of sleeping and hoping (PUB drops everything sent before). */
+    void *sock = zmq_socket(ctx, pub ? ZMQ_XPUB : ZMQ_PUSH);
+    int hwm = 0, linger = 30000, rc = 1;
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+    if ((bind ? zmq_bind(sock, endpoint) : zmq_connect(sock, endpoint)) != 0) {
+        fprintf(stderr, "aiopsctl: %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    if (pub) {
+        int timeout = (int)(wait_s * 1000);
+        zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+        char sub[256];
+        if (zmq_recv(sock, sub, sizeof(sub), 0) < 0) {
+            fprintf(stderr, "aiopsctl: no subscriber on %s after %.0fs\n", endpoint, wait_s);
+            goto out;
+        }
+    }
+    struct ad_buf line;
+    ad_buf_init(&line);
+    uint64_t sent = 0;
+    int64_t t0 = ad_mono_ns();
+    while (read_line(in, &line) >= 0) {
+        if (line.len == 0)
+            continue;
+        if (zmq_send(sock, line.p, line.len, 0) < 0) {
+            fprintf(stderr, "aiopsctl: send: %s\n", zmq_strerror(zmq_errno()));
+            break;
+        }
+        sent++;
+        if (rate > 0) {
+            int64_t due = t0 + (int64_t)((double)sent * 1e9 / rate);
+            int64_t now = ad_mono_ns();
+            if (due > now)
+                sleep_ns(due - now);
+        }
+    }
+    ad_buf_fini(&line);
+    double secs = (double)(ad_mono_ns() - t0) / 1e9;
+    fprintf(stderr, "aiopsctl publish: sent=%llu seconds=%.3f events_per_s=%.0f\n",
+            (unsigned long long)sent, secs, secs > 0 ? (double)sent / secs : 0);
+    rc = 0;
+out:
+    zmq_close(sock); /* linger: queued messages are still delivered */
+    zmq_ctx_term(ctx);
+    if (in != stdin)
+        fclose(in);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "publish") == 0)
+        return cmd_publish(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-config") == 0 && argc == 3) {
+        struct ad_config *cfg = NULL;
+        if (load_config(argv[2], &cfg) < 0)
+            return 1;
+        ad_config_destroy(cfg);
+        printf("aiopsctl: configuration %s is valid\n", argv[2]);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("aiopsctl %s\n", AD_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "aiopsctl: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

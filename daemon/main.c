@@ -1,0 +1,533 @@
+/* daemon/main.c: aiopsd. One libevent loop owns all I/O: collectors -> pipeline -> Redis.
+ * Signals: SIGHUP reloads the config (a bad one is rejected, the running one kept), SIGTERM/SIGINT
+ * stop collectors, flush candidates and drain the Redis buffer within shutdown_timeout. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "collectors/collector.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/event.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/time.h"
+#include "config/config.h"
+#include "correlators/candidate.h"
+#include "daemon/admin.h"
+#include "daemon/out_redis.h"
+#include "daemon/pipeline.h"
+#include "daemon/sections.h"
+
+#ifndef AD_VERSION
+#define AD_VERSION "0.0.0"
+#endif
+
+#define MAX_COLLECTORS 16
+#define MAX_RETIRED 64
+
+struct collector {
+    const struct ad_collector_ops *ops;
+    void *state;
+};
+
+struct daemon {
+    struct event_base *base;
+    const char *cfg_path;
+    struct ad_config *cfg;
+    /* Configs replaced by a reload stay alive until exit: components may still borrow strings
+     * of restart-only options from them. Bounded: past MAX_RETIRED the oldest is freed only if
+     * nothing can reference it (after the Nth reload, components were built from cfg #0). */
+    struct ad_config *retired[MAX_RETIRED];
+    size_t n_retired;
+    bool cli_log_level;
+
+    struct ad_out_redis *redis;
+    struct ad_admin *admin;
+    struct ad_pipeline *pipe;
+    struct collector colls[MAX_COLLECTORS];
+    size_t n_colls;
+    struct ad_collector_env env;
+
+    struct event *ev_term, *ev_int, *ev_hup, *ev_idle;
+    bool paused, stopping;
+    bool activity;          /* a batch ran since the last idle tick */
+    int64_t last_activity_mono_ns;
+
+    uint64_t deadletters, pipeline_rejects, candidates_emitted, candidates_shed, reloads,
+        reload_failures, pauses;
+    struct ad_buf scratch;  /* dead-letter serialization of events a stage refused */
+};
+
+/* --- systemd readiness (sd_notify protocol, no libsystemd needed) ------------------------ */
+
+static void notify(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(path);
+    memcpy(sa.sun_path, path, n);
+    if (sa.sun_path[0] == '@')
+        sa.sun_path[0] = '\0'; /* abstract namespace */
+    sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+    close(fd);
+}
+
+/* --- collectors and backpressure -------------------------------------------------------- */
+
+static void pause_collectors(struct daemon *d)
+{
+    if (d->paused)
+        return;
+    d->paused = true;
+    d->pauses++;
+    for (size_t i = 0; i < d->n_colls; i++)
+        d->colls[i].ops->pause(d->colls[i].state);
+    ad_log(AD_LOG_NOTICE, "redis buffer full (%zu entries): collectors paused",
+           ad_out_redis_depth(d->redis));
+}
+
+static void resume_collectors(void *ctx)
+{
+    struct daemon *d = ctx;
+    if (!d->paused || d->stopping)
+        return;
+    d->paused = false;
+    ad_log(AD_LOG_NOTICE, "redis buffer drained: collectors resumed");
+    for (size_t i = 0; i < d->n_colls; i++)
+        d->colls[i].ops->resume(d->colls[i].state);
+}
+
+static void deadletter(struct daemon *d, const char *collector, const void *raw, size_t len,
+                       const char *reason)
+{
+    d->deadletters++;
+    ad_out_redis_submit_deadletter(d->redis, collector, raw, len, reason, ad_now_ns());
+}
+
+static void env_emit(void *sink, struct ad_event *ev)
+{
+    struct daemon *d = sink;
+    int r = ad_pipeline_process(d->pipe, ev);
+    if (r >= 0)
+        return;
+    d->pipeline_rejects++;
+    ad_buf_reset(&d->scratch);
+    ad_event_to_json(ev, &d->scratch);
+    AD_LOG_RATELIMITED(AD_LOG_WARN, "pipeline: %s, sending event to dead-letter", strerror(-r));
+    deadletter(d, "pipeline", d->scratch.p, d->scratch.len, strerror(-r));
+}
+
+static void env_reject(void *sink, const char *collector, const void *raw, size_t len,
+                       const char *reason)
+{
+    deadletter(sink, collector, raw, len, reason);
+}
+
+static void env_batch_done(void *sink)
+{
+    struct daemon *d = sink;
+    d->activity = true;
+    if (ad_out_redis_is_full(d->redis))
+        pause_collectors(d);
+}
+
+static int cand_emit(void *ctx, const struct ad_candidate *c)
+{
+    struct daemon *d = ctx;
+    int r = ad_out_redis_submit_candidate(d->redis, c);
+    if (r < 0)
+        d->candidates_shed++;
+    else
+        d->candidates_emitted++;
+    return r;
+}
+
+static void stop_collectors(struct daemon *d)
+{
+    for (size_t i = d->n_colls; i-- > 0;)
+        d->colls[i].ops->stop(d->colls[i].state);
+}
+
+static int start_collectors(struct daemon *d, struct ad_err *err)
+{
+    for (size_t i = 0; ad_collectors[i] && d->n_colls < MAX_COLLECTORS; i++) {
+        const struct ad_collector_ops *ops = ad_collectors[i];
+        char path[128];
+        snprintf(path, sizeof(path), "collectors.%s", ops->name);
+        const void *cfg = ad_config_get(d->cfg, path);
+        if (!cfg || !AD_COLLECTOR_ENABLED(cfg))
+            continue;
+        struct collector *c = &d->colls[d->n_colls];
+        int r = ops->create(cfg, &d->env, &c->state, err);
+        if (r < 0)
+            return r;
+        c->ops = ops;
+        d->n_colls++;
+        r = ops->start(c->state, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* --- admin hooks ------------------------------------------------------------------------ */
+
+static bool ready(void *ctx, char *why, size_t n)
+{
+    struct daemon *d = ctx;
+    if (d->stopping) {
+        snprintf(why, n, "shutting down");
+        return false;
+    }
+    if (!ad_out_redis_is_connected(d->redis)) {
+        snprintf(why, n, "redis: not connected");
+        return false;
+    }
+    return true;
+}
+
+static void metrics(void *ctx, struct ad_metrics *m)
+{
+    struct daemon *d = ctx;
+    ad_metrics_gauge(m, "aiopsd_up", "1 while the daemon runs.", NULL, 1);
+    for (size_t i = 0; i < d->n_colls; i++)
+        if (d->colls[i].ops->stats)
+            d->colls[i].ops->stats(d->colls[i].state, m);
+    ad_pipeline_stats(d->pipe, m);
+    ad_metrics_counter(m, "aiopsd_candidates_emitted_total",
+                       "Candidate changes handed to the Redis output.", NULL,
+                       d->candidates_emitted);
+    ad_metrics_counter(m, "aiopsd_candidates_shed_total",
+                       "Candidate changes shed at the Redis buffer's hard bound.", NULL,
+                       d->candidates_shed);
+    ad_metrics_counter(m, "aiopsd_deadletters_total", "Records sent to the dead-letter list.",
+                       NULL, d->deadletters);
+    ad_metrics_gauge(m, "aiopsd_collectors_paused", "1 while collectors are paused (backpressure).",
+                     NULL, d->paused);
+    ad_metrics_counter(m, "aiopsd_backpressure_pauses_total",
+                       "Times collectors were paused because the Redis buffer was full.", NULL,
+                       d->pauses);
+    ad_metrics_counter(m, "aiopsd_config_reloads_total", "Successful SIGHUP reloads.", NULL,
+                       d->reloads);
+    ad_metrics_counter(m, "aiopsd_config_reload_failures_total",
+                       "SIGHUP reloads rejected (the running config was kept).", NULL,
+                       d->reload_failures);
+    ad_out_redis_stats(d->redis, m);
+}
+
+/* --- signals ---------------------------------------------------------------------------- */
+
+static void log_err(const char *what, const struct ad_err *err)
+{
+    char buf[512];
+    ad_log(AD_LOG_ERROR, "%s: %s", what, ad_err_str(err, buf, sizeof(buf)));
+}
+
+static void apply_log_level(struct daemon *d)
+{
+    const struct ad_daemon_cfg *dc = ad_config_get(d->cfg, "daemon");
+    if (!d->cli_log_level)
+        ad_log_set_level((enum ad_log_level)dc->log_level);
+}
+
+static void restart_needed(void *ctx, const char *section, const struct ad_opt *opt)
+{
+    (void)ctx;
+    ad_log(AD_LOG_NOTICE, "reload: %s.%s changed but needs a restart; keeping the running value",
+           section, opt->name);
+}
+
+static void on_hup(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    struct ad_config *next = NULL;
+    struct ad_err err = {0};
+
+    if (!d->cfg_path) {
+        ad_log(AD_LOG_NOTICE, "SIGHUP: running on built-in defaults (no -c FILE); nothing to reload");
+        return;
+    }
+    notify("RELOADING=1");
+    int r = ad_config_load(d->cfg_path, ad_sections(), &next, &err);
+    if (r == 0) {
+        ad_config_restart_diff(d->cfg, next, restart_needed, d);
+        r = ad_config_keep_restart(next, d->cfg);
+        if (r < 0)
+            ad_err_set(&err, -r, "reload: cannot copy restart-only options");
+    }
+    if (r == 0)
+        r = ad_pipeline_reconfigure(d->pipe, next, &err);
+    if (r < 0) {
+        d->reload_failures++;
+        log_err("reload rejected, keeping the running configuration", &err);
+        ad_config_destroy(next);
+        notify("READY=1");
+        return;
+    }
+    if (d->n_retired == MAX_RETIRED) {
+        /* Components built at start borrow from retired[0]'s restart-only strings only through
+         * copies made by ad_config_keep_restart, so the oldest retired config can go. */
+        ad_config_destroy(d->retired[1]);
+        memmove(&d->retired[1], &d->retired[2], (MAX_RETIRED - 2) * sizeof(d->retired[0]));
+        d->n_retired--;
+    }
+    d->retired[d->n_retired++] = d->cfg;
+    d->cfg = next;
+    apply_log_level(d);
+    d->reloads++;
+    ad_log(AD_LOG_NOTICE, "configuration reloaded from %s", d->cfg_path);
+    notify("READY=1");
+}
+
+static void drained(void *ctx, bool all_acked)
+{
+    struct daemon *d = ctx;
+    if (all_acked)
+        ad_log(AD_LOG_NOTICE, "shutdown: output flushed to redis");
+    else
+        ad_log(AD_LOG_ERROR, "shutdown: %zu entries not acknowledged by redis within the timeout",
+               ad_out_redis_depth(d->redis));
+    event_base_loopexit(d->base, NULL);
+}
+
+static void on_term(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct daemon *d = arg;
+    if (d->stopping) {
+        ad_log(AD_LOG_WARN, "second signal %d: exiting without waiting for redis", (int)sig);
+        event_base_loopbreak(d->base);
+        return;
+    }
+    d->stopping = true;
+    notify("STOPPING=1");
+    ad_log(AD_LOG_NOTICE, "signal %d: stopping collectors and flushing", (int)sig);
+    stop_collectors(d);
+    ad_pipeline_flush(d->pipe);
+    const struct ad_daemon_cfg *dc = ad_config_get(d->cfg, "daemon");
+    ad_out_redis_drain(d->redis, dc->shutdown_timeout_ns, drained, d);
+}
+
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    int64_t now = ad_mono_ns();
+    if (d->activity) {
+        d->activity = false;
+        d->last_activity_mono_ns = now;
+        return;
+    }
+    /* No events for a while: let event time follow the wall clock from the last event, so that
+     * coalesced updates and expiries still happen. Replays never reach this path. */
+    int64_t evt = ad_pipeline_now(d->pipe);
+    if (evt > 0 && d->last_activity_mono_ns > 0)
+        ad_pipeline_advance(d->pipe, evt + (now - d->last_activity_mono_ns));
+    d->last_activity_mono_ns = now;
+}
+
+/* --- start-up --------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: aiopsd [-c FILE] [--check-config] [--log-level LEVEL] [--version]\n"
+            "              [--print-config-example] [--print-config-docs]\n"
+            "  -c, --config FILE       YAML configuration (default: built-in defaults)\n"
+            "      --check-config      validate the configuration and exit 0 (valid) or 1\n"
+            "      --log-level LEVEL   error, warn, notice, info or debug (overrides the config)\n"
+            "      --print-config-example  write the commented example configuration\n"
+            "      --print-config-docs     write the configuration reference (markdown)\n"
+            "  -V, --version           print the version\n");
+}
+
+static int nop(void *ctx, const struct ad_candidate *c)
+{
+    (void)ctx;
+    (void)c;
+    return 0;
+}
+
+static int check_pipeline(const struct ad_config *cfg, struct ad_err *err)
+{
+    /* Build the pure stages once so semantic errors (e.g. unknown identity fields) are caught
+     * by --check-config and at start-up, before any socket is opened. */
+    struct ad_pipeline *p = NULL;
+    struct ad_cand_sink sink = {NULL, nop};
+    int r = ad_pipeline_create(cfg, &sink, &p, err);
+    ad_pipeline_destroy(p);
+    return r;
+}
+
+static int run(struct daemon *d)
+{
+    struct ad_err err = {0};
+    const struct ad_daemon_cfg *dc = ad_config_get(d->cfg, "daemon");
+    int r;
+
+    d->base = event_base_new();
+    if (!d->base) {
+        ad_log(AD_LOG_ERROR, "cannot create the event loop");
+        return 1;
+    }
+    d->env = (struct ad_collector_env){d->base, d, env_emit, env_reject, env_batch_done};
+    struct ad_cand_sink sink = {d, cand_emit};
+
+    r = ad_out_redis_create(ad_config_get(d->cfg, "outputs.redis"), d->base, &d->redis, &err);
+    if (r == 0) {
+        ad_out_redis_on_drain(d->redis, resume_collectors, d);
+        r = ad_pipeline_create(d->cfg, &sink, &d->pipe, &err);
+    }
+    if (r == 0) {
+        struct ad_admin_hooks hooks = {d, ready, metrics};
+        r = ad_admin_create(ad_config_get(d->cfg, "admin"), d->base, &hooks, &d->admin, &err);
+    }
+    if (r == 0)
+        r = ad_out_redis_start(d->redis);
+    if (r == 0)
+        r = start_collectors(d, &err);
+    if (r < 0) {
+        if (!err.msg[0])
+            ad_err_set(&err, -r, "%s", strerror(-r));
+        log_err("start-up failed", &err);
+        return 1;
+    }
+
+    d->ev_term = evsignal_new(d->base, SIGTERM, on_term, d);
+    d->ev_int = evsignal_new(d->base, SIGINT, on_term, d);
+    d->ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+    d->ev_idle = event_new(d->base, -1, EV_PERSIST, on_idle, d);
+    struct timeval tv = {(time_t)(dc->idle_tick_ns / AD_NS_PER_S),
+                         (suseconds_t)(dc->idle_tick_ns % AD_NS_PER_S / 1000)};
+    if (!d->ev_term || !d->ev_int || !d->ev_hup || !d->ev_idle || evsignal_add(d->ev_term, NULL) ||
+        evsignal_add(d->ev_int, NULL) || evsignal_add(d->ev_hup, NULL) ||
+        event_add(d->ev_idle, &tv)) {
+        ad_log(AD_LOG_ERROR, "cannot install signal handlers");
+        return 1;
+    }
+    ad_log(AD_LOG_INFO, "aiopsd %s started (%s, JSON: %s)", AD_VERSION,
+           d->cfg_path ? d->cfg_path : "built-in defaults", ad_json_parser_library());
+    notify("READY=1");
+    event_base_dispatch(d->base);
+    ad_log(AD_LOG_INFO, "aiopsd stopped");
+    return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+    for (size_t i = d->n_colls; i-- > 0;)
+        d->colls[i].ops->destroy(d->colls[i].state);
+    ad_admin_destroy(d->admin);
+    ad_pipeline_destroy(d->pipe);
+    ad_out_redis_destroy(d->redis);
+    if (d->ev_term)
+        event_free(d->ev_term);
+    if (d->ev_int)
+        event_free(d->ev_int);
+    if (d->ev_hup)
+        event_free(d->ev_hup);
+    if (d->ev_idle)
+        event_free(d->ev_idle);
+    if (d->base)
+        event_base_free(d->base);
+    for (size_t i = 0; i < d->n_retired; i++)
+        ad_config_destroy(d->retired[i]);
+    ad_config_destroy(d->cfg);
+    ad_buf_fini(&d->scratch);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"print-config-example", no_argument, NULL, 'E'},
+        {"print-config-docs", no_argument, NULL, 'D'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct daemon d = {0};
+    bool check = false;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            d.cfg_path = optarg;
+            break;
+        case 'C':
+            check = true;
+            break;
+        case 'l': {
+            enum ad_log_level lvl;
+            if (ad_log_level_parse(optarg, &lvl) < 0) {
+                fprintf(stderr, "aiopsd: --log-level: expected error, warn, notice, info or debug, got \"%s\"\n", optarg);
+                return 1;
+            }
+            ad_log_set_level(lvl);
+            d.cli_log_level = true;
+            break;
+        }
+        case 'E':
+            return ad_config_write_example(stdout, ad_sections()) < 0;
+        case 'D':
+            return ad_config_write_markdown(stdout, ad_sections()) < 0;
+        case 'V':
+            printf("aiopsd %s\n", AD_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 1;
+    }
+
+    struct ad_err err = {0};
+    char buf[512];
+    int r = ad_config_load(d.cfg_path, ad_sections(), &d.cfg, &err);
+    if (r == 0)
+        r = check_pipeline(d.cfg, &err);
+    if (r < 0) {
+        fprintf(stderr, "aiopsd: %s\n", ad_err_str(&err, buf, sizeof(buf)));
+        ad_config_destroy(d.cfg);
+        return 1;
+    }
+    if (check) {
+        printf("aiopsd: configuration %s is valid\n", d.cfg_path ? d.cfg_path : "(built-in defaults)");
+        ad_config_destroy(d.cfg);
+        return 0;
+    }
+    apply_log_level(&d);
+    signal(SIGPIPE, SIG_IGN);
+    ad_buf_init(&d.scratch);
+    int rc = run(&d);
+    teardown(&d);
+    return rc;
+}

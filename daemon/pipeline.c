@@ -1,0 +1,182 @@
+/* daemon/pipeline.c: see pipeline.h. */
+#include "daemon/pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/event.h"
+#include "common/metrics.h"
+#include "config/config.h"
+#include "daemon/sections.h"
+#include "models/model.h"
+
+#define MAX_STAGES 16
+
+struct stage {
+    const struct ad_model_ops *model;
+    const struct ad_correlator_ops *corr;
+    void *state;
+};
+
+struct ad_pipeline {
+    struct ad_cand_sink sink;
+    struct stage models[MAX_STAGES];
+    size_t n_models;
+    struct stage corrs[MAX_STAGES];
+    size_t n_corrs;
+    int64_t now_ns;
+    int64_t next_tick_ns;
+    uint64_t processed[3];   /* by kind */
+    uint64_t consumed, errors;
+};
+
+static const void *section_cfg(const struct ad_config *cfg, const char *prefix, const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s.%s", prefix, name);
+    return ad_config_get(cfg, path);
+}
+
+int ad_pipeline_create(const struct ad_config *cfg, const struct ad_cand_sink *sink,
+                       struct ad_pipeline **ret, struct ad_err *reterr)
+{
+    struct ad_pipeline *p = calloc(1, sizeof(*p));
+    if (!p)
+        return ad_err_set(reterr, ENOMEM, "pipeline: out of memory");
+    p->sink = *sink;
+    int r = 0;
+    for (size_t i = 0; ad_models[i] && r == 0; i++) {
+        const struct ad_model_ops *ops = ad_models[i];
+        r = ops->create(section_cfg(cfg, "models", ops->name), &p->models[p->n_models].state,
+                        reterr);
+        if (r == 0)
+            p->models[p->n_models++].model = ops;
+    }
+    for (size_t i = 0; ad_correlators[i] && r == 0; i++) {
+        const struct ad_correlator_ops *ops = ad_correlators[i];
+        r = ops->create(section_cfg(cfg, "correlators", ops->name), &p->corrs[p->n_corrs].state,
+                        reterr);
+        if (r == 0)
+            p->corrs[p->n_corrs++].corr = ops;
+    }
+    if (r < 0) {
+        ad_pipeline_destroy(p);
+        return r;
+    }
+    *ret = p;
+    return 0;
+}
+
+void ad_pipeline_destroy(struct ad_pipeline *p)
+{
+    if (!p)
+        return;
+    for (size_t i = p->n_corrs; i-- > 0;)
+        p->corrs[i].corr->destroy(p->corrs[i].state);
+    for (size_t i = p->n_models; i-- > 0;)
+        p->models[i].model->destroy(p->models[i].state);
+    free(p);
+}
+
+int ad_pipeline_reconfigure(struct ad_pipeline *p, const struct ad_config *cfg, struct ad_err *reterr)
+{
+    /* Each stage validates in its reconfigure; the built-in ones cannot fail after the config
+     * loader validated ranges, except dedup's identity names, which it checks before changing. */
+    for (size_t i = 0; i < p->n_models; i++) {
+        const struct ad_model_ops *ops = p->models[i].model;
+        if (ops->reconfigure) {
+            int r = ops->reconfigure(p->models[i].state, section_cfg(cfg, "models", ops->name),
+                                     reterr);
+            if (r < 0)
+                return r;
+        }
+    }
+    for (size_t i = 0; i < p->n_corrs; i++) {
+        const struct ad_correlator_ops *ops = p->corrs[i].corr;
+        if (ops->reconfigure) {
+            int r = ops->reconfigure(p->corrs[i].state, section_cfg(cfg, "correlators", ops->name),
+                                     reterr);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+static void tick(struct ad_pipeline *p)
+{
+    for (size_t i = 0; i < p->n_models; i++)
+        if (p->models[i].model->expire)
+            p->models[i].model->expire(p->models[i].state, p->now_ns);
+    for (size_t i = 0; i < p->n_corrs; i++)
+        if (p->corrs[i].corr->tick)
+            p->corrs[i].corr->tick(p->corrs[i].state, p->now_ns, &p->sink);
+}
+
+void ad_pipeline_advance(struct ad_pipeline *p, int64_t now_ns)
+{
+    if (now_ns <= p->now_ns)
+        return;
+    p->now_ns = now_ns;
+    if (p->next_tick_ns == 0)
+        p->next_tick_ns = now_ns - now_ns % AD_PIPELINE_TICK_NS + AD_PIPELINE_TICK_NS;
+    if (now_ns >= p->next_tick_ns) {
+        tick(p);
+        p->next_tick_ns = now_ns - now_ns % AD_PIPELINE_TICK_NS + AD_PIPELINE_TICK_NS;
+    }
+}
+
+int ad_pipeline_process(struct ad_pipeline *p, struct ad_event *ev)
+{
+    ad_pipeline_advance(p, ev->time_ns);
+    p->processed[ev->kind]++;
+    for (size_t i = 0; i < p->n_models; i++) {
+        int r = p->models[i].model->observe(p->models[i].state, ev);
+        if (r == AD_CONSUMED) {
+            p->consumed++;
+            return AD_CONSUMED;
+        }
+        if (r < 0) {
+            p->errors++;
+            return r;
+        }
+    }
+    for (size_t i = 0; i < p->n_corrs; i++) {
+        int r = p->corrs[i].corr->correlate(p->corrs[i].state, ev, &p->sink);
+        if (r < 0) {
+            p->errors++;
+            return r;
+        }
+    }
+    return 0;
+}
+
+int64_t ad_pipeline_now(const struct ad_pipeline *p) { return p->now_ns; }
+
+void ad_pipeline_flush(struct ad_pipeline *p)
+{
+    for (size_t i = 0; i < p->n_corrs; i++)
+        if (p->corrs[i].corr->flush)
+            p->corrs[i].corr->flush(p->corrs[i].state, &p->sink);
+}
+
+void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m)
+{
+    const char *h = "Events that entered the pipeline, by kind.";
+    ad_metrics_counter(m, "aiopsd_pipeline_events_total", h, "kind=\"alert\"", p->processed[0]);
+    ad_metrics_counter(m, "aiopsd_pipeline_events_total", h, "kind=\"log\"", p->processed[1]);
+    ad_metrics_counter(m, "aiopsd_pipeline_events_total", h, "kind=\"metric\"", p->processed[2]);
+    ad_metrics_counter(m, "aiopsd_pipeline_consumed_total",
+                       "Events swallowed by a model (duplicates).", NULL, p->consumed);
+    ad_metrics_counter(m, "aiopsd_pipeline_errors_total",
+                       "Events a stage failed on (sent to dead-letter).", NULL, p->errors);
+    for (size_t i = 0; i < p->n_models; i++)
+        if (p->models[i].model->stats)
+            p->models[i].model->stats(p->models[i].state, m);
+    for (size_t i = 0; i < p->n_corrs; i++)
+        if (p->corrs[i].corr->stats)
+            p->corrs[i].corr->stats(p->corrs[i].state, m);
+}

@@ -1,0 +1,31 @@
+/* daemon/pipeline.h: models then correlators over one event, in registry order. Pure: no I/O,
+ * no clock; shared by aiopsd (on the loop) and aiopsctl replay (offline, deterministic). */
+#pragma once
+#include <stdint.h>
+
+#include "correlators/correlator.h"
+
+struct ad_config;
+struct ad_err;
+struct ad_event;
+struct ad_metrics;
+struct ad_pipeline;
+
+#define AD_PIPELINE_TICK_NS INT64_C(1000000000) /* housekeeping cadence, in event time */
+
+/* sink is copied; sink->emit receives every candidate change. */
+int ad_pipeline_create(const struct ad_config *cfg, const struct ad_cand_sink *sink,
+                       struct ad_pipeline **ret, struct ad_err *reterr);
+void ad_pipeline_destroy(struct ad_pipeline *p); /* NULL-safe */
+/* Applies a reloaded config to live models and correlators. On error nothing changed. */
+int ad_pipeline_reconfigure(struct ad_pipeline *p, const struct ad_config *cfg, struct ad_err *reterr);
+/* Runs ev through the models and correlators. Returns 0 (passed), AD_CONSUMED (a model swallowed
+ * it) or -errno from a stage (the caller dead-letters it). Housekeeping ticks run whenever event
+ * time crosses a tick boundary, so results depend only on the event stream. */
+int ad_pipeline_process(struct ad_pipeline *p, struct ad_event *ev);
+/* Moves event time forward without an event (the daemon's idle timer). Never moves it back. */
+void ad_pipeline_advance(struct ad_pipeline *p, int64_t now_ns);
+int64_t ad_pipeline_now(const struct ad_pipeline *p); /* highest event time seen; 0 before any */
+/* Emits every pending candidate change (shutdown, end of replay). */
+void ad_pipeline_flush(struct ad_pipeline *p);
+void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m);

@@ -1,0 +1,306 @@
+/* tests/integration/test_daemon_e2e.c: the real aiopsd binary between real ZeroMQ sockets and a
+ * real redis-server. The offline replay (aiopsctl) of the same events is the oracle: the daemon
+ * must leave exactly the candidates, versions and states that the replay computes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <zmq.h>
+
+#include "fx_daemon.h"
+#include "fx_redis.h"
+
+/* No idle ticks during a test: event time moves only with events, as in the replay. */
+static const char *const DETERMINISTIC = "daemon:\n  idle_tick: 1m\n";
+
+struct world {
+    struct fx_redis redis;
+    struct fx_daemon daemon;
+    redisContext *rc;
+    void *zctx;
+};
+
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    if (fx_redis_start(&w->redis) != 0)
+        return -1;
+    w->rc = fx_redis_connect(&w->redis);
+    w->zctx = zmq_ctx_new();
+    *state = w;
+    return w->rc ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+    if (w->daemon.pid > 0)
+        fx_daemon_stop(&w->daemon, 10000);
+    redisFree(w->rc);
+    zmq_ctx_term(w->zctx);
+    fx_redis_stop(&w->redis);
+    free(w);
+    return 0;
+}
+
+/* Connects an XPUB to the daemon's SUB and waits for its subscription (no slow-joiner loss). */
+static void *publisher(struct world *w)
+{
+    void *s = zmq_socket(w->zctx, ZMQ_XPUB);
+    int hwm = 0, linger = 10000, timeout = 20000;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    char ep[64], sub[64];
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", w->daemon.zmq_port);
+    assert_int_equal(zmq_connect(s, ep), 0);
+    assert_true(zmq_recv(s, sub, sizeof(sub), 0) >= 1); /* the subscription frame */
+    assert_int_equal(sub[0], 1);
+    return s;
+}
+
+static void publish_lines(void *s, char **lines)
+{
+    for (char **l = lines; *l; l++)
+        assert_int_equal(zmq_send(s, *l, strlen(*l), 0), (int)strlen(*l));
+}
+
+static long long reply_int(redisContext *rc, const char *fmt, const char *arg)
+{
+    redisReply *r = redisCommand(rc, fmt, arg);
+    assert_non_null(r);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+/* Extracts "key":"value" or "key":number from a JSON line into out. */
+static bool json_field(const char *line, const char *key, char *out, size_t n)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    const char *p = strstr(line, pat);
+    if (!p)
+        return false;
+    p += strlen(pat);
+    size_t i = 0;
+    if (*p == '"') {
+        p++;
+        while (*p && *p != '"' && i + 1 < n)
+            out[i++] = *p++;
+    } else {
+        while (*p && *p != ',' && *p != '}' && i + 1 < n)
+            out[i++] = *p++;
+    }
+    out[i] = '\0';
+    return true;
+}
+
+struct cand {
+    char id[32], state[16], version[16], alert_count[16];
+};
+
+/* Runs aiopsctl replay with the daemon's own config; returns the final state of each candidate. */
+static size_t replay(struct fx_daemon *d, const char *events, struct cand *out, size_t max,
+                     size_t *ret_lines)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s/aiopsctl replay -c %s %s", AD_BINARY_DIR, d->cfg, events);
+    int status;
+    char *text = fx_run_capture(cmd, &status);
+    assert_non_null(text);
+    assert_int_equal(status, 0);
+    size_t n = 0, lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        struct cand c;
+        assert_true(json_field(line, "id", c.id, sizeof(c.id)));
+        assert_true(json_field(line, "state", c.state, sizeof(c.state)));
+        assert_true(json_field(line, "version", c.version, sizeof(c.version)));
+        assert_true(json_field(line, "alert_count", c.alert_count, sizeof(c.alert_count)));
+        lines++;
+        size_t i = 0;
+        while (i < n && strcmp(out[i].id, c.id) != 0)
+            i++;
+        if (i == n) {
+            assert_true(n < max);
+            n++;
+        }
+        out[i] = c;
+    }
+    free(text);
+    *ret_lines = lines;
+    return n;
+}
+
+static void assert_redis_matches(struct world *w, const struct cand *cands, size_t n,
+                                 size_t changes)
+{
+    assert_int_equal(reply_int(w->rc, "XLEN %s", "aiopsd:candidates"), (long long)changes);
+    assert_int_equal(reply_int(w->rc, "LLEN %s", "aiopsd:queue:incidents"), (long long)changes);
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = redisCommand(w->rc, "HMGET aiopsd:candidate:%s state version alert_count",
+                                     cands[i].id);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        assert_int_equal(r->elements, 3);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(r->element[k]->type, REDIS_REPLY_STRING);
+        assert_string_equal(r->element[0]->str, cands[i].state);
+        assert_string_equal(r->element[1]->str, cands[i].version);
+        assert_string_equal(r->element[2]->str, cands[i].alert_count);
+        freeReplyObject(r);
+    }
+    /* and nothing more than those */
+    redisReply *keys = redisCommand(w->rc, "KEYS aiopsd:candidate:*");
+    assert_int_equal(keys->elements, n);
+    freeReplyObject(keys);
+}
+
+static void storm_over_zeromq_leaves_exactly_the_replayed_candidates(void **state)
+{
+    struct world *w = *state;
+    char events[] = "/tmp/aiopsd-e2e-storm.XXXXXX";
+    int fd = mkstemp(events);
+    assert_true(fd >= 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s/tests/ad_storm --seed 11 > %s 2>/dev/null", AD_BINARY_DIR,
+             events);
+    assert_int_equal(system(cmd), 0);
+    char **lines;
+    long n_events = fx_read_lines(events, &lines);
+    assert_true(n_events > 1000);
+
+    assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "sub", DETERMINISTIC, true), 0);
+    static struct cand cands[4096];
+    size_t changes = 0;
+    size_t n = replay(&w->daemon, events, cands, 4096, &changes);
+    assert_true(n >= 10);            /* the storm has 12 incidents plus noise */
+    assert_true(n < (size_t)n_events / 10); /* and far fewer candidates than events */
+
+    void *pub = publisher(w);
+    publish_lines(pub, lines);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_pipeline_events_total", (double)n_events,
+                                      30000));
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_events_rejected_total"), 0);
+    /* SIGTERM flushes the coalesced updates and drains the Redis buffer before exit 0. */
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    assert_redis_matches(w, cands, n, changes);
+    assert_int_equal(reply_int(w->rc, "LLEN %s", "aiopsd:deadletter"), 0);
+
+    zmq_close(pub);
+    fx_lines_free(lines);
+    unlink(events);
+}
+
+static void malformed_messages_go_to_the_dead_letter_list_and_the_daemon_carries_on(void **state)
+{
+    struct world *w = *state;
+    assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "sub", DETERMINISTIC, true), 0);
+    void *pub = publisher(w);
+    const char *bad[] = {
+        "{not json",
+        "{\"resource\":\"h\",\"check\":\"c\",\"bogus_field\":1}",
+        "{\"resource\":\"h\"}",                      /* alert without check */
+        "{\"resource\":\"h\xff\xfe\",\"check\":\"c\"}", /* invalid UTF-8 */
+        "[1,2,3]",
+        "",
+    };
+    const size_t n_bad = sizeof(bad) / sizeof(bad[0]);
+    for (size_t i = 0; i < n_bad; i++)
+        assert_int_equal(zmq_send(pub, bad[i], strlen(bad[i]), 0), (int)strlen(bad[i]));
+    const char *good = "{\"resource\":\"db1\",\"service\":\"shop\",\"check\":\"DiskFull\","
+                       "\"severity\":\"critical\",\"timestamp\":\"2026-11-24T09:00:00Z\"}";
+    assert_int_equal(zmq_send(pub, good, strlen(good), 0), (int)strlen(good));
+
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_events_rejected_total", (double)n_bad,
+                                      10000));
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_pipeline_events_total", 1, 10000));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    assert_int_equal(reply_int(w->rc, "LLEN %s", "aiopsd:deadletter"), (long long)n_bad);
+    redisReply *r = redisCommand(w->rc, "LRANGE aiopsd:deadletter 0 -1");
+    size_t with_reason = 0;
+    for (size_t i = 0; i < r->elements; i++)
+        with_reason += strstr(r->element[i]->str, "\"reason\":\"") != NULL &&
+                       strstr(r->element[i]->str, "\"collector\":\"zmq\"") != NULL;
+    assert_int_equal(with_reason, n_bad);
+    freeReplyObject(r);
+    /* the good event still made its candidate */
+    assert_int_equal(reply_int(w->rc, "XLEN %s", "aiopsd:candidates"), 1);
+    zmq_close(pub);
+}
+
+static void sighup_with_a_bad_config_keeps_the_running_one(void **state)
+{
+    struct world *w = *state;
+    assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "sub", DETERMINISTIC, true), 0);
+    /* a config error: the daemon must log it and keep running on the old config */
+    assert_int_equal(fx_daemon_write_config(&w->daemon, "sub", "models:\n  dedup:\n    windw: 5m\n"), 0);
+    assert_int_equal(fx_daemon_kill(&w->daemon, SIGHUP), 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_config_reload_failures_total", 1, 10000));
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_config_reloads_total"), 0);
+    char body[256];
+    assert_int_equal(fx_http_get(w->daemon.admin_port, "/readyz", body, sizeof(body)), 200);
+    /* the events still flow */
+    void *pub = publisher(w);
+    const char *ev = "{\"resource\":\"db1\",\"check\":\"DiskFull\",\"timestamp\":1795510800}";
+    assert_int_equal(zmq_send(pub, ev, strlen(ev), 0), (int)strlen(ev));
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_pipeline_events_total", 1, 10000));
+    /* a good config reloads */
+    assert_int_equal(fx_daemon_write_config(&w->daemon, "sub",
+                                            "daemon:\n  idle_tick: 1m\nmodels:\n  dedup:\n    window: 1m\n"), 0);
+    assert_int_equal(fx_daemon_kill(&w->daemon, SIGHUP), 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_config_reloads_total", 1, 10000));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    zmq_close(pub);
+}
+
+static void check_config_names_file_line_and_column(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/aiopsd-badcfg.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *yaml = "models:\n  dedup:\n    window: \"5 minutes\"\n";
+    assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s/aiopsd --check-config -c %s 2>&1", AD_BINARY_DIR, path);
+    int status;
+    char *out = fx_run_capture(cmd, &status);
+    assert_int_equal(status, 1);
+    char expect[300];
+    snprintf(expect, sizeof(expect), "%s:3:13:", path);
+    assert_non_null(strstr(out, expect));
+    assert_non_null(strstr(out, "models.dedup.window"));
+    free(out);
+    snprintf(cmd, sizeof(cmd), "%s/aiopsd --check-config 2>&1", AD_BINARY_DIR);
+    out = fx_run_capture(cmd, &status);
+    assert_int_equal(status, 0);
+    free(out);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(storm_over_zeromq_leaves_exactly_the_replayed_candidates,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            malformed_messages_go_to_the_dead_letter_list_and_the_daemon_carries_on, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(sighup_with_a_bad_config_keeps_the_running_one, setup,
+                                        teardown),
+        cmocka_unit_test(check_config_names_file_line_and_column),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,183 @@
+/* tests/unit/test_common.c: u64map, arena, buf, time, hash and log helpers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/event.h"
+#include "common/hash.h"
+#include "common/metrics.h"
+#include "common/time.h"
+#include "common/u64map.h"
+
+static void map_finds_what_was_put_and_forgets_what_was_deleted(void **state)
+{
+    (void)state;
+    struct ad_u64map m;
+    assert_int_equal(ad_u64map_init(&m, 4), 0);
+    /* Enough keys to force several growths and long probe runs (keys share low bits). */
+    const uint32_t n = 20000;
+    for (uint32_t i = 1; i <= n; i++)
+        assert_int_equal(ad_u64map_put(&m, (uint64_t)i << 20, i), 0);
+    assert_int_equal(m.n, n);
+    for (uint32_t i = 1; i <= n; i += 2)
+        assert_true(ad_u64map_del(&m, (uint64_t)i << 20));
+    assert_false(ad_u64map_del(&m, (uint64_t)1 << 20));
+    for (uint32_t i = 1; i <= n; i++) {
+        uint32_t v = 0;
+        bool found = ad_u64map_get(&m, (uint64_t)i << 20, &v);
+        assert_int_equal(found, i % 2 == 0);
+        if (found)
+            assert_int_equal(v, i);
+    }
+    assert_int_equal(m.n, n / 2);
+    ad_u64map_fini(&m);
+}
+
+static void map_delete_keeps_wrapped_probe_runs_reachable(void **state)
+{
+    (void)state;
+    struct ad_u64map m;
+    assert_int_equal(ad_u64map_init(&m, 4), 0); /* 16 slots */
+    size_t cap = m.cap;
+    /* Keys homed at the last slots wrap around to the start of the table. */
+    for (uint64_t k = 0; k < 6; k++)
+        assert_int_equal(ad_u64map_put(&m, (cap - 2) + k * cap, (uint32_t)k), 0);
+    assert_true(ad_u64map_del(&m, cap - 2));
+    for (uint64_t k = 1; k < 6; k++) {
+        uint32_t v;
+        assert_true(ad_u64map_get(&m, (cap - 2) + k * cap, &v));
+        assert_int_equal(v, k);
+    }
+    ad_u64map_fini(&m);
+}
+
+static void arena_reset_keeps_one_chunk_and_big_allocations_work(void **state)
+{
+    (void)state;
+    struct ad_arena a;
+    ad_arena_init(&a, 1024);
+    char *p = ad_arena_alloc(&a, 10);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % 8, 0);
+    char *big = ad_arena_alloc(&a, 100000);
+    assert_non_null(big);
+    memset(big, 'x', 100000);
+    struct ad_str s;
+    assert_int_equal(ad_arena_strdup(&a, AD_STR_LIT("hello"), &s), 0);
+    assert_int_equal(s.len, 5);
+    assert_string_equal(s.p, "hello");
+    ad_arena_reset(&a);
+    assert_non_null(ad_arena_alloc(&a, 16));
+    ad_arena_fini(&a);
+    assert_null(a.head);
+}
+
+static void buf_grows_and_formats(void **state)
+{
+    (void)state;
+    struct ad_buf b;
+    ad_buf_init(&b);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(ad_buf_printf(&b, "%d,", i), 0);
+    assert_true(b.len > 3000);
+    assert_memory_equal(b.p, "0,1,2,", 6);
+    ad_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    ad_buf_fini(&b);
+}
+
+static void rfc3339_parses_offsets_fractions_and_rejects_junk(void **state)
+{
+    (void)state;
+    int64_t ns;
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2026-11-24T09:00:00Z"), &ns), 0);
+    assert_true(ns == INT64_C(1795510800) * AD_NS_PER_S);
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2026-11-24T10:00:00.5+01:00"), &ns), 0);
+    assert_true(ns == INT64_C(1795510800) * AD_NS_PER_S + 500 * AD_NS_PER_MS);
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("1970-01-01 00:00:01z"), &ns), 0);
+    assert_true(ns == AD_NS_PER_S);
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2026-13-01T00:00:00Z"), &ns), -EINVAL);
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2026-11-24T09:00:00"), &ns), -EINVAL);
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2026-11-24T09:00:00Zjunk"), &ns), -EINVAL);
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("yesterday"), &ns), -EINVAL);
+    char buf[40];
+    assert_string_equal(ad_time_format_rfc3339(INT64_C(1795510800123000000), buf, sizeof(buf)),
+                        "2026-11-24T09:00:00.123Z");
+}
+
+static void epoch_numbers_are_scaled_by_magnitude(void **state)
+{
+    (void)state;
+    int64_t ns;
+    assert_int_equal(ad_epoch_to_ns(1795510800.25, &ns), 0); /* .25 is exact in binary */
+    assert_true(ns == INT64_C(1795510800250000000));
+    assert_int_equal(ad_epoch_to_ns(1795510800.123, &ns), 0); /* within a microsecond */
+    assert_true(llabs(ns - INT64_C(1795510800123000000)) < 1000);
+    assert_int_equal(ad_epoch_to_ns(1795510800250.0, &ns), 0); /* ms */
+    assert_true(ns == INT64_C(1795510800250000000));
+    assert_int_equal(ad_epoch_to_ns(-1, &ns), -EINVAL);
+}
+
+static void severity_and_status_aliases_map_to_the_scale(void **state)
+{
+    (void)state;
+    enum ad_severity s;
+    enum ad_status st;
+    assert_int_equal(ad_severity_parse(AD_STR_LIT("CRITICAL"), &s), 0);
+    assert_int_equal(s, AD_SEV_CRITICAL);
+    assert_int_equal(ad_severity_parse(AD_STR_LIT("error"), &s), 0);
+    assert_int_equal(s, AD_SEV_MAJOR);
+    assert_int_equal(ad_severity_parse(AD_STR_LIT("warn"), &s), 0);
+    assert_int_equal(s, AD_SEV_WARNING);
+    assert_int_equal(ad_severity_parse(AD_STR_LIT("catastrophic"), &s), -EINVAL);
+    assert_int_equal(ad_status_parse(AD_STR_LIT("ok"), &st), 0);
+    assert_int_equal(st, AD_STATUS_RESOLVED);
+    assert_int_equal(ad_severity_snow_code(AD_SEV_CRITICAL), 1);
+    assert_int_equal(ad_severity_snow_code(AD_SEV_INFO), 5);
+}
+
+static void field_hash_depends_on_boundaries(void **state)
+{
+    (void)state;
+    uint64_t a = ad_hash_field(ad_hash_field(0, AD_STR_LIT("ab")), AD_STR_LIT("c"));
+    uint64_t b = ad_hash_field(ad_hash_field(0, AD_STR_LIT("a")), AD_STR_LIT("bc"));
+    assert_true(a != b);
+    assert_true(ad_hash_field(0, AD_STR_LIT("x")) == ad_hash_field(0, AD_STR_LIT("x")));
+}
+
+static void metrics_write_help_once_per_family(void **state)
+{
+    (void)state;
+    struct ad_buf b;
+    struct ad_metrics m;
+    ad_buf_init(&b);
+    ad_metrics_init(&m, &b);
+    ad_metrics_counter(&m, "x_total", "Things.", "k=\"a\"", 1);
+    ad_metrics_counter(&m, "x_total", "Things.", "k=\"b\"", 2);
+    ad_metrics_gauge(&m, "y", "Level.", NULL, 0.5);
+    assert_string_equal(b.p, "# HELP x_total Things.\n# TYPE x_total counter\nx_total{k=\"a\"} 1\n"
+                             "x_total{k=\"b\"} 2\n# HELP y Level.\n# TYPE y gauge\ny 0.5\n");
+    ad_buf_fini(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(map_finds_what_was_put_and_forgets_what_was_deleted),
+        cmocka_unit_test(map_delete_keeps_wrapped_probe_runs_reachable),
+        cmocka_unit_test(arena_reset_keeps_one_chunk_and_big_allocations_work),
+        cmocka_unit_test(buf_grows_and_formats),
+        cmocka_unit_test(rfc3339_parses_offsets_fractions_and_rejects_junk),
+        cmocka_unit_test(epoch_numbers_are_scaled_by_magnitude),
+        cmocka_unit_test(severity_and_status_aliases_map_to_the_scale),
+        cmocka_unit_test(field_hash_depends_on_boundaries),
+        cmocka_unit_test(metrics_write_help_once_per_family),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
