@@ -27,7 +27,9 @@ int ad_json_parse_event(struct ad_json_parser *p, const char *buf, size_t len, s
                         int64_t now_ns, struct ad_event *ret, struct ad_err *reterr);
 
 /* Parses a JSON array of event objects, calling fn for each; stops at the first error (returned
- * with reterr naming the index). Used by the HTTP collector. */
+ * with reterr naming the index). Used by the HTTP collector. A single object is accepted too.
+ * All or nothing: fn is called only after every element has parsed, so a rejected batch hands
+ * nothing over. fn returning < 0 stops the walk and that value is returned. */
 typedef int (*ad_json_event_fn)(void *ctx, struct ad_event *ev);
 int ad_json_parse_events(struct ad_json_parser *p, const char *buf, size_t len, struct ad_arena *arena,
                          int64_t now_ns, ad_json_event_fn fn, void *ctx, struct ad_err *reterr);
@@ -56,7 +58,7 @@ void ad_jsonw_uint(struct ad_jsonw *w, uint64_t v);
 void ad_jsonw_double(struct ad_jsonw *w, double v); /* non-finite writes null */
 void ad_jsonw_bool(struct ad_jsonw *w, bool v);
 void ad_jsonw_null(struct ad_jsonw *w);
-/* 0, or the first error (-ENOMEM). */
+/* 0, or the first error: -ENOMEM, or -ENOBUFS for nesting deeper than AD_JSONW_MAX_DEPTH. */
 int ad_jsonw_finish(struct ad_jsonw *w);
 
 /* The event as docs/events.md JSON (time as RFC 3339), e.g. for dead-letters and replay output. */

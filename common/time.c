@@ -2,6 +2,7 @@
 #include "common/time.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -99,6 +100,9 @@ int ad_time_parse_rfc3339(struct ad_str s, int64_t *ret_ns)
     if (p != end)
         return -EINVAL;
     int64_t secs = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec - off_s;
+    /* int64 nanoseconds span 1677-09-21 to 2262-04-11; outside that the time cannot be held. */
+    if (secs <= INT64_MIN / AD_NS_PER_S || secs >= INT64_MAX / AD_NS_PER_S)
+        return -ERANGE;
     *ret_ns = secs * AD_NS_PER_S + frac_ns;
     return 0;
 }

@@ -103,6 +103,10 @@ static void rfc3339_parses_offsets_fractions_and_rejects_junk(void **state)
     assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("1970-01-01 00:00:01z"), &ns), 0);
     assert_true(ns == AD_NS_PER_S);
     assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2026-13-01T00:00:00Z"), &ns), -EINVAL);
+    /* outside int64 nanoseconds (1677..2262): refused, not wrapped */
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("9999-12-31T23:59:59Z"), &ns), -ERANGE);
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("1000-01-01T00:00:00Z"), &ns), -ERANGE);
+    assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2262-01-01T00:00:00Z"), &ns), 0);
     assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2026-11-24T09:00:00"), &ns), -EINVAL);
     assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("2026-11-24T09:00:00Zjunk"), &ns), -EINVAL);
     assert_int_equal(ad_time_parse_rfc3339(AD_STR_LIT("yesterday"), &ns), -EINVAL);
