@@ -34,8 +34,9 @@ int ad_out_redis_create(const struct ad_redis_cfg *cfg, struct event_base *base,
 void ad_out_redis_destroy(struct ad_out_redis *r); /* NULL-safe; drops what is unsent */
 int ad_out_redis_start(struct ad_out_redis *r);    /* connects (async); never blocks */
 
-/* Queue a candidate change (serialized now; c is borrowed). 0, or -ENOBUFS when the hard bound
- * (2 x max_buffer) is exceeded and the entry was shed (counted). */
+/* Queue a candidate change (serialized now; c is borrowed). 0, or (the entry is shed and
+ * counted) -ENOBUFS past the hard bound (2 x max_buffer entries or 512 MiB), -ESHUTDOWN after
+ * ad_out_redis_drain() began, -ENOMEM. */
 int ad_out_redis_submit_candidate(struct ad_out_redis *r, const struct ad_candidate *c);
 /* Queue a dead-letter record {collector, reason, time, raw (as text, or base64 if not UTF-8)}. */
 int ad_out_redis_submit_deadletter(struct ad_out_redis *r, const char *collector, const void *raw,
