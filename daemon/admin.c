@@ -1,0 +1,313 @@
+/* daemon/admin.c: the admin HTTP server: liveness, readiness, Prometheus metrics, and the routes
+ * other modules register. Every request is answered inside its callback; nothing here blocks. */
+#include "daemon/admin.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+#define MAX_ROUTES 32
+#define MAX_PATH 64
+/* Bounds on what a client can make us buffer. Admin requests are a line and a few headers; the
+ * body limit leaves room for small JSON documents on routes added later. */
+#define MAX_HEADERS_SIZE (8 * 1024)
+#define MAX_BODY_SIZE (64 * 1024)
+#define IO_TIMEOUT_S 10 /* idle or slow connections are closed after this */
+#define LISTEN_BACKLOG 64
+
+static const struct ad_opt admin_opts[] = {
+    AD_OPT_STRING_R("listen", "127.0.0.1:9101", "64", struct ad_admin_cfg, listen,
+                    "Admin HTTP address (/healthz, /readyz, /metrics): \"IPv4:port\" or "
+                    "\"[IPv6]:port\"; empty disables it."),
+    AD_OPT_END,
+};
+
+const struct ad_section ad_admin_section = {"admin", "Admin HTTP server.", admin_opts,
+                                            sizeof(struct ad_admin_cfg)};
+
+struct route {
+    char path[MAX_PATH];
+    ad_admin_handler fn;
+    void *ctx;
+    uint64_t requests;
+};
+
+struct ad_admin {
+    struct evhttp *http; /* NULL when disabled; owns the listener and connections */
+    int port;
+    struct ad_admin_hooks hooks;
+    struct route routes[MAX_ROUTES];
+    size_t n_routes;
+    /* Requests for paths without a route share one series, so a scanner cannot grow /metrics. */
+    uint64_t unrouted;
+    struct ad_buf scratch; /* /metrics body, reused */
+};
+
+void ad_admin_reply(struct evhttp_request *req, int code, const char *content_type,
+                    const void *body, size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_remove_header(h, "Content-Type");
+    evhttp_add_header(h, "Content-Type", content_type);
+    if (len > 0)
+        evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+    evhttp_send_reply(req, code, NULL, NULL); /* NULL: the standard reason phrase */
+}
+
+static void reply_text(struct evhttp_request *req, int code, const char *text)
+{
+    ad_admin_reply(req, code, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+/* The built-in routes only read: GET, and HEAD (evhttp leaves the body out). */
+static bool is_get(struct evhttp_request *req)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+        return true;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+    reply_text(req, 405, "method not allowed\n");
+    return false;
+}
+
+static void on_healthz(struct evhttp_request *req, void *ctx)
+{
+    (void)ctx;
+    if (is_get(req))
+        reply_text(req, 200, "ok\n");
+}
+
+static void on_readyz(struct evhttp_request *req, void *ctx)
+{
+    struct ad_admin *a = ctx;
+    char why[256] = "", body[sizeof(why) + 1];
+    if (!is_get(req))
+        return;
+    if (!a->hooks.ready || a->hooks.ready(a->hooks.ctx, why, sizeof(why))) {
+        reply_text(req, 200, "ready\n");
+        return;
+    }
+    why[sizeof(why) - 1] = '\0';
+    snprintf(body, sizeof(body), "%s\n", why[0] ? why : "not ready");
+    reply_text(req, 503, body);
+}
+
+static const char requests_help[] =
+    "Admin HTTP requests, by route (\"other\": paths without a route).";
+
+static void on_metrics(struct evhttp_request *req, void *ctx)
+{
+    struct ad_admin *a = ctx;
+    struct ad_metrics m;
+    char label[MAX_PATH + 16];
+
+    if (!is_get(req))
+        return;
+    ad_buf_reset(&a->scratch);
+    ad_metrics_init(&m, &a->scratch);
+    if (a->hooks.metrics)
+        a->hooks.metrics(a->hooks.ctx, &m);
+    for (size_t i = 0; i < a->n_routes; i++) {
+        snprintf(label, sizeof(label), "path=\"%s\"", a->routes[i].path);
+        ad_metrics_counter(&m, "aiopsd_admin_requests_total", requests_help, label,
+                           a->routes[i].requests);
+    }
+    ad_metrics_counter(&m, "aiopsd_admin_requests_total", requests_help, "path=\"other\"",
+                       a->unrouted);
+    if (!a->scratch.p) {
+        reply_text(req, 500, "out of memory\n");
+        return;
+    }
+    ad_admin_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", a->scratch.p,
+                   a->scratch.len);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct ad_admin *a = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+    if (path) {
+        for (size_t i = 0; i < a->n_routes; i++) {
+            struct route *rt = &a->routes[i];
+            if (strcmp(rt->path, path) == 0) {
+                rt->requests++;
+                rt->fn(req, rt->ctx);
+                return;
+            }
+        }
+    }
+    a->unrouted++;
+    reply_text(req, 404, "not found\n");
+}
+
+int ad_admin_route(struct ad_admin *a, const char *path, ad_admin_handler h, void *ctx)
+{
+    size_t n = path ? strlen(path) : 0;
+    /* The path becomes a label value on /metrics: keep it free of characters needing escapes. */
+    if (!a || !h || n == 0 || n >= MAX_PATH || path[0] != '/' || strpbrk(path, "\"\\\n"))
+        return -EINVAL;
+    for (size_t i = 0; i < a->n_routes; i++)
+        if (strcmp(a->routes[i].path, path) == 0)
+            return -EEXIST;
+    if (a->n_routes == MAX_ROUTES)
+        return -ENOBUFS;
+    struct route *rt = &a->routes[a->n_routes++];
+    memcpy(rt->path, path, n + 1);
+    rt->fn = h;
+    rt->ctx = ctx;
+    rt->requests = 0;
+    return 0;
+}
+
+/* "1.2.3.4:80" or "[::1]:80": IP literals only, so start-up never waits on DNS, and the port
+ * spelled out (0 picks a free one, which the tests use). */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, int *ret_len)
+{
+    const char *colon = strrchr(s, ':');
+    char host[64], *end;
+
+    if (!colon || colon[1] < '0' || colon[1] > '9')
+        return -EINVAL;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || port > 65535)
+        return -EINVAL;
+    const char *h = s;
+    size_t n = (size_t)(colon - s);
+    if (s[0] == '[') {
+        if (n < 2 || colon[-1] != ']')
+            return -EINVAL;
+        h++;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, h, n);
+    host[n] = '\0';
+
+    memset(ss, 0, sizeof(*ss));
+    if (s[0] == '[') {
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ss;
+        sa->sin6_family = AF_INET6;
+        sa->sin6_port = htons((uint16_t)port);
+        *ret_len = (int)sizeof(*sa);
+        return evutil_inet_pton(AF_INET6, host, &sa->sin6_addr) == 1 ? 0 : -EINVAL;
+    }
+    struct sockaddr_in *sa = (struct sockaddr_in *)ss;
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    *ret_len = (int)sizeof(*sa);
+    return evutil_inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+static int bound_port(struct evconnlistener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static int start_http(struct ad_admin *a, const char *listen, struct event_base *base,
+                      struct ad_err *reterr)
+{
+    struct sockaddr_storage ss;
+    int len;
+
+    if (parse_listen(listen, &ss, &len) < 0)
+        return ad_err_set(reterr, EINVAL,
+                          "admin.listen: expected \"IPv4:port\" or \"[IPv6]:port\" (e.g. "
+                          "127.0.0.1:9101), got \"%s\"",
+                          listen);
+    a->http = evhttp_new(base);
+    if (!a->http)
+        return ad_err_set(reterr, ENOMEM, "admin: cannot create the HTTP server");
+    evhttp_set_max_headers_size(a->http, MAX_HEADERS_SIZE);
+    evhttp_set_max_body_size(a->http, MAX_BODY_SIZE);
+    evhttp_set_timeout(a->http, IO_TIMEOUT_S);
+    evhttp_set_default_content_type(a->http, "text/plain; charset=utf-8");
+    evhttp_set_gencb(a->http, on_request, a);
+
+    struct evconnlistener *l = evconnlistener_new_bind(
+        base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        LISTEN_BACKLOG, (struct sockaddr *)&ss, len);
+    if (!l) {
+        int e = errno ? errno : EADDRNOTAVAIL;
+        return ad_err_set(reterr, e, "admin: cannot listen on %s: %s", listen, strerror(e));
+    }
+    if (!evhttp_bind_listener(a->http, l)) {
+        evconnlistener_free(l);
+        return ad_err_set(reterr, ENOMEM, "admin: cannot listen on %s: out of memory", listen);
+    }
+    a->port = bound_port(l);
+    ad_log(AD_LOG_INFO, "admin: listening on http://%.*s:%d", (int)(strrchr(listen, ':') - listen),
+           listen, a->port);
+    return 0;
+}
+
+int ad_admin_create(const struct ad_admin_cfg *cfg, struct event_base *base,
+                    const struct ad_admin_hooks *hooks, struct ad_admin **ret,
+                    struct ad_err *reterr)
+{
+    struct ad_admin *a = calloc(1, sizeof(*a));
+    int r;
+
+    if (!a)
+        return ad_err_set(reterr, ENOMEM, "admin: out of memory");
+    if (hooks)
+        a->hooks = *hooks;
+    ad_buf_init(&a->scratch);
+    if ((r = ad_admin_route(a, "/healthz", on_healthz, a)) < 0 ||
+        (r = ad_admin_route(a, "/readyz", on_readyz, a)) < 0 ||
+        (r = ad_admin_route(a, "/metrics", on_metrics, a)) < 0) {
+        ad_err_set(reterr, -r, "admin: cannot add the built-in routes");
+        goto out_destroy;
+    }
+    if (cfg && cfg->listen && cfg->listen[0]) {
+        r = start_http(a, cfg->listen, base, reterr);
+        if (r < 0)
+            goto out_destroy;
+    } else {
+        ad_log(AD_LOG_INFO, "admin: disabled (admin.listen is empty)");
+    }
+    *ret = a;
+    return 0;
+
+out_destroy:
+    ad_admin_destroy(a);
+    return r;
+}
+
+int ad_admin_port(const struct ad_admin *a)
+{
+    return a ? a->port : 0;
+}
+
+void ad_admin_destroy(struct ad_admin *a)
+{
+    if (!a)
+        return;
+    if (a->http)
+        evhttp_free(a->http);
+    ad_buf_fini(&a->scratch);
+    free(a);
+}
