@@ -163,7 +163,8 @@ static void set_title(struct ad_candidate *c)
     if (!t)
         return; /* keep the previous title */
     if (c->alert_count > 1)
-        snprintf(t, n, "%s on %s and %u more alerts", m->check, m->resource, c->alert_count - 1);
+        snprintf(t, n, "%s on %s and %u more alert%s", m->check, m->resource, c->alert_count - 1,
+                 c->alert_count == 2 ? "" : "s");
     else
         snprintf(t, n, "%s on %s", m->check, m->resource);
     free(c->title);

@@ -124,19 +124,27 @@ static void env_emit(void *sink, struct ad_event *ev)
 {
     struct daemon *d = sink;
     int r = ad_pipeline_process(d->pipe, ev);
-    if (r >= 0)
-        return;
-    d->pipeline_rejects++;
-    ad_buf_reset(&d->scratch);
-    ad_event_to_json(ev, &d->scratch);
-    AD_LOG_RATELIMITED(AD_LOG_WARN, "pipeline: %s, sending event to dead-letter", strerror(-r));
-    deadletter(d, "pipeline", d->scratch.p, d->scratch.len, strerror(-r));
+    if (r < 0) {
+        d->pipeline_rejects++;
+        ad_buf_reset(&d->scratch);
+        ad_event_to_json(ev, &d->scratch);
+        AD_LOG_RATELIMITED(AD_LOG_WARN, "pipeline: %s, sending event to dead-letter",
+                           strerror(-r));
+        deadletter(d, "pipeline", d->scratch.p, d->scratch.len, strerror(-r));
+    }
+    /* Pause at once, not at the end of the batch: one event adds at most a few entries, so the
+     * buffer stays far below its shedding bound (2 x max_buffer) while collectors are paused. */
+    if (ad_out_redis_is_full(d->redis))
+        pause_collectors(d);
 }
 
 static void env_reject(void *sink, const char *collector, const void *raw, size_t len,
                        const char *reason)
 {
-    deadletter(sink, collector, raw, len, reason);
+    struct daemon *d = sink;
+    deadletter(d, collector, raw, len, reason);
+    if (ad_out_redis_is_full(d->redis))
+        pause_collectors(d);
 }
 
 static void env_batch_done(void *sink)
@@ -292,6 +300,10 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
     d->retired[d->n_retired++] = d->cfg;
     d->cfg = next;
     apply_log_level(d);
+    const struct ad_daemon_cfg *dc = ad_config_get(d->cfg, "daemon");
+    struct timeval tv = {(time_t)(dc->idle_tick_ns / AD_NS_PER_S),
+                         (suseconds_t)(dc->idle_tick_ns % AD_NS_PER_S / 1000)};
+    event_add(d->ev_idle, &tv); /* re-arms the persistent timer with the new idle_tick */
     d->reloads++;
     ad_log(AD_LOG_NOTICE, "configuration reloaded from %s", d->cfg_path);
     notify("READY=1");

@@ -4,6 +4,7 @@
  * `resolve_every` resolves its alert. Event time advances 1 ms per event. */
 #pragma once
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

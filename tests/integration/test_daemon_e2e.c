@@ -83,65 +83,16 @@ static long long reply_int(redisContext *rc, const char *fmt, const char *arg)
     return v;
 }
 
-/* Extracts "key":"value" or "key":number from a JSON line into out. */
-static bool json_field(const char *line, const char *key, char *out, size_t n)
+/* Runs aiopsctl replay with the daemon's own config; the final state of each candidate. */
+static size_t replay(struct fx_daemon *d, const char *events, struct fx_cand *out, size_t max,
+                     size_t *ret_changes)
 {
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    if (!p)
-        return false;
-    p += strlen(pat);
-    size_t i = 0;
-    if (*p == '"') {
-        p++;
-        while (*p && *p != '"' && i + 1 < n)
-            out[i++] = *p++;
-    } else {
-        while (*p && *p != ',' && *p != '}' && i + 1 < n)
-            out[i++] = *p++;
-    }
-    out[i] = '\0';
-    return true;
+    long n = fx_replay_oracle(d->cfg, events, out, max, ret_changes);
+    assert_true(n >= 0);
+    return (size_t)n;
 }
 
-struct cand {
-    char id[32], state[16], version[16], alert_count[16];
-};
-
-/* Runs aiopsctl replay with the daemon's own config; returns the final state of each candidate. */
-static size_t replay(struct fx_daemon *d, const char *events, struct cand *out, size_t max,
-                     size_t *ret_lines)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s/aiopsctl replay -c %s %s", AD_BINARY_DIR, d->cfg, events);
-    int status;
-    char *text = fx_run_capture(cmd, &status);
-    assert_non_null(text);
-    assert_int_equal(status, 0);
-    size_t n = 0, lines = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        struct cand c;
-        assert_true(json_field(line, "id", c.id, sizeof(c.id)));
-        assert_true(json_field(line, "state", c.state, sizeof(c.state)));
-        assert_true(json_field(line, "version", c.version, sizeof(c.version)));
-        assert_true(json_field(line, "alert_count", c.alert_count, sizeof(c.alert_count)));
-        lines++;
-        size_t i = 0;
-        while (i < n && strcmp(out[i].id, c.id) != 0)
-            i++;
-        if (i == n) {
-            assert_true(n < max);
-            n++;
-        }
-        out[i] = c;
-    }
-    free(text);
-    *ret_lines = lines;
-    return n;
-}
-
-static void assert_redis_matches(struct world *w, const struct cand *cands, size_t n,
+static void assert_redis_matches(struct world *w, const struct fx_cand *cands, size_t n,
                                  size_t changes)
 {
     assert_int_equal(reply_int(w->rc, "XLEN %s", "aiopsd:candidates"), (long long)changes);
@@ -181,7 +132,7 @@ static void storm_over_zeromq_leaves_exactly_the_replayed_candidates(void **stat
     assert_true(n_events > 1000);
 
     assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "sub", DETERMINISTIC, true), 0);
-    static struct cand cands[4096];
+    static struct fx_cand cands[4096];
     size_t changes = 0;
     size_t n = replay(&w->daemon, events, cands, 4096, &changes);
     assert_true(n >= 10);            /* the storm has 12 incidents plus noise */
@@ -290,6 +241,63 @@ static void check_config_names_file_line_and_column(void **state)
     unlink(path);
 }
 
+/* The shipped example and reference are exactly what the option tables print: a new option,
+ * default or doc string cannot land without them. */
+static void shipped_config_example_and_reference_are_current(void **state)
+{
+    (void)state;
+    const char *pairs[][2] = {{"--print-config-example", "config/aiopsd.yaml"},
+                              {"--print-config-docs", "docs/config.md"}};
+    for (size_t i = 0; i < 2; i++) {
+        char cmd[512], path[512];
+        snprintf(cmd, sizeof(cmd), "%s/aiopsd %s", AD_BINARY_DIR, pairs[i][0]);
+        int status;
+        char *printed = fx_run_capture(cmd, &status);
+        assert_non_null(printed);
+        assert_int_equal(status, 0);
+        snprintf(path, sizeof(path), "cat %s/%s", AD_SOURCE_DIR, pairs[i][1]);
+        char *shipped = fx_run_capture(path, &status);
+        assert_non_null(shipped);
+        if (strcmp(printed, shipped) != 0)
+            fail_msg("%s is stale: regenerate it with `aiopsd %s > %s`", pairs[i][1], pairs[i][0],
+                     pairs[i][1]);
+        free(printed);
+        free(shipped);
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s/aiopsd --check-config -c %s/config/aiopsd.yaml 2>&1",
+             AD_BINARY_DIR, AD_SOURCE_DIR);
+    int status;
+    free(fx_run_capture(cmd, &status));
+    assert_int_equal(status, 0);
+}
+
+/* Event time drives every window: the same events replayed twice give the same output, byte
+ * for byte (ids, versions, timestamps): no wall clock leaks into the output. */
+static void replay_is_deterministic(void **state)
+{
+    (void)state;
+    char events[] = "/tmp/aiopsd-det.XXXXXX";
+    int fd = mkstemp(events);
+    assert_true(fd >= 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s/tests/ad_storm --seed 3 > %s 2>/dev/null", AD_BINARY_DIR,
+             events);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/aiopsctl replay %s", AD_BINARY_DIR, events);
+    int s1, s2;
+    char *a = fx_run_capture(cmd, &s1);
+    char *b = fx_run_capture(cmd, &s2);
+    assert_int_equal(s1, 0);
+    assert_int_equal(s2, 0);
+    assert_true(strlen(a) > 1000);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    unlink(events);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +309,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(sighup_with_a_bad_config_keeps_the_running_one, setup,
                                         teardown),
         cmocka_unit_test(check_config_names_file_line_and_column),
+        cmocka_unit_test(shipped_config_example_and_reference_are_current),
+        cmocka_unit_test(replay_is_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,7 +201,7 @@ static void open_candidates_are_bounded_with_eviction(void **state)
     char svc[16];
     for (int i = 0; i < 25; i++) {
         snprintf(svc, sizeof(svc), "svc%d", i);
-        feed(f, fx_alert(svc, "h", "x", FX_T0 + i * S));
+        feed(f, fx_alert(svc, svc, "x", FX_T0 + i * S)); /* distinct fingerprints */
     }
     struct ad_svcwin_stats st;
     ad_svcwin_get_stats(f->corr, &st);
