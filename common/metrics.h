@@ -1,13 +1,16 @@
 /* common/metrics.h: Prometheus text exposition into a buffer. No I/O, no registry: each module's
- * stats() callback writes its own families; the admin endpoint concatenates them. */
+ * stats() callback writes its own families into one buffer. A family reported again later stays
+ * grouped under one HELP/TYPE, and a sample with the same name and labels is summed (several
+ * pipelines report the same families). */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ad_buf;
 
 struct ad_metrics {
     struct ad_buf *out;
-    const char *last_family; /* HELP/TYPE written once per consecutive family */
+    const char *last_family; /* the family written last (unused by callers) */
 };
 
 void ad_metrics_init(struct ad_metrics *m, struct ad_buf *out);

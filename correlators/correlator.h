@@ -8,6 +8,8 @@ struct ad_candidate;
 struct ad_err;
 struct ad_event;
 struct ad_metrics;
+struct ad_rd;
+struct ad_wr;
 
 /* Where candidate changes go. emit borrows c for the call. */
 struct ad_cand_sink {
@@ -31,6 +33,9 @@ struct ad_correlator_ops {
     void (*flush)(void *state, const struct ad_cand_sink *sink);
     void (*stats)(const void *state, struct ad_metrics *m);
     void (*destroy)(void *state); /* NULL-safe */
+    /* State snapshot, as in models/model.h: load into a freshly created state. */
+    int (*save)(const void *state, struct ad_wr *w);
+    int (*load)(void *state, struct ad_rd *r, struct ad_err *reterr);
 };
 
 extern const struct ad_correlator_ops *const ad_correlators[];

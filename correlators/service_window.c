@@ -13,6 +13,7 @@
 #include "common/event.h"
 #include "common/hash.h"
 #include "common/metrics.h"
+#include "common/ser.h"
 #include "common/u64map.h"
 #include "correlators/candidate.h"
 
@@ -425,6 +426,198 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
     ret->bytes = bytes;
 }
 
+/* --- snapshot ----------------------------------------------------------------------------- */
+
+#define SVCWIN_SNAP_VERSION 1
+#define SNAP_MAX_SLOTS (1u << 26)
+#define SNAP_MAX_STR (1u << 20)
+
+static void save_map(struct ad_wr *w, const struct ad_u64map *m)
+{
+    ad_wr_u64(w, m->n);
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key) {
+            ad_wr_u64(w, m->slots[i].key);
+            ad_wr_u32(w, m->slots[i].val);
+        }
+}
+
+/* Slot layout, free list and both maps are saved as they are, so that a restored correlator
+ * allocates, iterates and evicts exactly as the original would have. */
+int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
+{
+    ad_wr_u32(w, SVCWIN_SNAP_VERSION);
+    ad_wr_u32(w, s->cap);
+    ad_wr_u32(w, s->n_used);
+    uint32_t n_free = 0;
+    for (uint32_t i = s->free_head; i != NIL && n_free < s->cap; i = s->slots[i].next_free)
+        n_free++;
+    ad_wr_u32(w, n_free);
+    for (uint32_t i = s->free_head, k = 0; k < n_free; i = s->slots[i].next_free, k++)
+        ad_wr_u32(w, i);
+    for (uint32_t i = 0; i < s->cap; i++) {
+        const struct slot *sl = &s->slots[i];
+        if (!sl->used)
+            continue;
+        const struct ad_candidate *c = &sl->c;
+        ad_wr_u32(w, i);
+        ad_wr_u8(w, sl->dirty);
+        ad_wr_u64(w, sl->svc_key);
+        ad_wr_cstr(w, c->id);
+        ad_wr_u8(w, (uint8_t)c->state);
+        ad_wr_u32(w, c->version);
+        ad_wr_u32(w, (uint32_t)c->priority);
+        ad_wr_u8(w, (uint8_t)c->severity);
+        ad_wr_cstr(w, c->service);
+        ad_wr_cstr(w, c->ci);
+        ad_wr_cstr(w, c->title);
+        ad_wr_cstr(w, c->reason);
+        ad_wr_u32(w, c->alert_count);
+        ad_wr_u32(w, c->alerts_firing);
+        ad_wr_u64(w, c->event_count);
+        ad_wr_i64(w, c->first_seen_ns);
+        ad_wr_i64(w, c->last_seen_ns);
+        ad_wr_i64(w, c->updated_ns);
+        ad_wr_u32(w, c->members_omitted);
+        ad_wr_u32(w, c->n_members);
+        for (uint32_t k = 0; k < c->n_members; k++) {
+            const struct ad_cand_member *m = &c->members[k];
+            ad_wr_u64(w, m->fingerprint);
+            ad_wr_cstr(w, m->resource);
+            ad_wr_cstr(w, m->check);
+            ad_wr_u8(w, (uint8_t)m->severity);
+            ad_wr_u8(w, (uint8_t)m->status);
+            ad_wr_i64(w, m->first_seen_ns);
+            ad_wr_i64(w, m->last_seen_ns);
+            ad_wr_u32(w, m->count);
+        }
+    }
+    save_map(w, &s->by_service);
+    save_map(w, &s->by_fp);
+    return w->err;
+}
+
+static int load_map(struct ad_svcwin *s, struct ad_rd *r, struct ad_u64map *m)
+{
+    uint64_t n = ad_rd_u64(r);
+    if (r->bad || n > r->n / 12)
+        return -EINVAL;
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t key = ad_rd_u64(r);
+        uint32_t val = ad_rd_u32(r);
+        if (r->bad || key == 0 || val >= s->cap || !s->slots[val].used)
+            return -EINVAL;
+        if (ad_u64map_put(m, key, val) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int load_candidate(struct ad_rd *r, struct ad_candidate *c)
+{
+    char *id = ad_rd_strdup(r, AD_CAND_ID_LEN);
+    if (id)
+        memcpy(c->id, id, strlen(id) + 1);
+    free(id);
+    c->state = (enum ad_cand_state)ad_rd_u8(r);
+    c->version = ad_rd_u32(r);
+    c->priority = (int)ad_rd_u32(r);
+    c->severity = (enum ad_severity)ad_rd_u8(r);
+    c->service = ad_rd_strdup(r, SNAP_MAX_STR);
+    c->ci = ad_rd_strdup(r, SNAP_MAX_STR);
+    c->title = ad_rd_strdup(r, SNAP_MAX_STR);
+    c->reason = ad_rd_strdup(r, SNAP_MAX_STR);
+    c->alert_count = ad_rd_u32(r);
+    c->alerts_firing = ad_rd_u32(r);
+    c->event_count = ad_rd_u64(r);
+    c->first_seen_ns = ad_rd_i64(r);
+    c->last_seen_ns = ad_rd_i64(r);
+    c->updated_ns = ad_rd_i64(r);
+    c->members_omitted = ad_rd_u32(r);
+    uint32_t n = ad_rd_u32(r);
+    c->correlator = NAME;
+    if (r->bad || c->state > AD_CAND_RESOLVED || c->severity > AD_SEV_CRITICAL || n > r->n / 38)
+        return -EINVAL;
+    if (n) {
+        c->members = calloc(n, sizeof(*c->members));
+        if (!c->members)
+            return -ENOMEM;
+        c->cap_members = n;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        struct ad_cand_member *m = &c->members[k];
+        m->fingerprint = ad_rd_u64(r);
+        m->resource = ad_rd_strdup(r, SNAP_MAX_STR);
+        m->check = ad_rd_strdup(r, SNAP_MAX_STR);
+        m->severity = (enum ad_severity)ad_rd_u8(r);
+        m->status = (enum ad_status)ad_rd_u8(r);
+        m->first_seen_ns = ad_rd_i64(r);
+        m->last_seen_ns = ad_rd_i64(r);
+        m->count = ad_rd_u32(r);
+        c->n_members = k + 1; /* owned strings are freed by ad_candidate_fini on failure */
+        if (r->bad || m->severity > AD_SEV_CRITICAL || m->status > AD_STATUS_RESOLVED)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
+{
+    if (s->cap != 0 || ad_rd_u32(r) != SVCWIN_SNAP_VERSION)
+        return -EINVAL;
+    uint32_t cap = ad_rd_u32(r), n_used = ad_rd_u32(r), n_free = ad_rd_u32(r);
+    if (r->bad || cap > SNAP_MAX_SLOTS || n_used > cap || n_free > cap - n_used ||
+        n_free > r->n / 4)
+        return -EINVAL;
+    if (cap) {
+        s->slots = calloc(cap, sizeof(*s->slots));
+        if (!s->slots)
+            return -ENOMEM;
+        s->cap = cap;
+    }
+    /* The free list in its saved order, then the used slots; each slot exactly once. */
+    uint8_t *seen = calloc(cap ? cap : 1, 1);
+    if (!seen)
+        return -ENOMEM;
+    int rc = 0;
+    uint32_t *tail = &s->free_head;
+    for (uint32_t k = 0; k < n_free && rc == 0; k++) {
+        uint32_t i = ad_rd_u32(r);
+        if (r->bad || i >= cap || seen[i]) {
+            rc = -EINVAL;
+            break;
+        }
+        seen[i] = 1;
+        *tail = i;
+        tail = &s->slots[i].next_free;
+    }
+    *tail = NIL;
+    for (uint32_t k = 0; k < n_used && rc == 0; k++) {
+        uint32_t i = ad_rd_u32(r);
+        if (r->bad || i >= cap || seen[i]) {
+            rc = -EINVAL;
+            break;
+        }
+        seen[i] = 1;
+        struct slot *sl = &s->slots[i];
+        sl->used = true;
+        s->n_used++;
+        sl->dirty = ad_rd_u8(r) != 0;
+        sl->svc_key = ad_rd_u64(r);
+        rc = load_candidate(r, &sl->c);
+    }
+    free(seen);
+    /* Slots in neither list would be lost for good: refuse such a snapshot. */
+    if (rc == 0 && n_used + n_free != cap)
+        rc = -EINVAL;
+    if (rc < 0)
+        return rc;
+    rc = load_map(s, r, &s->by_service);
+    if (rc == 0)
+        rc = load_map(s, r, &s->by_fp);
+    return rc < 0 ? rc : r->bad ? -EINVAL : 0;
+}
+
 /* --- correlator ops ------------------------------------------------------------------- */
 
 static const struct ad_opt svcwin_opts[] = {
@@ -495,6 +688,16 @@ static void op_stats(const void *state, struct ad_metrics *m)
 
 static void op_destroy(void *state) { ad_svcwin_destroy(state); }
 
+static int op_save(const void *state, struct ad_wr *w) { return ad_svcwin_save(state, w); }
+
+static int op_load(void *state, struct ad_rd *r, struct ad_err *reterr)
+{
+    int rc = ad_svcwin_load(state, r);
+    return rc < 0 ? ad_err_set(reterr, -rc, "correlators.service_window: %s",
+                               rc == -ENOMEM ? "out of memory" : "corrupt snapshot")
+                  : 0;
+}
+
 const struct ad_correlator_ops ad_correlator_service_window = {
     .name = "service_window",
     .doc = "Opens one incident candidate per service and time window (the backbone correlator).",
@@ -507,4 +710,6 @@ const struct ad_correlator_ops ad_correlator_service_window = {
     .flush = op_flush,
     .stats = op_stats,
     .destroy = op_destroy,
+    .save = op_save,
+    .load = op_load,
 };

@@ -29,3 +29,9 @@ int ad_svcwin_correlate(struct ad_svcwin *s, const struct ad_event *ev, const st
 void ad_svcwin_tick(struct ad_svcwin *s, int64_t now_ns, const struct ad_cand_sink *sink);
 void ad_svcwin_flush(struct ad_svcwin *s, const struct ad_cand_sink *sink);
 void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret);
+struct ad_rd;
+struct ad_wr;
+/* Snapshot of every candidate with the slot layout; load into a new, empty correlator.
+ * 0, -EINVAL (corrupt) or -ENOMEM (the caller destroys the correlator either way). */
+int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w);
+int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r);

@@ -9,6 +9,7 @@
 #include "common/err.h"
 #include "common/event.h"
 #include "common/metrics.h"
+#include "common/ser.h"
 #include "config/config.h"
 #include "daemon/sections.h"
 #include "models/model.h"
@@ -179,4 +180,82 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m)
     for (size_t i = 0; i < p->n_corrs; i++)
         if (p->corrs[i].corr->stats)
             p->corrs[i].corr->stats(p->corrs[i].state, m);
+}
+
+/* --- snapshot ----------------------------------------------------------------------------- */
+
+#define SNAP_MAGIC 0x31504441u /* "ADP1" */
+
+int ad_pipeline_save(const struct ad_pipeline *p, struct ad_buf *out)
+{
+    struct ad_wr w = {out, 0};
+    ad_wr_u32(&w, SNAP_MAGIC);
+    ad_wr_i64(&w, p->now_ns);
+    ad_wr_i64(&w, p->next_tick_ns);
+    uint32_t n = 0;
+    for (size_t i = 0; i < p->n_models; i++)
+        n += p->models[i].model->save != NULL;
+    for (size_t i = 0; i < p->n_corrs; i++)
+        n += p->corrs[i].corr->save != NULL;
+    ad_wr_u32(&w, n);
+    for (size_t i = 0; i < p->n_models && w.err == 0; i++) {
+        const struct ad_model_ops *ops = p->models[i].model;
+        if (!ops->save)
+            continue;
+        ad_wr_cstr(&w, ops->name);
+        size_t at = ad_wr_begin_len(&w);
+        int r = ops->save(p->models[i].state, &w);
+        w.err = w.err ? w.err : r;
+        ad_wr_end_len(&w, at);
+    }
+    for (size_t i = 0; i < p->n_corrs && w.err == 0; i++) {
+        const struct ad_correlator_ops *ops = p->corrs[i].corr;
+        if (!ops->save)
+            continue;
+        ad_wr_cstr(&w, ops->name);
+        size_t at = ad_wr_begin_len(&w);
+        int r = ops->save(p->corrs[i].state, &w);
+        w.err = w.err ? w.err : r;
+        ad_wr_end_len(&w, at);
+    }
+    return w.err;
+}
+
+int ad_pipeline_load(struct ad_pipeline *p, const void *data, size_t len, struct ad_err *reterr)
+{
+    struct ad_rd r = ad_rd_make(data, len);
+    if (p->now_ns != 0)
+        return ad_err_set(reterr, EINVAL, "pipeline: snapshot loaded after events");
+    if (ad_rd_u32(&r) != SNAP_MAGIC)
+        return ad_err_set(reterr, EINVAL, "pipeline: not a pipeline snapshot");
+    int64_t now = ad_rd_i64(&r), next_tick = ad_rd_i64(&r);
+    uint32_t n = ad_rd_u32(&r);
+    if (r.bad || now < 0 || next_tick < 0 || n > 2 * MAX_STAGES)
+        return ad_err_set(reterr, EINVAL, "pipeline: corrupt snapshot header");
+    for (uint32_t k = 0; k < n; k++) {
+        char *name = ad_rd_strdup(&r, 64);
+        struct ad_rd sub = ad_rd_sub(&r);
+        if (r.bad || !name) {
+            free(name);
+            return ad_err_set(reterr, EINVAL, "pipeline: corrupt snapshot section %u", k);
+        }
+        int rc = 0;
+        bool found = false;
+        for (size_t i = 0; i < p->n_models && !found; i++)
+            if (strcmp(p->models[i].model->name, name) == 0 && p->models[i].model->load) {
+                found = true;
+                rc = p->models[i].model->load(p->models[i].state, &sub, reterr);
+            }
+        for (size_t i = 0; i < p->n_corrs && !found; i++)
+            if (strcmp(p->corrs[i].corr->name, name) == 0 && p->corrs[i].corr->load) {
+                found = true;
+                rc = p->corrs[i].corr->load(p->corrs[i].state, &sub, reterr);
+            }
+        free(name);
+        if (rc < 0)
+            return rc;
+    }
+    p->now_ns = now;
+    p->next_tick_ns = next_tick;
+    return 0;
 }

@@ -29,3 +29,13 @@ int64_t ad_pipeline_now(const struct ad_pipeline *p); /* highest event time seen
 /* Emits every pending candidate change (shutdown, end of replay). */
 void ad_pipeline_flush(struct ad_pipeline *p);
 void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m);
+
+struct ad_buf;
+/* Snapshot of the whole state (event time and every stage that keeps state) appended to out:
+ * restoring it into a new pipeline and feeding the events that followed gives the same output as
+ * an uninterrupted run. 0 or -ENOMEM. */
+int ad_pipeline_save(const struct ad_pipeline *p, struct ad_buf *out);
+/* Restores a snapshot into a pipeline that has seen no event. A stage the snapshot does not
+ * mention starts empty; a section for a stage that no longer exists is skipped. On error
+ * (-EINVAL corrupt, -ENOMEM) the pipeline is unusable: destroy it and start a new one. */
+int ad_pipeline_load(struct ad_pipeline *p, const void *data, size_t len, struct ad_err *reterr);

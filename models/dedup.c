@@ -10,6 +10,7 @@
 #include "common/event.h"
 #include "common/hash.h"
 #include "common/metrics.h"
+#include "common/ser.h"
 #include "common/u64map.h"
 
 #define NIL UINT32_MAX
@@ -342,6 +343,58 @@ void ad_dedup_get_stats(const struct ad_dedup *d, struct ad_dedup_stats *ret)
     ret->bytes = sizeof(*d) + d->cap * sizeof(struct rec) + ad_u64map_bytes(&d->index);
 }
 
+/* --- snapshot ----------------------------------------------------------------------------- */
+
+#define DEDUP_SNAP_VERSION 1
+
+int ad_dedup_save(const struct ad_dedup *d, struct ad_wr *w)
+{
+    ad_wr_u32(w, DEDUP_SNAP_VERSION);
+    ad_wr_u64(w, d->st.tracked);
+    for (uint32_t i = d->lru_head; i != NIL; i = d->recs[i].next) {
+        const struct rec *r = &d->recs[i];
+        ad_wr_u64(w, r->fp);
+        ad_wr_i64(w, r->last_seen_ns);
+        ad_wr_i64(w, r->last_passed_ns);
+        ad_wr_i64(w, r->changed_ns);
+        ad_wr_u32(w, r->count);
+        ad_wr_u8(w, r->status);
+        ad_wr_u8(w, r->severity);
+    }
+    return w->err;
+}
+
+int ad_dedup_load(struct ad_dedup *d, struct ad_rd *r)
+{
+    if (d->st.tracked != 0 || ad_rd_u32(r) != DEDUP_SNAP_VERSION)
+        return -EINVAL;
+    uint64_t n = ad_rd_u64(r);
+    if (r->bad || n > r->n / 38) /* 38 bytes per record: a count the data cannot hold is corrupt */
+        return -EINVAL;
+    uint64_t skip = n > d->max ? n - d->max : 0;
+    for (uint64_t k = 0; k < n; k++) {
+        struct rec in = {0};
+        in.fp = ad_rd_u64(r);
+        in.last_seen_ns = ad_rd_i64(r);
+        in.last_passed_ns = ad_rd_i64(r);
+        in.changed_ns = ad_rd_i64(r);
+        in.count = ad_rd_u32(r);
+        in.status = ad_rd_u8(r);
+        in.severity = ad_rd_u8(r);
+        if (r->bad || in.fp == 0 || in.status > AD_STATUS_RESOLVED || in.severity > AD_SEV_CRITICAL)
+            return -EINVAL;
+        uint32_t i;
+        if (k < skip || ad_u64map_get(&d->index, in.fp, &i))
+            continue; /* over the bound, or a duplicate record */
+        if (alloc_rec(d, &i) < 0 || ad_u64map_put(&d->index, in.fp, i) < 0)
+            return -ENOMEM;
+        d->recs[i] = in;
+        lru_push_tail(d, i);
+        d->st.tracked++;
+    }
+    return r->bad ? -EINVAL : 0;
+}
+
 /* --- model ops -------------------------------------------------------------------------- */
 
 static const struct ad_opt dedup_opts[] = {
@@ -385,11 +438,11 @@ static void op_stats(const void *s, struct ad_metrics *m)
     ad_dedup_get_stats(s, &st);
     ad_metrics_gauge(m, "aiopsd_dedup_fingerprints", "Fingerprints tracked now.", NULL,
                      (double)st.tracked);
-    ad_metrics_gauge(m, "aiopsd_dedup_bytes", "Memory held by the dedup model.", NULL,
+    ad_metrics_gauge(m, "aiopsd_dedup_bytes",
+                     "Memory held by the dedup model (per fingerprint: divide by "
+                     "aiopsd_dedup_fingerprints).",
+                     NULL,
                      (double)st.bytes);
-    ad_metrics_gauge(m, "aiopsd_dedup_bytes_per_fingerprint",
-                     "Memory per tracked fingerprint (slab and index included).", NULL,
-                     st.tracked ? (double)st.bytes / (double)st.tracked : 0);
     const char *h = "Alert events by dedup outcome.";
     ad_metrics_counter(m, "aiopsd_dedup_events_total", h, "outcome=\"new\"", st.passed_new);
     ad_metrics_counter(m, "aiopsd_dedup_events_total", h, "outcome=\"escalated\"",
@@ -412,6 +465,16 @@ static void op_stats(const void *s, struct ad_metrics *m)
 
 static void op_destroy(void *s) { ad_dedup_destroy(s); }
 
+static int op_save(const void *s, struct ad_wr *w) { return ad_dedup_save(s, w); }
+
+static int op_load(void *s, struct ad_rd *r, struct ad_err *reterr)
+{
+    int rc = ad_dedup_load(s, r);
+    return rc < 0 ? ad_err_set(reterr, -rc, "models.dedup: %s", rc == -ENOMEM ? "out of memory"
+                                                                            : "corrupt snapshot")
+                  : 0;
+}
+
 const struct ad_model_ops ad_model_dedup = {
     .name = "dedup",
     .doc = "Duplicate suppression by fingerprint, with a suppression window and resolve tracking.",
@@ -423,4 +486,6 @@ const struct ad_model_ops ad_model_dedup = {
     .expire = op_expire,
     .stats = op_stats,
     .destroy = op_destroy,
+    .save = op_save,
+    .load = op_load,
 };

@@ -41,3 +41,9 @@ size_t ad_dedup_expire(struct ad_dedup *d, int64_t now_ns, size_t budget);
 /* The fingerprint the model would give ev (for tests and tools). */
 uint64_t ad_dedup_fingerprint(const struct ad_dedup *d, const struct ad_event *ev);
 void ad_dedup_get_stats(const struct ad_dedup *d, struct ad_dedup_stats *ret);
+struct ad_rd;
+struct ad_wr;
+/* Snapshot of every record, least recently seen first; load into a new, empty model (past
+ * max_fingerprints the least recently seen are left out). 0, -EINVAL (corrupt) or -ENOMEM. */
+int ad_dedup_save(const struct ad_dedup *d, struct ad_wr *w);
+int ad_dedup_load(struct ad_dedup *d, struct ad_rd *r);

@@ -8,6 +8,8 @@
 struct ad_err;
 struct ad_event;
 struct ad_metrics;
+struct ad_rd;
+struct ad_wr;
 
 struct ad_model_ops {
     const char *name;          /* config section "models.<name>" and metrics label */
@@ -26,6 +28,12 @@ struct ad_model_ops {
     void (*expire)(void *state, int64_t now_ns);
     void (*stats)(const void *state, struct ad_metrics *m);
     void (*destroy)(void *state); /* NULL-safe */
+    /* State snapshot (a Kafka partition's checkpoint): save writes everything observe() depends
+     * on; load restores it into a freshly created state, so that the same events then give the
+     * same results as without the interruption. Counters are not part of it. load returns 0 or
+     * -EINVAL/-ENOMEM (the caller discards the state). NULL when the model keeps no state. */
+    int (*save)(const void *state, struct ad_wr *w);
+    int (*load)(void *state, struct ad_rd *r, struct ad_err *reterr);
 };
 
 /* models/registry.c: the pipeline runs the models in this order. NULL-terminated. */

@@ -170,6 +170,27 @@ static void metrics_write_help_once_per_family(void **state)
     ad_buf_fini(&b);
 }
 
+/* Several pipelines report the same families at different times: one HELP/TYPE per family,
+ * its samples together, and the same series summed. */
+static void metrics_group_families_and_sum_repeated_series(void **state)
+{
+    (void)state;
+    struct ad_buf b;
+    struct ad_metrics m;
+    ad_buf_init(&b);
+    ad_metrics_init(&m, &b);
+    ad_metrics_counter(&m, "x_total", "Things.", "k=\"a\"", 1);
+    ad_metrics_gauge(&m, "y", "Level.", NULL, 0.5);
+    ad_metrics_counter(&m, "x_total", "Things.", "k=\"a\"", 10);
+    ad_metrics_counter(&m, "x_total", "Things.", "k=\"b\"", 7);
+    ad_metrics_gauge(&m, "y", "Level.", NULL, 2);
+    ad_metrics_gauge(&m, "y_more", "Prefix of another family.", NULL, 3);
+    assert_string_equal(b.p, "# HELP x_total Things.\n# TYPE x_total counter\nx_total{k=\"a\"} 11\n"
+                             "x_total{k=\"b\"} 7\n# HELP y Level.\n# TYPE y gauge\ny 2.5\n"
+                             "# HELP y_more Prefix of another family.\n# TYPE y_more gauge\ny_more 3\n");
+    ad_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +203,7 @@ int main(void)
         cmocka_unit_test(severity_and_status_aliases_map_to_the_scale),
         cmocka_unit_test(field_hash_depends_on_boundaries),
         cmocka_unit_test(metrics_write_help_once_per_family),
+        cmocka_unit_test(metrics_group_families_and_sum_repeated_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
