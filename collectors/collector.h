@@ -1,7 +1,9 @@
 /* collectors/collector.h: what every collector implements. Collectors turn bytes into ad_event on
  * the libevent loop and know nothing of models or correlators: only common/ and this env. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/opt.h"
 
@@ -9,6 +11,40 @@ struct event_base;
 struct ad_err;
 struct ad_event;
 struct ad_metrics;
+
+struct ad_stream;
+
+/* For sources that can replay (Kafka): one pipeline per ordered partition ("stream") whose state
+ * is checkpointed, together with the source position, through the same ordered output as the
+ * candidates and dead letters it produced. All calls run on the loop; ctx is the first argument.
+ * See docs/collector-kafka.md for the protocol built on it. */
+struct ad_stream_env {
+    void *ctx;
+    /* A new, empty stream (name: for logs, e.g. "events/3"). NULL when out of memory. */
+    struct ad_stream *(*open)(void *ctx, const char *name);
+    /* One event into the stream's own pipeline (like emit; failures are dead-lettered). */
+    void (*emit)(void *ctx, struct ad_stream *s, struct ad_event *ev);
+    /* Loads the checkpoint stored under key into the stream, which must not have seen an event
+     * yet. done(arg, err, found, position) runs later on the loop: found with position = the
+     * next source position to read; !found = no checkpoint (the stream stays empty); err < 0 =
+     * unreadable or corrupt (the stream is reset empty and the error logged). Returns 0 or
+     * -errno (nothing scheduled: try again later). */
+    int (*restore)(void *ctx, struct ad_stream *s, const char *key,
+                   void (*done)(void *arg, int err, bool found, uint64_t position), void *arg);
+    /* Queues the stream's state with position (the next source position to read) under key.
+     * *ret_mark: once acked(mark) is true, the checkpoint and everything the stream emitted
+     * before it are stored. Returns 0 or -errno (nothing queued: try again later). */
+    int (*checkpoint)(void *ctx, struct ad_stream *s, const char *key, uint64_t position,
+                      uint64_t *ret_mark);
+    bool (*acked)(void *ctx, uint64_t mark);
+    /* Emits the stream's pending candidate changes now (before a final checkpoint). */
+    void (*flush)(void *ctx, struct ad_stream *s);
+    /* Destroys the stream; a pending restore will not call back. NULL-safe. */
+    void (*close)(void *ctx, struct ad_stream *s);
+    /* Like reject, with where the message came from (e.g. "events/3@1234"). */
+    void (*reject_at)(void *ctx, const char *collector, const char *origin, const void *raw,
+                      size_t len, const char *reason);
+};
 
 struct ad_collector_env {
     struct event_base *base;
@@ -22,6 +58,9 @@ struct ad_collector_env {
     /* End of one wakeup's batch: the daemon flushes outputs. The collector may reset its arena
      * after this returns. */
     void (*batch_done)(void *sink);
+    /* Per-partition pipelines with checkpoints; NULL where not offered (tests of other
+     * collectors). */
+    const struct ad_stream_env *streams;
 };
 
 struct ad_collector_ops {

@@ -3,8 +3,10 @@
 #include "collectors/collector.h"
 
 extern const struct ad_collector_ops ad_collector_zmq;
+extern const struct ad_collector_ops ad_collector_kafka;
 
 const struct ad_collector_ops *const ad_collectors[] = {
     &ad_collector_zmq,
+    &ad_collector_kafka,
     NULL,
 };

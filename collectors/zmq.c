@@ -3,6 +3,7 @@
  * every receive is ZMQ_DONTWAIT and one wakeup handles at most batch_max messages. Wire format:
  * docs/collectors.md. */
 #include "collectors/collector.h"
+#include "collectors/util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -67,14 +68,6 @@ static const struct ad_opt zmq_opts[] = {
     AD_OPT_END,
 };
 
-enum reason { R_BAD_JSON = 0, R_TOO_LARGE, R_BAD_UTF8, R_INVALID, R_COUNT };
-static const char *const reason_names[R_COUNT] = {"bad_json", "too_large", "bad_utf8", "invalid"};
-static const char *const reason_labels[R_COUNT] = {
-    "collector=\"zmq\",reason=\"bad_json\"",
-    "collector=\"zmq\",reason=\"too_large\"",
-    "collector=\"zmq\",reason=\"bad_utf8\"",
-    "collector=\"zmq\",reason=\"invalid\"",
-};
 
 struct zc {
     const struct ad_collector_env *env; /* borrowed; outlives us */
@@ -96,48 +89,10 @@ struct zc {
     bool in_drain; /* inside drain(): destroy() defers the free to its end */
     bool doomed;   /* destroy() was called from a callback of ours */
 
-    uint64_t received, accepted, bytes, rejected[R_COUNT];
+    struct ad_collector_counts n;
 };
 
 /* --- helpers ------------------------------------------------------------------------------- */
-
-static void list_free(struct ad_strlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
-static int list_copy(struct ad_strlist *dst, const struct ad_strlist *src)
-{
-    dst->n = 0;
-    dst->v = calloc(src->n + 1, sizeof(*dst->v));
-    if (!dst->v)
-        return -ENOMEM;
-    for (size_t i = 0; i < src->n; i++) {
-        dst->v[i] = strdup(src->v[i]);
-        if (!dst->v[i])
-            return -ENOMEM; /* the caller frees what was copied */
-        dst->n++;
-    }
-    return 0;
-}
-
-static enum reason reason_of(int r)
-{
-    switch (r) {
-    case -EBADMSG:
-        return R_BAD_JSON;
-    case -EMSGSIZE:
-        return R_TOO_LARGE;
-    case -EILSEQ:
-        return R_BAD_UTF8;
-    default:
-        return R_INVALID;
-    }
-}
 
 /* True when libzmq has a message for us. Reading ZMQ_EVENTS also makes libzmq process its pending
  * commands, which is what re-arms the edge on ZMQ_FD when it answers "nothing". */
@@ -183,16 +138,16 @@ static void handle(struct zc *c, const char *raw, size_t raw_len, size_t frames,
     err.msg[0] = '\0';
     int r = ad_json_parse_event(c->parser, json, len, &c->arena, now_ns, &ev, &err);
     if (r == 0) {
-        c->accepted++;
+        c->n.accepted++;
         c->env->emit(c->env->sink, &ev);
         return;
     }
-    enum reason why = reason_of(r);
-    c->rejected[why]++;
+    enum ad_reject why = ad_reject_of(r);
+    c->n.rejected[why]++;
     if (!err.msg[0])
         snprintf(err.msg, sizeof(err.msg), "%s", strerror(-r));
     AD_LOG_RATELIMITED(AD_LOG_WARN, "zmq %s: %s (%s), sending to dead-letter", c->where,
-                       reason_names[why], err.msg);
+                       ad_reject_name(why), err.msg);
     c->env->reject(c->env->sink, "zmq", raw, raw_len, err.msg);
 }
 
@@ -217,8 +172,8 @@ static int recv_one(struct zc *c, int64_t now_ns)
         if (!zmq_msg_more(&c->msg))
             break;
     }
-    c->received++;
-    c->bytes += bytes;
+    c->n.received++;
+    c->n.bytes += bytes;
     handle(c, zmq_msg_data(&c->msg), zmq_msg_size(&c->msg), frames, now_ns);
     return 1;
 }
@@ -396,7 +351,7 @@ static int zc_create(const void *cfgp, const struct ad_collector_env *env, void 
     c->batch_max = cfg->batch_max;
     zmq_msg_init(&c->msg);
     ad_arena_init(&c->arena, ARENA_CHUNK);
-    if (list_copy(&c->endpoints, &cfg->endpoints) < 0 || list_copy(&c->topics, &cfg->topics) < 0) {
+    if (ad_strlist_copy(&c->endpoints, &cfg->endpoints) < 0 || ad_strlist_copy(&c->topics, &cfg->topics) < 0) {
         r = ad_err_set(reterr, ENOMEM, "collectors.zmq: out of memory");
         goto out_destroy;
     }
@@ -458,7 +413,7 @@ static void zc_pause(void *state)
     struct zc *c = state;
     if (c->paused)
         return;
-    c->paused = true;
+    c->paused = c->n.paused = true;
     /* Also cancels a pending kick(). */
     if (c->ev_read)
         event_del(c->ev_read);
@@ -471,7 +426,7 @@ static void zc_resume(void *state)
     struct zc *c = state;
     if (!c->paused || c->stopped)
         return;
-    c->paused = false;
+    c->paused = c->n.paused = false;
     if (!c->started)
         return;
     event_add(c->ev_read, NULL);
@@ -511,8 +466,8 @@ static void free_state(struct zc *c)
     zmq_msg_close(&c->msg);
     ad_json_parser_destroy(c->parser);
     ad_arena_fini(&c->arena);
-    list_free(&c->endpoints);
-    list_free(&c->topics);
+    ad_strlist_free(&c->endpoints);
+    ad_strlist_free(&c->topics);
     free(c);
 }
 
@@ -533,20 +488,7 @@ static void zc_destroy(void *state)
 static void zc_stats(const void *state, struct ad_metrics *m)
 {
     const struct zc *c = state;
-    const char *lbl = "collector=\"zmq\"";
-    ad_metrics_counter(m, "aiopsd_events_received_total", "Messages received by a collector.", lbl,
-                       c->received);
-    ad_metrics_counter(m, "aiopsd_events_accepted_total",
-                       "Messages that parsed into an event and entered the pipeline.", lbl,
-                       c->accepted);
-    for (int i = 0; i < R_COUNT; i++)
-        ad_metrics_counter(m, "aiopsd_events_rejected_total",
-                           "Messages rejected and sent to the dead-letter list, by reason.",
-                           reason_labels[i], c->rejected[i]);
-    ad_metrics_counter(m, "aiopsd_collector_bytes_total", "Bytes received by a collector.", lbl,
-                       c->bytes);
-    ad_metrics_gauge(m, "aiopsd_collector_paused", "1 while a collector is paused (backpressure).",
-                     lbl, c->paused ? 1 : 0);
+    ad_collector_counts_stats(&c->n, "zmq", m);
 }
 
 const struct ad_collector_ops ad_collector_zmq = {

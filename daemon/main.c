@@ -27,6 +27,7 @@
 #include "daemon/out_redis.h"
 #include "daemon/pipeline.h"
 #include "daemon/sections.h"
+#include "daemon/streams.h"
 
 #ifndef AD_VERSION
 #define AD_VERSION "0.0.0"
@@ -54,6 +55,7 @@ struct daemon {
     struct ad_out_redis *redis;
     struct ad_admin *admin;
     struct ad_pipeline *pipe;
+    struct ad_streams *streams; /* per-partition pipelines (Kafka) */
     struct collector colls[MAX_COLLECTORS];
     size_t n_colls;
     struct ad_collector_env env;
@@ -120,10 +122,10 @@ static void deadletter(struct daemon *d, const char *collector, const void *raw,
     ad_out_redis_submit_deadletter(d->redis, collector, raw, len, reason, ad_now_ns());
 }
 
-static void env_emit(void *sink, struct ad_event *ev)
+/* After any pipeline (the main one or a stream's) saw an event. */
+static void processed(void *ctx, struct ad_event *ev, int r)
 {
-    struct daemon *d = sink;
-    int r = ad_pipeline_process(d->pipe, ev);
+    struct daemon *d = ctx;
     if (r < 0) {
         d->pipeline_rejects++;
         ad_buf_reset(&d->scratch);
@@ -134,6 +136,22 @@ static void env_emit(void *sink, struct ad_event *ev)
     }
     /* Pause at once, not at the end of the batch: one event adds at most a few entries, so the
      * buffer stays far below its shedding bound (2 x max_buffer) while collectors are paused. */
+    if (ad_out_redis_is_full(d->redis))
+        pause_collectors(d);
+}
+
+static void env_emit(void *sink, struct ad_event *ev)
+{
+    struct daemon *d = sink;
+    processed(d, ev, ad_pipeline_process(d->pipe, ev));
+}
+
+static void reject_at(void *ctx, const char *collector, const char *origin, const void *raw,
+                      size_t len, const char *reason)
+{
+    struct daemon *d = ctx;
+    d->deadletters++;
+    ad_out_redis_submit_deadletter_at(d->redis, collector, origin, raw, len, reason, ad_now_ns());
     if (ad_out_redis_is_full(d->redis))
         pause_collectors(d);
 }
@@ -218,6 +236,7 @@ static void metrics(void *ctx, struct ad_metrics *m)
         if (d->colls[i].ops->stats)
             d->colls[i].ops->stats(d->colls[i].state, m);
     ad_pipeline_stats(d->pipe, m);
+    ad_streams_stats(d->streams, m);
     ad_metrics_counter(m, "aiopsd_candidates_emitted_total",
                        "Candidate changes handed to the Redis output.", NULL,
                        d->candidates_emitted);
@@ -283,6 +302,8 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
     }
     if (r == 0)
         r = ad_pipeline_reconfigure(d->pipe, next, &err);
+    if (r == 0)
+        r = ad_streams_reconfigure(d->streams, next, &err);
     if (r < 0) {
         d->reload_failures++;
         log_err("reload rejected, keeping the running configuration", &err);
@@ -344,6 +365,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct daemon *d = arg;
     int64_t now = ad_mono_ns();
+    ad_streams_idle(d->streams, now);
     if (d->activity) {
         d->activity = false;
         d->last_activity_mono_ns = now;
@@ -401,7 +423,6 @@ static int run(struct daemon *d)
         ad_log(AD_LOG_ERROR, "cannot create the event loop");
         return 1;
     }
-    d->env = (struct ad_collector_env){d->base, d, env_emit, env_reject, env_batch_done};
     struct ad_cand_sink sink = {d, cand_emit};
 
     r = ad_out_redis_create(ad_config_get(d->cfg, "outputs.redis"), d->base, &d->redis, &err);
@@ -409,6 +430,13 @@ static int run(struct daemon *d)
         ad_out_redis_on_drain(d->redis, resume_collectors, d);
         r = ad_pipeline_create(d->cfg, &sink, &d->pipe, &err);
     }
+    if (r == 0) {
+        struct ad_streams_hooks sh = {d, processed, reject_at};
+        r = ad_streams_create(d->cfg, &sink, d->redis, &sh, &d->streams, &err);
+    }
+    if (r == 0)
+        d->env = (struct ad_collector_env){d->base,       d, env_emit, env_reject, env_batch_done,
+                                           ad_streams_env(d->streams)};
     if (r == 0) {
         struct ad_admin_hooks hooks = {d, ready, metrics};
         r = ad_admin_create(ad_config_get(d->cfg, "admin"), d->base, &hooks, &d->admin, &err);
@@ -449,6 +477,7 @@ static void teardown(struct daemon *d)
     for (size_t i = d->n_colls; i-- > 0;)
         d->colls[i].ops->destroy(d->colls[i].state);
     ad_admin_destroy(d->admin);
+    ad_streams_destroy(d->streams);
     ad_pipeline_destroy(d->pipe);
     ad_out_redis_destroy(d->redis);
     if (d->ev_term)

@@ -84,8 +84,20 @@ const struct ad_section ad_redis_section = {
  * Candidate: KEYS = hash, stream, queue; ARGV = "c", version, id, state, priority, priority_level,
  * severity, service, ci, title, alert_count, first_seen, last_seen, updated_at, json,
  * stream_maxlen, ttl_s. The version check makes a resend of an applied change a no-op (0).
- * Dead letter: KEYS = list; ARGV = "d", record, max. */
+ * Dead letter: KEYS = list; ARGV = "d", record, max.
+ * Checkpoint write: KEYS = hash; ARGV = "s", position, state: refused (0) when the hash already
+ * holds a later position (a slower former owner of a Kafka partition cannot regress it).
+ * Checkpoint read: KEYS = hash; ARGV = "g"; replies [position, state] (nils when absent). */
 static const char SCRIPT[] =
+    "if ARGV[1] == 's' then\n"
+    "  local cur = tonumber(redis.call('HGET', KEYS[1], 'position'))\n"
+    "  if cur and cur > tonumber(ARGV[2]) then return 0 end\n"
+    "  redis.call('HSET', KEYS[1], 'position', ARGV[2], 'state', ARGV[3])\n"
+    "  return 1\n"
+    "end\n"
+    "if ARGV[1] == 'g' then\n"
+    "  return redis.call('HMGET', KEYS[1], 'position', 'state')\n"
+    "end\n"
     "if ARGV[1] == 'd' then\n"
     "  redis.call('LPUSH', KEYS[1], ARGV[2])\n"
     "  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)\n"
@@ -111,8 +123,10 @@ static const char SCRIPT[] =
 
 /* --- state ---------------------------------------------------------------------------------- */
 
-enum kind { KIND_CANDIDATE = 0, KIND_DEADLETTER, KIND_COUNT };
-static const char *const kind_label[KIND_COUNT] = {"kind=\"candidate\"", "kind=\"deadletter\""};
+enum kind { KIND_CANDIDATE = 0, KIND_DEADLETTER, KIND_STATE, KIND_GET, KIND_COUNT };
+static const char *const kind_label[KIND_COUNT] = {"kind=\"candidate\"", "kind=\"deadletter\"",
+                                                   "kind=\"checkpoint\"",
+                                                   "kind=\"checkpoint_read\""};
 
 /* One queued write: the RESP encoding of the script's arguments after the script reference
  * (numkeys, keys, argv). The EVALSHA/EVAL head is prepended when sending, so the same entry
@@ -122,6 +136,8 @@ struct entry {
     uint32_t len;
     uint16_t argc;
     uint8_t kind;
+    ad_out_redis_state_fn cb; /* KIND_GET: answer, or NULL once cancelled */
+    void *cb_arg;
 };
 
 enum conn {
@@ -188,7 +204,7 @@ struct ad_out_redis {
     struct ad_buf json, tail, cmd;
 
     /* Counters. */
-    uint64_t written[KIND_COUNT], dup_skipped, shed_bound, shed_shutdown, reconnects;
+    uint64_t written[KIND_COUNT], dup_skipped, state_stale, shed_bound, shed_shutdown, reconnects;
     uint64_t err_dropped, err_retried, err_connect, connect_timeouts;
 };
 
@@ -303,7 +319,7 @@ static int push_tail(struct ad_out_redis *r, enum kind kind, uint16_t argc)
     if (!copy)
         return -ENOMEM;
     memcpy(copy, r->tail.p, r->tail.len);
-    *at(r, r->n) = (struct entry){copy, (uint32_t)r->tail.len, argc, (uint8_t)kind};
+    *at(r, r->n) = (struct entry){copy, (uint32_t)r->tail.len, argc, (uint8_t)kind, NULL, NULL};
     r->n++;
     r->bytes += r->tail.len;
     if (ad_out_redis_is_full(r))
@@ -608,6 +624,30 @@ static bool transient_error(const char *msg)
     return strstr(msg, "OOM command not allowed") != NULL;
 }
 
+/* A checkpoint read came back: [position, state], both nil when there is none. */
+static void answer_get(struct ad_out_redis *r, const struct entry *e, const redisReply *reply)
+{
+    r->written[KIND_GET]++;
+    if (!e->cb)
+        return; /* cancelled */
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        e->cb(e->cb_arg, -EPROTO, false, 0, NULL, 0);
+        return;
+    }
+    const redisReply *pos = reply->element[0], *st = reply->element[1];
+    if (pos->type != REDIS_REPLY_STRING || st->type != REDIS_REPLY_STRING) {
+        e->cb(e->cb_arg, 0, false, 0, NULL, 0);
+        return;
+    }
+    char *end;
+    unsigned long long p = strtoull(pos->str, &end, 10);
+    if (end == pos->str || *end) {
+        e->cb(e->cb_arg, -EPROTO, false, 0, NULL, 0);
+        return;
+    }
+    e->cb(e->cb_arg, 0, true, (uint64_t)p, st->str, st->len);
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
     struct ad_out_redis *r = ac->data;
@@ -645,13 +685,19 @@ static void on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
         /* Anything else (a script error, WRONGTYPE on a key someone else created) would fail
          * again on every resend: count it, drop the entry, keep the queue moving. */
         r->err_dropped++;
-        AD_LOG_RATELIMITED(AD_LOG_ERROR, "redis %s: %s write failed, entry dropped: %s",
-                           r->endpoint, e->kind == KIND_CANDIDATE ? "candidate" : "dead-letter",
-                           msg);
+        AD_LOG_RATELIMITED(AD_LOG_ERROR, "redis %s: %s failed, entry dropped: %s", r->endpoint,
+                           kind_label[e->kind], msg);
+        if (e->kind == KIND_GET && e->cb)
+            e->cb(e->cb_arg, -EIO, false, 0, NULL, 0);
+    } else if (e->kind == KIND_GET) {
+        answer_get(r, e, reply);
     } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
         r->written[e->kind]++;
     } else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
-        r->dup_skipped++;
+        if (e->kind == KIND_STATE)
+            r->state_stale++;
+        else
+            r->dup_skipped++;
     } else {
         r->err_dropped++;
         AD_LOG_RATELIMITED(AD_LOG_ERROR, "redis %s: unexpected reply type %d, entry dropped",
@@ -1003,8 +1049,8 @@ static int base64(struct ad_buf *out, const unsigned char *s, size_t n)
 }
 
 /* {"collector","reason","received_at","raw"|"raw_base64"[,"raw_len","truncated"]} */
-static int deadletter_json(struct ad_out_redis *r, const char *collector, const void *raw,
-                           size_t len, const char *reason, int64_t now_ns)
+static int deadletter_json(struct ad_out_redis *r, const char *collector, const char *origin,
+                           const void *raw, size_t len, const char *reason, int64_t now_ns)
 {
     const unsigned char *s = raw ? raw : (const unsigned char *)"";
     size_t keep = len > DEADLETTER_MAX_RAW ? DEADLETTER_MAX_RAW : len;
@@ -1022,6 +1068,10 @@ static int deadletter_json(struct ad_out_redis *r, const char *collector, const 
     ad_jsonw_obj_begin(&w);
     ad_jsonw_key(&w, "collector");
     ad_jsonw_cstr(&w, collector ? collector : "unknown");
+    if (origin && *origin) {
+        ad_jsonw_key(&w, "origin");
+        ad_jsonw_cstr(&w, origin);
+    }
     ad_jsonw_key(&w, "reason");
     ad_jsonw_cstr(&w, reason ? reason : "");
     ad_jsonw_key(&w, "received_at");
@@ -1050,10 +1100,17 @@ static int deadletter_json(struct ad_out_redis *r, const char *collector, const 
 int ad_out_redis_submit_deadletter(struct ad_out_redis *r, const char *collector, const void *raw,
                                    size_t len, const char *reason, int64_t now_ns)
 {
+    return ad_out_redis_submit_deadletter_at(r, collector, NULL, raw, len, reason, now_ns);
+}
+
+int ad_out_redis_submit_deadletter_at(struct ad_out_redis *r, const char *collector,
+                                      const char *origin, const void *raw, size_t len,
+                                      const char *reason, int64_t now_ns)
+{
     int rc = admit(r);
     if (rc < 0)
         return rc;
-    rc = deadletter_json(r, collector, raw, len, reason, now_ns);
+    rc = deadletter_json(r, collector, origin, raw, len, reason, now_ns);
     if (rc < 0)
         return rc;
     struct ad_buf *b = &r->tail;
@@ -1067,6 +1124,59 @@ int ad_out_redis_submit_deadletter(struct ad_out_redis *r, const char *collector
         return -ENOMEM;
     return push_tail(r, KIND_DEADLETTER, 5);
 }
+
+/* --- checkpoints ----------------------------------------------------------------------------- */
+
+int ad_out_redis_submit_state(struct ad_out_redis *r, const char *key, uint64_t position,
+                              const void *state, size_t len)
+{
+    int rc = admit(r);
+    if (rc < 0)
+        return rc;
+    struct ad_buf *b = &r->tail;
+    ad_buf_reset(b);
+    rc = resp_cstr(b, "1");
+    rc = rc ? rc : resp_key(b, r->prefix, ":state:", key);
+    rc = rc ? rc : resp_cstr(b, "s");
+    rc = rc ? rc : resp_u64(b, position);
+    rc = rc ? rc : resp_arg(b, state, len);
+    if (rc < 0)
+        return -ENOMEM;
+    return push_tail(r, KIND_STATE, 5);
+}
+
+int ad_out_redis_get_state(struct ad_out_redis *r, const char *key, ad_out_redis_state_fn cb,
+                           void *arg)
+{
+    int rc = admit(r);
+    if (rc < 0)
+        return rc;
+    struct ad_buf *b = &r->tail;
+    ad_buf_reset(b);
+    rc = resp_cstr(b, "1");
+    rc = rc ? rc : resp_key(b, r->prefix, ":state:", key);
+    rc = rc ? rc : resp_cstr(b, "g");
+    if (rc < 0)
+        return -ENOMEM;
+    rc = push_tail(r, KIND_GET, 3);
+    if (rc == 0) {
+        struct entry *e = at(r, r->n - 1);
+        e->cb = cb;
+        e->cb_arg = arg;
+    }
+    return rc;
+}
+
+void ad_out_redis_cancel_gets(struct ad_out_redis *r, void *arg)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (at(r, i)->kind == KIND_GET && at(r, i)->cb_arg == arg)
+            at(r, i)->cb = NULL;
+}
+
+uint64_t ad_out_redis_mark(const struct ad_out_redis *r) { return r->head_seq + r->n; }
+
+bool ad_out_redis_acked(const struct ad_out_redis *r, uint64_t mark) { return r->head_seq >= mark; }
 
 /* --- backpressure, shutdown, stats ---------------------------------------------------------- */
 
@@ -1129,6 +1239,10 @@ void ad_out_redis_stats(const struct ad_out_redis *r, struct ad_metrics *m)
                        "Candidate changes Redis already had (same or newer version): resends "
                        "after a lost reply.",
                        NULL, r->dup_skipped);
+    ad_metrics_counter(m, "aiopsd_redis_checkpoints_stale_total",
+                       "Checkpoints Redis refused because it holds a later position (a partition's "
+                       "former owner writing late).",
+                       NULL, r->state_stale);
     const char *help = "Redis errors: dropped (entry discarded), retried (entry kept, "
                        "reconnected), connect (failed attempt or handshake).";
     ad_metrics_counter(m, "aiopsd_redis_errors_total", help, "type=\"dropped\"", r->err_dropped);

@@ -42,6 +42,31 @@ int ad_out_redis_submit_candidate(struct ad_out_redis *r, const struct ad_candid
 int ad_out_redis_submit_deadletter(struct ad_out_redis *r, const char *collector, const void *raw,
                                    size_t len, const char *reason, int64_t now_ns);
 
+/* The same, with where the message came from (e.g. "kafka events/3@1234"). */
+int ad_out_redis_submit_deadletter_at(struct ad_out_redis *r, const char *collector,
+                                      const char *origin, const void *raw, size_t len,
+                                      const char *reason, int64_t now_ns);
+
+/* Checkpoints (docs/collector-kafka.md): <prefix>:state:<key> is a hash {position, state}. The
+ * write goes through the same ordered queue as everything else, so once it is acknowledged every
+ * entry submitted before it is too. A write with a lower position than the stored one is refused
+ * by Redis (counted), so a former owner cannot regress the checkpoint. */
+int ad_out_redis_submit_state(struct ad_out_redis *r, const char *key, uint64_t position,
+                              const void *state, size_t len);
+/* Reads a checkpoint, after everything already queued. cb(arg, 0, found, position, state, len)
+ * runs once on the loop (state borrowed for the call), or cb(arg, -errno, ...) when Redis
+ * answered with an error; while Redis is down the read waits in the queue like any entry. */
+typedef void (*ad_out_redis_state_fn)(void *arg, int err, bool found, uint64_t position,
+                                      const void *state, size_t len);
+int ad_out_redis_get_state(struct ad_out_redis *r, const char *key, ad_out_redis_state_fn cb,
+                           void *arg);
+/* Pending reads with this arg will not call back (their owner is going away). */
+void ad_out_redis_cancel_gets(struct ad_out_redis *r, void *arg);
+/* Ordering marks: every entry submitted before ad_out_redis_mark() was taken has been answered
+ * by Redis once ad_out_redis_acked(mark) is true. */
+uint64_t ad_out_redis_mark(const struct ad_out_redis *r);
+bool ad_out_redis_acked(const struct ad_out_redis *r, uint64_t mark);
+
 /* Backpressure: true while queued >= max_buffer. When the queue drains below max_buffer/2 the
  * drain callback fires (the daemon resumes collectors). */
 bool ad_out_redis_is_full(const struct ad_out_redis *r);
