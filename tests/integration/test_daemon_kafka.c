@@ -284,7 +284,8 @@ static void a_full_output_pauses_the_partitions_and_nothing_is_lost(void **state
                      0);
     oracle(w, w->a.cfg);
     assert_true(w->changes > 100);
-    assert_true(fx_daemon_wait_metric(&w->a, "aiopsd_kafka_partitions", 1, 30000));
+    /* Every partition's checkpoint read answered (none yet): consuming before Redis goes. */
+    assert_true(fx_daemon_wait_metric(&w->a, "aiopsd_stream_restore_empty_total", PARTS, 30000));
     fx_redis_kill(&w->redis);
     produce(w, 0, w->n_events);
     /* Redis is down: the buffer fills to max_buffer and the partitions are paused. */
