@@ -4,9 +4,11 @@
 
 extern const struct ad_collector_ops ad_collector_zmq;
 extern const struct ad_collector_ops ad_collector_kafka;
+extern const struct ad_collector_ops ad_collector_http;
 
 const struct ad_collector_ops *const ad_collectors[] = {
     &ad_collector_zmq,
     &ad_collector_kafka,
+    &ad_collector_http,
     NULL,
 };

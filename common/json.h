@@ -34,6 +34,33 @@ typedef int (*ad_json_event_fn)(void *ctx, struct ad_event *ev);
 int ad_json_parse_events(struct ad_json_parser *p, const char *buf, size_t len, struct ad_arena *arena,
                          int64_t now_ns, ad_json_event_fn fn, void *ctx, struct ad_err *reterr);
 
+/* Prometheus Alertmanager webhook payloads (version 4; docs/collector-http.md): every element of
+ * "alerts" becomes one alert event (source "alertmanager", check = label alertname, id = the
+ * fingerprint). The label lists say which label names give the resource and the service: the first
+ * one present in the list wins (none for the resource: the alertname; none for the service: the
+ * resource). They are borrowed for the call. */
+struct ad_am_map {
+    const struct ad_str *resource_labels;
+    size_t n_resource_labels;
+    const struct ad_str *service_labels;
+    size_t n_service_labels;
+};
+/* What the payload said besides the alerts themselves, for counters and logs. */
+struct ad_am_info {
+    uint64_t alerts;         /* elements of "alerts" */
+    uint64_t truncated;      /* "truncatedAlerts": alerts Alertmanager left out (max_alerts) */
+    uint64_t labels_dropped; /* labels past AD_MAX_LABELS per alert, not kept in the events */
+};
+/* All or nothing like ad_json_parse_events: fn is called only after every alert has mapped, and
+ * an error names the alert ("alerts[2]: missing label 'alertname'"). now_ns is the receive time,
+ * used for an alert without a usable startsAt/endsAt. Fields the mapping does not use are
+ * skipped, whatever they hold. *ret_info is written on success (NULL: not wanted). Returns 0,
+ * fn's negative value, or the errors of ad_json_parse_event. */
+int ad_json_parse_alertmanager(struct ad_json_parser *p, const char *buf, size_t len,
+                               struct ad_arena *arena, int64_t now_ns, const struct ad_am_map *map,
+                               ad_json_event_fn fn, void *ctx, struct ad_am_info *ret_info,
+                               struct ad_err *reterr);
+
 /* Streaming writer. Commas are placed automatically. Strings are escaped per RFC 8259; invalid
  * UTF-8 in a string is replaced by U+FFFD so the output is always valid JSON. */
 #define AD_JSONW_MAX_DEPTH 32

@@ -208,10 +208,8 @@ int ad_json_unescape(const char *s, size_t len, char *dst, size_t *ret_len, cons
     return 0;
 }
 
-/* A string slice: into the caller's buffer when there are no escapes, else decoded into the
- * arena. Returns 0, or -errno with *why set (the caller names the field). */
-static int take_str(struct ad_jev *j, struct ad_jraw s, size_t max, struct ad_str *ret,
-                    const char **why)
+int ad_jraw_str(struct ad_arena *arena, struct ad_jraw s, size_t max, struct ad_str *ret,
+                const char **why)
 {
     if (!s.escaped) {
         if (s.len > max)
@@ -222,7 +220,7 @@ static int take_str(struct ad_jev *j, struct ad_jraw s, size_t max, struct ad_st
     /* Every decoded byte takes at most 6 input bytes: reject the hopeless before copying. */
     if (s.len / 6 > max)
         return *why = "too long", -EMSGSIZE;
-    char *d = ad_arena_alloc(j->arena, s.len + 1);
+    char *d = ad_arena_alloc(arena, s.len + 1);
     if (!d)
         return *why = "out of memory", -ENOMEM;
     size_t n;
@@ -234,6 +232,12 @@ static int take_str(struct ad_jev *j, struct ad_jraw s, size_t max, struct ad_st
     d[n] = '\0';
     *ret = (struct ad_str){d, n};
     return 0;
+}
+
+static int take_str(struct ad_jev *j, struct ad_jraw s, size_t max, struct ad_str *ret,
+                    const char **why)
+{
+    return ad_jraw_str(j->arena, s, max, ret, why);
 }
 
 static size_t field_max(enum ad_jf f)
@@ -286,20 +290,21 @@ static int bad_value(struct ad_jev *j, enum ad_jf f, struct ad_str s, const char
                       q, expect);
 }
 
-static int time_range_error(struct ad_jev *j)
+static int time_range_error(struct ad_err *err, const char *field)
 {
-    return ad_err_set(j->err, EBADMSG, "field 'timestamp': outside 1970-01-01..2261-12-31");
+    return ad_err_set(err, EBADMSG, "field '%s': outside 1970-01-01..2261-12-31", field);
 }
 
 static int set_time(struct ad_jev *j, int64_t ns)
 {
     if (ns < 0 || ns >= TIME_END_NS)
-        return time_range_error(j);
+        return time_range_error(j->err, "timestamp");
     j->ev->time_ns = ns;
     return 0;
 }
 
-static int set_time_str(struct ad_jev *j, struct ad_str s)
+int ad_json_time(struct ad_str s, const char *field, const char *expect, struct ad_err *err,
+                 int64_t *ret_ns)
 {
     /* The year is checked first because converting a later one would overflow int64 ns. */
     int year = 0, digits = 0;
@@ -307,17 +312,24 @@ static int set_time_str(struct ad_jev *j, struct ad_str s)
          digits++)
         year = year * 10 + (s.p[digits] - '0');
     if (digits == 4 && (year < 1970 || year > 2261))
-        return time_range_error(j);
+        return time_range_error(err, field);
     int64_t ns;
     if (digits < 4 || ad_time_parse_rfc3339(s, &ns) < 0) {
         char q[64];
         ad_jev_quote(q, sizeof(q), s.p, s.len, QUOTE_MAX);
-        return ad_err_set(j->err, EBADMSG,
-                          "field 'timestamp': expected RFC 3339 (2026-11-24T15:30:00Z) or epoch "
-                          "seconds, got '%s'",
-                          q);
+        return ad_err_set(err, EBADMSG, "field '%s': expected %s, got '%s'", field, expect, q);
     }
-    return set_time(j, ns); /* offsets can still move it out: 1970-01-01T00:30:00+01:00 */
+    /* Offsets can still move it out: 1970-01-01T00:30:00+01:00. */
+    if (ns < 0 || ns >= TIME_END_NS)
+        return time_range_error(err, field);
+    *ret_ns = ns;
+    return 0;
+}
+
+static int set_time_str(struct ad_jev *j, struct ad_str s)
+{
+    return ad_json_time(s, "timestamp", "RFC 3339 (2026-11-24T15:30:00Z) or epoch seconds", j->err,
+                        &j->ev->time_ns);
 }
 
 int ad_jev_string(struct ad_jev *j, enum ad_jf f, struct ad_jraw raw)
@@ -492,12 +504,12 @@ int ad_jev_end(struct ad_jev *j, int64_t now_ns)
     return 0;
 }
 
-void ad_jev_err_index(struct ad_err *err, size_t idx)
+void ad_jev_err_index(struct ad_err *err, const char *array, size_t idx)
 {
     if (!err)
         return;
     char tmp[sizeof(err->msg)];
     memcpy(tmp, err->msg, sizeof(tmp));
     tmp[sizeof(tmp) - 1] = '\0';
-    snprintf(err->msg, sizeof(err->msg), "event[%zu]: %.220s", idx, tmp);
+    snprintf(err->msg, sizeof(err->msg), "%s[%zu]: %.220s", array, idx, tmp);
 }

@@ -15,6 +15,7 @@ extern "C" {
 #include <simdjson.h>
 
 extern "C" {
+#include "common/arena.h"
 #include "common/err.h"
 #include "common/event.h"
 }
@@ -337,7 +338,7 @@ int array_pass(walk &w, ondemand::document &doc, int64_t now_ns, ad_json_event_f
         ad_jev_begin(&w.jev, w.jev.ev, w.jev.arena, w.jev.err);
         int r = (e = el.get_object().get(obj)) ? not_object(w, e) : one_event(w, obj, now_ns);
         if (r < 0) {
-            ad_jev_err_index(w.jev.err, i);
+            ad_jev_err_index(w.jev.err, "event", i);
             return r;
         }
         if (fn && (r = fn(ctx, w.jev.ev)) < 0)
@@ -347,7 +348,225 @@ int array_pass(walk &w, ondemand::document &doc, int64_t now_ns, ad_json_event_f
     return at_end(w, doc);
 }
 
+/* ---- Alertmanager webhook payloads (json_alertmanager.c owns the mapping) ---- */
+
+/* The walk of one payload: pass 1 validates and maps (fn NULL), pass 2 hands each event to fn. */
+struct am_walk {
+    walk w;
+    const ad_am_map *map;
+    int64_t now_ns;
+    ad_json_event_fn fn;
+    void *ctx;
+    ad_am_info info;
+};
+
+/* An object whose values are strings (labels, annotations): each pair to pair(name, value tok). */
+template <typename Pair>
+int string_map(walk &w, ad_am_alert &a, ad_amk k, ondemand::value v, Pair pair)
+{
+    ondemand::object obj;
+    error_code e = v.get_object().get(obj);
+    if (e)
+        return e == INCORRECT_TYPE ? ad_am_type_error(&a, k) : sj_error(w, e, nullptr);
+    for (auto fr : obj) {
+        ondemand::field f;
+        if ((e = std::move(fr).get(f)))
+            return sj_error(w, e, nullptr);
+        std::string_view tok = f.value().raw_json_token();
+        int r = pair(raw_key(w, f.key().raw(), tok.data()), tok);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int am_labels(walk &w, ad_am_alert &a, ondemand::value v)
+{
+    return string_map(w, a, AD_AMK_LABELS, v, [&](ad_jraw name, std::string_view tok) {
+        if (tok.empty() || tok[0] != '"')
+            return ad_am_label_type_error(&a, name);
+        return ad_am_label(&a, name, raw_string(w, tok));
+    });
+}
+
+/* Only summary and description are read; other annotations are skipped whatever they hold. */
+int am_annotations(walk &w, ad_am_alert &a, ondemand::value v)
+{
+    return string_map(w, a, AD_AMK_ANNOTATIONS, v, [&](ad_jraw name, std::string_view tok) {
+        int k = ad_am_key(&a, AD_AM_ANNOTATION, name);
+        if (k <= AD_AMK_OTHER)
+            return k;
+        if (tok.empty() || tok[0] != '"')
+            return ad_am_type_error(&a, static_cast<ad_amk>(k));
+        return ad_am_string(&a, static_cast<ad_amk>(k), raw_string(w, tok));
+    });
+}
+
+int am_alert(am_walk &aw, ad_am_alert &a, ondemand::object obj)
+{
+    walk &w = aw.w;
+    for (auto fr : obj) {
+        ondemand::field f;
+        error_code e = std::move(fr).get(f);
+        if (e)
+            return sj_error(w, e, nullptr);
+        ondemand::value v = f.value();
+        std::string_view tok = v.raw_json_token();
+        int k = ad_am_key(&a, AD_AM_ALERT, raw_key(w, f.key().raw(), tok.data()));
+        int r = k;
+        if (k == AD_AMK_LABELS)
+            r = am_labels(w, a, v);
+        else if (k == AD_AMK_ANNOTATIONS)
+            r = am_annotations(w, a, v);
+        else if (k > AD_AMK_OTHER && (tok.empty() || tok[0] != '"'))
+            r = ad_am_type_error(&a, static_cast<ad_amk>(k));
+        else if (k > AD_AMK_OTHER)
+            r = ad_am_string(&a, static_cast<ad_amk>(k), raw_string(w, tok));
+        if (r < 0)
+            return r;
+    }
+    return ad_am_end(&a, aw.now_ns);
+}
+
+int am_alerts(am_walk &aw, ad_am_alert &top, ondemand::value v)
+{
+    walk &w = aw.w;
+    ondemand::array arr;
+    error_code e = v.get_array().get(arr);
+    if (e)
+        return e == INCORRECT_TYPE ? ad_am_type_error(&top, AD_AMK_ALERTS) : sj_error(w, e, nullptr);
+    size_t i = 0;
+    for (auto el : arr) {
+        ad_am_alert a;
+        ad_am_begin(&a, aw.map, w.jev.ev, w.jev.arena, w.jev.err);
+        ondemand::object obj;
+        int r = (e = el.get_object().get(obj)) ? not_object(w, e) : am_alert(aw, a, obj);
+        if (r < 0) {
+            ad_jev_err_index(w.jev.err, "alerts", i);
+            return r;
+        }
+        aw.info.labels_dropped += a.labels_dropped;
+        if (aw.fn && (r = aw.fn(aw.ctx, w.jev.ev)) < 0)
+            return r;
+        i++;
+    }
+    aw.info.alerts = i;
+    return 0;
+}
+
+int am_pass(am_walk &aw, ondemand::document &doc)
+{
+    walk &w = aw.w;
+    ondemand::object obj;
+    error_code e = doc.get_object().get(obj);
+    if (e)
+        return e == INCORRECT_TYPE
+                   ? ad_err_set(w.jev.err, EBADMSG, "expected a JSON object (an Alertmanager webhook payload)")
+                   : sj_error(w, e, nullptr);
+    ad_am_alert top;
+    ad_am_begin(&top, aw.map, w.jev.ev, w.jev.arena, w.jev.err);
+    aw.info = ad_am_info{};
+    for (auto fr : obj) {
+        ondemand::field f;
+        if ((e = std::move(fr).get(f)))
+            return sj_error(w, e, nullptr);
+        ondemand::value v = f.value();
+        std::string_view tok = v.raw_json_token();
+        int k = ad_am_key(&top, AD_AM_TOP, raw_key(w, f.key().raw(), tok.data()));
+        int r = k;
+        if (k == AD_AMK_ALERTS) {
+            r = am_alerts(aw, top, v);
+        } else if (k == AD_AMK_TRUNCATED) {
+            uint64_t n; /* informational: anything but a count is ignored */
+            if (v.get_uint64().get(n) == SUCCESS)
+                aw.info.truncated = n;
+        }
+        if (r < 0)
+            return r;
+    }
+    if (!(top.seen & (UINT32_C(1) << AD_AMK_ALERTS)))
+        return ad_err_set(w.jev.err, EBADMSG, "missing required field 'alerts'");
+    return at_end(w, doc);
+}
+
+/* ---- mapped events waiting for the end of the payload ---- */
+
+/* An event packed without its unused label slots: the fields before labels, those after
+ * n_labels, then n_labels labels. */
+struct stashed {
+    stashed *next;
+    uint8_t n_labels;
+};
+constexpr size_t EV_HEAD = offsetof(ad_event, labels);
+constexpr size_t EV_TAIL_AT = offsetof(ad_event, n_labels);
+constexpr size_t EV_TAIL = sizeof(ad_event) - EV_TAIL_AT;
+
+struct stash {
+    ad_arena *arena;
+    stashed *head, **tail;
+};
+
+int stash_event(void *ctx, ad_event *ev)
+{
+    stash *st = static_cast<stash *>(ctx);
+    size_t lab = ev->n_labels * sizeof(ad_label);
+    char *m = static_cast<char *>(ad_arena_alloc(st->arena, sizeof(stashed) + EV_HEAD + EV_TAIL + lab));
+    if (!m)
+        return -ENOMEM;
+    stashed *e = reinterpret_cast<stashed *>(m);
+    e->next = nullptr;
+    e->n_labels = ev->n_labels;
+    char *d = m + sizeof(stashed);
+    memcpy(d, ev, EV_HEAD);
+    memcpy(d + EV_HEAD, reinterpret_cast<char *>(ev) + EV_TAIL_AT, EV_TAIL);
+    memcpy(d + EV_HEAD + EV_TAIL, ev->labels, lab);
+    *st->tail = e;
+    st->tail = &e->next;
+    return 0;
+}
+
+void unstash(const stashed *e, ad_event *ev)
+{
+    const char *s = reinterpret_cast<const char *>(e) + sizeof(stashed);
+    memcpy(static_cast<void *>(ev), s, EV_HEAD);
+    memcpy(reinterpret_cast<char *>(ev) + EV_TAIL_AT, s + EV_HEAD, EV_TAIL);
+    memcpy(static_cast<void *>(ev->labels), s + EV_HEAD + EV_TAIL, e->n_labels * sizeof(ad_label));
+}
+
 } // namespace
+
+extern "C" int ad_json_parse_alertmanager(struct ad_json_parser *p, const char *buf, size_t len,
+                                          struct ad_arena *arena, int64_t now_ns,
+                                          const struct ad_am_map *map, ad_json_event_fn fn,
+                                          void *ctx, struct ad_am_info *ret_info,
+                                          struct ad_err *reterr)
+{
+    if (!fn || !map)
+        return ad_err_set(reterr, EINVAL, "no event callback or label mapping");
+    am_walk aw;
+    ad_jev_begin(&aw.w.jev, &p->ev, arena, reterr);
+    aw.map = map;
+    aw.now_ns = now_ns;
+    /* All or nothing, as for event batches: every alert maps before the first is handed over.
+     * One pass: the mapped events wait in the arena (compact: only their labels), which is
+     * cheaper than walking the payload twice. */
+    stash st{arena, nullptr, nullptr};
+    st.tail = &st.head;
+    aw.fn = stash_event;
+    aw.ctx = &st;
+    ondemand::document doc;
+    int r = load(p, buf, len, doc, aw.w);
+    if (r < 0 || (r = am_pass(aw, doc)) < 0)
+        return r;
+    for (stashed *e = st.head; e; e = e->next) {
+        unstash(e, &p->ev);
+        if ((r = fn(ctx, &p->ev)) < 0)
+            return r;
+    }
+    if (ret_info)
+        *ret_info = aw.info;
+    return 0;
+}
 
 extern "C" int ad_json_parse_event(struct ad_json_parser *p, const char *buf, size_t len,
                                    struct ad_arena *arena, int64_t now_ns, struct ad_event *ret,

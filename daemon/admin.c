@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "common/addr.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -176,64 +177,24 @@ int ad_admin_route(struct ad_admin *a, const char *path, ad_admin_handler h, voi
     return 0;
 }
 
-/* "1.2.3.4:80" or "[::1]:80": IP literals only, so start-up never waits on DNS, and the port
- * spelled out (0 picks a free one, which the tests use). */
-static int parse_listen(const char *s, struct sockaddr_storage *ss, int *ret_len)
-{
-    const char *colon = strrchr(s, ':');
-    char host[64], *end;
-
-    if (!colon || colon[1] < '0' || colon[1] > '9')
-        return -EINVAL;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || port > 65535)
-        return -EINVAL;
-    const char *h = s;
-    size_t n = (size_t)(colon - s);
-    if (s[0] == '[') {
-        if (n < 2 || colon[-1] != ']')
-            return -EINVAL;
-        h++;
-        n -= 2;
-    }
-    if (n == 0 || n >= sizeof(host))
-        return -EINVAL;
-    memcpy(host, h, n);
-    host[n] = '\0';
-
-    memset(ss, 0, sizeof(*ss));
-    if (s[0] == '[') {
-        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ss;
-        sa->sin6_family = AF_INET6;
-        sa->sin6_port = htons((uint16_t)port);
-        *ret_len = (int)sizeof(*sa);
-        return evutil_inet_pton(AF_INET6, host, &sa->sin6_addr) == 1 ? 0 : -EINVAL;
-    }
-    struct sockaddr_in *sa = (struct sockaddr_in *)ss;
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    *ret_len = (int)sizeof(*sa);
-    return evutil_inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
-}
-
 static int bound_port(struct evconnlistener *l)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len) != 0)
         return 0;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ad_addr_port(&ss);
 }
 
 static int start_http(struct ad_admin *a, const char *listen, struct event_base *base,
                       struct ad_err *reterr)
 {
     struct sockaddr_storage ss;
-    int len;
+    socklen_t len;
+    char host[64];
 
-    if (parse_listen(listen, &ss, &len) < 0)
+    /* IP literals only, so start-up never waits on DNS; port 0 picks a free one (tests). */
+    if (ad_addr_parse(listen, &ss, &len) < 0)
         return ad_err_set(reterr, EINVAL,
                           "admin.listen: expected \"IPv4:port\" or \"[IPv6]:port\" (e.g. "
                           "127.0.0.1:9101), got \"%s\"",
@@ -249,7 +210,7 @@ static int start_http(struct ad_admin *a, const char *listen, struct event_base 
 
     struct evconnlistener *l = evconnlistener_new_bind(
         base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        LISTEN_BACKLOG, (struct sockaddr *)&ss, len);
+        LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)len);
     if (!l) {
         int e = errno ? errno : EADDRNOTAVAIL;
         return ad_err_set(reterr, e, "admin: cannot listen on %s: %s", listen, strerror(e));
@@ -259,8 +220,8 @@ static int start_http(struct ad_admin *a, const char *listen, struct event_base 
         return ad_err_set(reterr, ENOMEM, "admin: cannot listen on %s: out of memory", listen);
     }
     a->port = bound_port(l);
-    ad_log(AD_LOG_INFO, "admin: listening on http://%.*s:%d", (int)(strrchr(listen, ':') - listen),
-           listen, a->port);
+    ad_addr_host(listen, host, sizeof(host));
+    ad_log(AD_LOG_INFO, "admin: listening on http://%s:%d", host, a->port);
     return 0;
 }
 

@@ -120,15 +120,8 @@ static void storm_over_zeromq_leaves_exactly_the_replayed_candidates(void **stat
 {
     struct world *w = *state;
     char events[] = "/tmp/aiopsd-e2e-storm.XXXXXX";
-    int fd = mkstemp(events);
-    assert_true(fd >= 0);
-    close(fd);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s/tests/ad_storm --seed 11 > %s 2>/dev/null", AD_BINARY_DIR,
-             events);
-    assert_int_equal(system(cmd), 0);
     char **lines;
-    long n_events = fx_read_lines(events, &lines);
+    long n_events = fx_storm_file(11, events, &lines);
     assert_true(n_events > 1000);
 
     assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "sub", DETERMINISTIC, true), 0);

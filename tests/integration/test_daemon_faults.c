@@ -47,16 +47,7 @@ static int setup_world(void **state, const char *const *redis_args)
         return -1;
     w->zctx = zmq_ctx_new();
     snprintf(w->events, sizeof(w->events), "/tmp/aiopsd-faults.XXXXXX");
-    int fd = mkstemp(w->events);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s/tests/ad_storm --seed 5 > %s 2>/dev/null", AD_BINARY_DIR,
-             w->events);
-    if (system(cmd) != 0)
-        return -1;
-    w->n_events = fx_read_lines(w->events, &w->lines);
+    w->n_events = fx_storm_file(5, w->events, &w->lines);
     *state = w;
     return w->n_events > 1000 ? 0 : -1;
 }
@@ -152,24 +143,6 @@ static void assert_redis_is_oracle(struct world *w, const struct fx_cand *c, siz
     redisFree(rc);
 }
 
-struct metric_is {
-    struct fx_daemon *d;
-    const char *name;
-    double v;
-};
-
-static bool metric_equals(void *ctx)
-{
-    struct metric_is *m = ctx;
-    return fx_daemon_metric(m->d, m->name) == m->v;
-}
-
-static bool wait_metric_equals(struct fx_daemon *d, const char *name, double v, int timeout_ms)
-{
-    struct metric_is m = {d, name, v};
-    return fx_wait_until(metric_equals, &m, timeout_ms);
-}
-
 static void redis_killed_mid_stream_loses_and_duplicates_nothing(void **state)
 {
     struct world *w = *state;
@@ -186,7 +159,7 @@ static void redis_killed_mid_stream_loses_and_duplicates_nothing(void **state)
                                       30000));
     assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_redis_written_total", 1, 10000));
     fx_redis_kill(&w->redis); /* SIGKILL: whatever was in flight is unacknowledged */
-    assert_true(wait_metric_equals(&w->daemon, "aiopsd_redis_connected", 0, 10000));
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_redis_connected", 0, 10000));
     push_range(push, w->lines, half, w->n_events);
     assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_pipeline_events_total",
                                       (double)w->n_events, 30000));
@@ -194,8 +167,8 @@ static void redis_killed_mid_stream_loses_and_duplicates_nothing(void **state)
     assert_true(fx_daemon_metric(&w->daemon, "aiopsd_redis_buffer_depth") > 0);
     assert_int_equal(fx_redis_restart(&w->redis), 0);
     assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_redis_reconnects_total", 1, 10000));
-    assert_true(wait_metric_equals(&w->daemon, "aiopsd_redis_buffer_depth", 0, 20000));
-    assert_true(wait_metric_equals(&w->daemon, "aiopsd_redis_inflight", 0, 20000));
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_redis_buffer_depth", 0, 20000));
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_redis_inflight", 0, 20000));
     assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_redis_shed_total"), 0);
     assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
     assert_redis_is_oracle(w, cands, n, changes);
@@ -214,10 +187,10 @@ static void a_full_buffer_pauses_the_collectors_and_nothing_is_shed(void **state
     assert_true(changes > 100);
 
     fx_redis_kill(&w->redis); /* nothing persisted: it comes back empty, as at the start */
-    assert_true(wait_metric_equals(&w->daemon, "aiopsd_redis_connected", 0, 10000));
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_redis_connected", 0, 10000));
     void *push = pusher(w);
     push_range(push, w->lines, 0, w->n_events);
-    assert_true(wait_metric_equals(&w->daemon, "aiopsd_collectors_paused", 1, 20000));
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_collectors_paused", 1, 20000));
     /* Paused means not reading: the intake stops short of the stream. */
     double taken = fx_daemon_metric(&w->daemon, "aiopsd_pipeline_events_total");
     assert_true(taken < (double)w->n_events);
@@ -227,8 +200,8 @@ static void a_full_buffer_pauses_the_collectors_and_nothing_is_shed(void **state
     assert_int_equal(fx_redis_restart(&w->redis), 0);
     assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_pipeline_events_total",
                                       (double)w->n_events, 30000));
-    assert_true(wait_metric_equals(&w->daemon, "aiopsd_redis_buffer_depth", 0, 20000));
-    assert_true(wait_metric_equals(&w->daemon, "aiopsd_collectors_paused", 0, 10000));
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_redis_buffer_depth", 0, 20000));
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_collectors_paused", 0, 10000));
     assert_true(fx_daemon_metric(&w->daemon, "aiopsd_backpressure_pauses_total") >= 1);
     assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_redis_shed_total"), 0);
     assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_events_rejected_total"), 0);

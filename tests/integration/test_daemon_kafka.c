@@ -49,15 +49,7 @@ static int setup(void **state)
     if (fx_redis_start(&w->redis) != 0 || fx_kafka_start(&w->kafka, 3, TOPIC, PARTS) != 0)
         return -1;
     char path[] = "/tmp/aiopsd-kafka-storm.XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "%s/tests/ad_storm --seed 9 > %s 2>/dev/null", AD_BINARY_DIR, path);
-    if (system(cmd) != 0)
-        return -1;
-    w->n_events = fx_read_lines(path, &w->lines);
+    w->n_events = fx_storm_file(9, path, &w->lines);
     unlink(path);
     if (w->n_events < 1000)
         return -1;
@@ -66,7 +58,7 @@ static int setup(void **state)
     FILE *f[PARTS];
     for (int p = 0; p < PARTS; p++) {
         snprintf(w->files[p], sizeof(w->files[p]), "/tmp/aiopsd-kafka-p%d.XXXXXX", p);
-        fd = mkstemp(w->files[p]);
+        int fd = mkstemp(w->files[p]);
         f[p] = fdopen(fd, "w");
     }
     for (long i = 0; i < w->n_events; i++) {

@@ -26,6 +26,7 @@
 #include "common/metrics.h"
 #include "common/time.h"
 #include "config/config.h"
+#include "fx_collector.h"
 #include "fx_wait.h"
 
 #define N_MANY 5000
@@ -53,14 +54,12 @@ struct world {
     struct event_base *base;
     struct ad_collector_env env;
     const struct ad_collector_ops *ops;
-    struct ad_config *cfg;
+    struct fx_collector_config cc;
     void *coll;
     void *zctx, *peer;
     int port;
     struct rec rec;
     uint64_t want;         /* target for the wait conditions */
-    struct ad_section sec; /* the config borrows the section list: it lives as long as w->cfg */
-    const struct ad_section *secs[2];
 };
 
 /* --- env callbacks --------------------------------------------------------------------------- */
@@ -185,7 +184,7 @@ static int teardown(void **state)
     if (w->peer)
         zmq_close(w->peer);
     zmq_ctx_term(w->zctx);
-    ad_config_destroy(w->cfg);
+    fx_collector_config_free(&w->cc);
     event_base_free(w->base);
     free(w);
     return 0;
@@ -195,19 +194,8 @@ static int teardown(void **state)
  * collector; returns create's result. */
 static int create(struct world *w, const char *opts, struct ad_err *err)
 {
-    char yaml[2048];
-    w->sec = (struct ad_section){"collectors.zmq", w->ops->doc, w->ops->opts, w->ops->cfg_size};
-    w->secs[0] = &w->sec;
-    w->secs[1] = NULL;
-    snprintf(yaml, sizeof(yaml), "collectors:\n  zmq:\n%s", opts);
-    ad_config_destroy(w->cfg);
-    w->cfg = NULL;
-    int r = ad_config_load_string("test.yaml", yaml, strlen(yaml), w->secs, &w->cfg, err);
-    if (r < 0) {
-        fprintf(stderr, "config: %s\n", err->msg);
-        return r;
-    }
-    return w->ops->create(ad_config_get(w->cfg, "collectors.zmq"), &w->env, &w->coll, err);
+    const void *cfg = fx_collector_config_load(&w->cc, w->ops, opts, err);
+    return cfg ? w->ops->create(cfg, &w->env, &w->coll, err) : -EINVAL;
 }
 
 /* Creates and starts a collector of type type in mode mode on w->port with extra options. */
@@ -304,22 +292,7 @@ static void join(struct world *w, const char *topic)
 /* The collector's own numbers, from its stats() output. */
 static uint64_t metric(struct world *w, const char *series)
 {
-    struct ad_buf b;
-    struct ad_metrics m;
-    uint64_t v = UINT64_MAX;
-    ad_buf_init(&b);
-    ad_metrics_init(&m, &b);
-    w->ops->stats(w->coll, &m);
-    assert_non_null(b.p);
-    const char *p = b.p;
-    while ((p = strstr(p, series)) != NULL) {
-        if ((p == b.p || p[-1] == '\n') && p[strlen(series)] == ' ') {
-            v = strtoull(p + strlen(series) + 1, NULL, 10);
-            break;
-        }
-        p++;
-    }
-    ad_buf_fini(&b);
+    uint64_t v = fx_collector_metric(w->ops, w->coll, series);
     if (v == UINT64_MAX)
         fail_msg("no series %s in stats", series);
     return v;

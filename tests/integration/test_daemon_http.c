@@ -1,0 +1,286 @@
+/* tests/integration/test_daemon_http.c: the real aiopsd with its HTTP collector, a real
+ * redis-server and HTTP over loopback.
+ *  - An Alertmanager webhook becomes an incident candidate in Redis; a bad one is answered 400
+ *    and dead-lettered with its reason.
+ *  - Redis down: the output buffer fills, POSTs are answered 503 and nothing of them is taken;
+ *    the sender retries, and in the end Redis holds exactly what the offline replay of all
+ *    events gives (aiopsctl replay): nothing acknowledged was lost, nothing doubled.
+ *  - A real Prometheus Alertmanager with aiopsd as its webhook receiver: an alert posted to
+ *    Alertmanager arrives as an incident, and its resolution follows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "fx_alertmanager.h"
+#include "fx_daemon.h"
+#include "fx_redis.h"
+#include "fx_wait.h"
+
+/* No idle ticks: event time moves only with events, as in the replay. */
+#define DETERMINISTIC "daemon:\n  idle_tick: 1m\n"
+#define BATCH 50
+
+struct world {
+    struct fx_redis redis;
+    struct fx_daemon daemon;
+    int http_port;
+    char events[64];
+    char **lines;
+    long n_events;
+    char *body;
+    char reply[64 * 1024];
+};
+
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    if (!w || fx_redis_start(&w->redis) != 0)
+        return -1;
+    snprintf(w->events, sizeof(w->events), "/tmp/aiopsd-http.XXXXXX");
+    w->n_events = fx_storm_file(7, w->events, &w->lines);
+    w->body = malloc(1 << 20);
+    w->http_port = fx_free_port();
+    *state = w;
+    return w->n_events > 1000 && w->body && w->http_port > 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+    if (w->daemon.pid > 0)
+        fx_daemon_stop(&w->daemon, 10000);
+    fx_redis_stop(&w->redis);
+    fx_lines_free(w->lines);
+    unlink(w->events);
+    free(w->body);
+    free(w);
+    return 0;
+}
+
+static void start_daemon(struct world *w, const char *extra)
+{
+    char coll[256];
+    snprintf(coll, sizeof(coll), "  http:\n    enabled: true\n    listen: \"127.0.0.1:%d\"\n",
+             w->http_port);
+    assert_int_equal(fx_daemon_start_with(&w->daemon, w->redis.port, "pull", coll, extra, true), 0);
+}
+
+static int post(struct world *w, const char *path, const char *body, size_t len)
+{
+    return fx_http_request(w->http_port, "POST", path, "Content-Type: application/json\r\n",
+                           body, len, w->reply, sizeof(w->reply));
+}
+
+static const char am_payload[] =
+    "{\"version\":\"4\",\"groupKey\":\"{}:{alertname=\\\"DiskFull\\\"}\",\"status\":\"firing\","
+    "\"receiver\":\"aiopsd\",\"groupLabels\":{},\"commonLabels\":{},\"commonAnnotations\":{},"
+    "\"externalURL\":\"http://am:9093\",\"truncatedAlerts\":0,\"alerts\":["
+    "{\"status\":\"firing\",\"labels\":{\"alertname\":\"DiskFull\",\"instance\":\"db-7\","
+    "\"service\":\"orders-db\",\"severity\":\"critical\"},\"annotations\":{\"summary\":\"disk "
+    "full\"},\"startsAt\":\"2026-11-24T15:30:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+    "\"generatorURL\":\"\",\"fingerprint\":\"aa11bb22cc33dd44\"}]}";
+
+static bool list_has(struct world *w, const char *key, const char *needle)
+{
+    redisContext *rc = fx_redis_connect(&w->redis);
+    assert_non_null(rc);
+    redisReply *r = redisCommand(rc, "LRANGE %s 0 -1", key);
+    bool found = false;
+    for (size_t i = 0; r && i < r->elements; i++)
+        if (r->element[i]->str && strstr(r->element[i]->str, needle))
+            found = true;
+    freeReplyObject(r);
+    redisFree(rc);
+    return found;
+}
+
+struct list_wait {
+    struct world *w;
+    const char *key, *needle;
+};
+
+static bool list_has_cond(void *ctx)
+{
+    struct list_wait *l = ctx;
+    return list_has(l->w, l->key, l->needle);
+}
+
+static void alertmanager_webhook_becomes_an_incident(void **state)
+{
+    struct world *w = *state;
+    start_daemon(w, NULL);
+    assert_int_equal(post(w, "/api/v1/alertmanager", am_payload, strlen(am_payload)), 200);
+    assert_string_equal(w->reply, "{\"accepted\":1}\n");
+    struct list_wait q = {w, "aiopsd:queue:incidents", "orders-db"};
+    assert_true(fx_wait_until(list_has_cond, &q, 20000));
+    assert_true(list_has(w, "aiopsd:queue:incidents", "DiskFull"));
+
+    /* A payload Alertmanager would never send: 400 naming the problem, dead-lettered. */
+    static const char bad[] = "{\"alerts\":[{\"labels\":{\"instance\":\"x\"}}]}";
+    assert_int_equal(post(w, "/api/v1/alertmanager", bad, strlen(bad)), 400);
+    assert_non_null(strstr(w->reply, "alerts[0]: missing label 'alertname'"));
+    struct list_wait dl = {w, "aiopsd:deadletter", "missing label 'alertname'"};
+    assert_true(fx_wait_until(list_has_cond, &dl, 20000));
+    assert_true(list_has(w, "aiopsd:deadletter", "\"collector\":\"alertmanager\""));
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_events_accepted_total"), 1);
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_events_rejected_total"), 1);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+}
+
+/* "[line,line,...]" of lines [from, to). */
+static size_t batch_body(struct world *w, long from, long to)
+{
+    size_t off = 0;
+    w->body[off++] = '[';
+    for (long i = from; i < to; i++) {
+        size_t n = strlen(w->lines[i]);
+        if (i > from)
+            w->body[off++] = ',';
+        memcpy(w->body + off, w->lines[i], n);
+        off += n;
+    }
+    w->body[off++] = ']';
+    return off;
+}
+
+
+static void a_full_buffer_answers_503_and_acknowledged_events_are_never_lost(void **state)
+{
+    struct world *w = *state;
+    start_daemon(w, "    max_buffer: 50\n" DETERMINISTIC);
+    static struct fx_cand cands[4096];
+    size_t changes;
+    long n = fx_replay_oracle(w->daemon.cfg, w->events, cands, 4096, &changes);
+    assert_true(n >= 10 && changes > 100);
+
+    fx_redis_kill(&w->redis);
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_redis_connected", 0, 10000));
+
+    /* Send in order; a batch answered 503 is sent again until it is taken. Until Redis is
+     * back the buffer fills and the daemon must refuse (503), never take part of a batch. */
+    long sent = 0, refused = 0, restarted = 0;
+    while (sent < w->n_events) {
+        long to = sent + BATCH < w->n_events ? sent + BATCH : w->n_events;
+        size_t len = batch_body(w, sent, to);
+        int code = post(w, "/api/v1/events", w->body, len);
+        if (code == 200) {
+            char want[64];
+            snprintf(want, sizeof(want), "{\"accepted\":%ld}\n", to - sent);
+            assert_string_equal(w->reply, want);
+            sent = to;
+            continue;
+        }
+        assert_int_equal(code, 503);
+        assert_non_null(strstr(w->reply, "retry later"));
+        refused++;
+        if (!restarted) {
+            /* Paused: everything taken so far is in the pipeline, nothing more is. */
+            assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_collectors_paused"), 1);
+            assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_pipeline_events_total"),
+                             (double)sent);
+            assert_int_equal(fx_redis_restart(&w->redis), 0);
+            restarted = 1;
+        }
+        assert_true(refused < 100000); /* bounded: the buffer drains once Redis is back */
+    }
+    assert_true(restarted);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_pipeline_events_total",
+                                      (double)w->n_events, 30000));
+    assert_true(fx_daemon_wait_metric_eq(&w->daemon, "aiopsd_redis_buffer_depth", 0, 20000));
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_redis_shed_total"), 0);
+    assert_true(fx_daemon_metric(&w->daemon, "aiopsd_backpressure_pauses_total") >= 1);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+
+    redisContext *rc = fx_redis_connect(&w->redis);
+    assert_non_null(rc);
+    const char *xlen[] = {"XLEN", "aiopsd:candidates"}, *llen[] = {"LLEN", "aiopsd:queue:incidents"};
+    assert_int_equal(fx_redis_int(rc, 2, xlen), (long long)changes);
+    assert_int_equal(fx_redis_int(rc, 2, llen), (long long)changes);
+    for (long i = 0; i < n; i++) {
+        redisReply *r = redisCommand(rc, "HMGET aiopsd:candidate:%s state version", cands[i].id);
+        assert_non_null(r);
+        assert_int_equal(r->element[0]->type, REDIS_REPLY_STRING);
+        assert_string_equal(r->element[0]->str, cands[i].state);
+        assert_string_equal(r->element[1]->str, cands[i].version);
+        freeReplyObject(r);
+    }
+    redisFree(rc);
+}
+
+static void iso_now(char *buf, size_t n, int offset_s)
+{
+    time_t t = time(NULL) + offset_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void a_real_alertmanager_delivers_firing_and_resolved(void **state)
+{
+    struct world *w = *state;
+    const char *bin = fx_alertmanager_bin();
+    if (!bin) {
+        fprintf(stderr, "prometheus-alertmanager is not installed (scripts/deps installs it)\n");
+        skip();
+    }
+    start_daemon(w, NULL);
+    char url[128], body[1024], starts[32], ends[32];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/alertmanager", w->http_port);
+    struct fx_alertmanager am;
+    assert_int_equal(fx_alertmanager_start(&am, bin, url, "100ms"), 0);
+
+    iso_now(starts, sizeof(starts), -60);
+    snprintf(body, sizeof(body),
+             "[{\"labels\":{\"alertname\":\"DiskFull\",\"instance\":\"db-9\","
+             "\"service\":\"billing\",\"severity\":\"critical\"},\"annotations\":"
+             "{\"summary\":\"disk full on db-9\"},\"startsAt\":\"%s\"}]",
+             starts);
+    int code = fx_http_request(am.port, "POST", "/api/v2/alerts",
+                               "Content-Type: application/json\r\n", body, strlen(body),
+                               w->reply, sizeof(w->reply));
+    assert_int_equal(code, 200);
+    struct list_wait q = {w, "aiopsd:queue:incidents", "billing"};
+    bool arrived = fx_wait_until(list_has_cond, &q, 30000);
+
+    /* Resolved: endsAt in the past; Alertmanager sends it at the next group interval. */
+    iso_now(ends, sizeof(ends), -1);
+    snprintf(body, sizeof(body),
+             "[{\"labels\":{\"alertname\":\"DiskFull\",\"instance\":\"db-9\","
+             "\"service\":\"billing\",\"severity\":\"critical\"},\"annotations\":"
+             "{\"summary\":\"disk full on db-9\"},\"startsAt\":\"%s\",\"endsAt\":\"%s\"}]",
+             starts, ends);
+    code = fx_http_request(am.port, "POST", "/api/v2/alerts", "Content-Type: application/json\r\n",
+                           body, strlen(body), w->reply, sizeof(w->reply));
+    bool resolved = code == 200 &&
+                    fx_daemon_wait_metric(&w->daemon, "aiopsd_events_accepted_total", 2, 30000);
+    fx_alertmanager_stop(&am);
+    assert_true(arrived);
+    assert_true(resolved);
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_events_rejected_total"), 0);
+    assert_true(list_has(w, "aiopsd:queue:incidents", "DiskFull"));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(alertmanager_webhook_becomes_an_incident, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_full_buffer_answers_503_and_acknowledged_events_are_never_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_real_alertmanager_delivers_firing_and_resolved, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
