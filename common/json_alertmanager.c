@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/event.h"
 #include "common/json.h"
+#include "common/utf8.h"
 
 #define QUOTE_MAX 40 /* bytes of a label name echoed in an error message */
 #define BIT(k) (UINT32_C(1) << (k))
@@ -205,16 +206,6 @@ static int alert_time(struct ad_am_alert *a, enum ad_amk k, int64_t *ret_ns)
     return ad_json_time(s, amk_names[k], "RFC 3339 (2026-11-24T15:30:00Z)", a->jev.err, ret_ns);
 }
 
-/* The first bytes of s, at most max, cut on a UTF-8 character boundary. */
-static struct ad_str cut_utf8(struct ad_str s, size_t max)
-{
-    if (s.len <= max)
-        return s;
-    size_t n = max;
-    while (n > 0 && ((unsigned char)s.p[n] & 0xC0) == 0x80)
-        n--;
-    return (struct ad_str){s.p, n};
-}
 
 static int set_status(struct ad_am_alert *a, int64_t ends_ns, bool has_end, int64_t now_ns)
 {
@@ -260,7 +251,7 @@ int ad_am_end(struct ad_am_alert *a, int64_t now_ns)
     ev->time_ns = ev->status == AD_STATUS_RESOLVED ? ends_ns : starts_ns;
     struct ad_str sum = a->str[AD_AMK_SUMMARY].len ? a->str[AD_AMK_SUMMARY]
                                                    : a->str[AD_AMK_DESCRIPTION];
-    ev->summary = sum.len ? cut_utf8(sum, AD_MAX_SUMMARY_LEN) : ev->check;
+    ev->summary = sum.len ? ad_utf8_cut(sum, AD_MAX_SUMMARY_LEN) : ev->check;
     ev->id = a->str[AD_AMK_FINGERPRINT].p ? a->str[AD_AMK_FINGERPRINT] : AD_STR_LIT("");
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/event.h"
 #include "common/time.h"
+#include "common/utf8.h"
 
 void ad_jsonw_init(struct ad_jsonw *w, struct ad_buf *out)
 {
@@ -76,38 +77,6 @@ void ad_jsonw_arr_end(struct ad_jsonw *w)
     unnest(w, ']');
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, at most
- * U+10FFFF), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return len;
-}
 
 static void put_escaped(struct ad_jsonw *w, const char *p, size_t n)
 {
@@ -120,7 +89,7 @@ static void put_escaped(struct ad_jsonw *w, const char *p, size_t n)
             s++;
             continue;
         }
-        size_t ulen = c >= 0x80 ? utf8_len(s, (size_t)(end - s)) : 0;
+        size_t ulen = c >= 0x80 ? ad_utf8_char_len(s, (size_t)(end - s)) : 0;
         if (ulen) {
             s += ulen;
             continue;
