@@ -4,11 +4,13 @@
 
 extern const struct ad_collector_ops ad_collector_zmq;
 extern const struct ad_collector_ops ad_collector_kafka;
+extern const struct ad_collector_ops ad_collector_syslog;
 extern const struct ad_collector_ops ad_collector_http;
 
 const struct ad_collector_ops *const ad_collectors[] = {
     &ad_collector_zmq,
     &ad_collector_kafka,
+    &ad_collector_syslog,
     &ad_collector_http,
     NULL,
 };

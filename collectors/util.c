@@ -9,7 +9,7 @@
 #include "common/metrics.h"
 
 static const char *const reject_names[AD_REJECT_COUNT] = {"bad_json", "too_large", "bad_utf8",
-                                                          "invalid"};
+                                                          "invalid", "malformed"};
 
 enum ad_reject ad_reject_of(int err)
 {
@@ -23,6 +23,11 @@ enum ad_reject ad_reject_of(int err)
     default:
         return AD_REJECT_INVALID;
     }
+}
+
+enum ad_reject ad_reject_of_text(int err)
+{
+    return err == -EBADMSG ? AD_REJECT_MALFORMED : ad_reject_of(err);
 }
 
 const char *ad_reject_name(enum ad_reject r) { return reject_names[r]; }

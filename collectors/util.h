@@ -14,9 +14,12 @@ enum ad_reject {
     AD_REJECT_TOO_LARGE,    /* over a size bound (-EMSGSIZE) */
     AD_REJECT_BAD_UTF8,     /* invalid UTF-8 (-EILSEQ) */
     AD_REJECT_INVALID,      /* anything else */
+    AD_REJECT_MALFORMED,    /* not JSON-based (syslog): malformed or garbage (-EBADMSG) */
     AD_REJECT_COUNT
 };
 enum ad_reject ad_reject_of(int err); /* from ad_json_parse_event()'s -errno */
+/* The same for a parser of a format other than JSON: -EBADMSG is "malformed". */
+enum ad_reject ad_reject_of_text(int err);
 const char *ad_reject_name(enum ad_reject r);
 
 struct ad_collector_counts {

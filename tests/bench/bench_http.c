@@ -39,32 +39,6 @@ struct job {
 
 /* --- a minimal keep-alive client --------------------------------------------------------- */
 
-static int connect_to(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Sends one POST and reads the response; returns the status, -1 on a broken connection. */
 static int post(int fd, const char *path, const char *body, size_t len)
 {
@@ -73,7 +47,7 @@ static int post(int fd, const char *path, const char *body, size_t len)
                       "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       "Content-Length: %zu\r\n\r\n",
                       path, len);
-    if (send_all(fd, head, (size_t)hl) < 0 || send_all(fd, body, len) < 0)
+    if (fx_send_all(fd, head, (size_t)hl) < 0 || fx_send_all(fd, body, len) < 0)
         return -1;
     size_t got = 0;
     char *end = NULL;
@@ -147,7 +121,7 @@ static void *client(void *arg)
     const char *path = j->api == API_WEBHOOK  ? "/api/v1/alertmanager"
                        : j->api == API_EVENTS ? "/api/v1/events"
                                               : "/api/v2/alerts";
-    int fd = connect_to(j->port);
+    int fd = fx_connect(SOCK_STREAM, j->port);
     for (long at = j->first; at < j->first + j->count && fd >= 0;) {
         long n = j->per_post;
         if (at + n > j->first + j->count)
@@ -160,7 +134,7 @@ static void *client(void *arg)
         }
         if (st < 0) { /* the server closed the connection (HTTP/1.0 peer or error): reopen */
             close(fd);
-            fd = connect_to(j->port);
+            fd = fx_connect(SOCK_STREAM, j->port);
             j->failed++;
             if (j->failed > 1000)
                 break;

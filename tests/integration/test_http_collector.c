@@ -117,9 +117,7 @@ static int setup(void **state)
         return -1;
     w->base = event_base_new();
     w->env = (struct ad_collector_env){w->base, w, on_emit, on_reject, on_batch_done, NULL};
-    for (size_t i = 0; ad_collectors[i]; i++)
-        if (strcmp(ad_collectors[i]->name, "http") == 0)
-            w->ops = ad_collectors[i];
+    w->ops = fx_collector_ops("http");
     w->port = fx_free_port();
     *state = w;
     return w->base && w->ops && w->port > 0 ? 0 : -1;

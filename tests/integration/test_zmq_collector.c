@@ -166,9 +166,7 @@ static int setup(void **state)
     w->base = event_base_new();
     w->zctx = zmq_ctx_new();
     w->env = (struct ad_collector_env){w->base, w, on_emit, on_reject, on_batch_done, NULL};
-    for (size_t i = 0; ad_collectors[i]; i++)
-        if (strcmp(ad_collectors[i]->name, "zmq") == 0)
-            w->ops = ad_collectors[i];
+    w->ops = fx_collector_ops("zmq");
     w->port = free_port();
     *state = w;
     return w->base && w->zctx && w->ops && w->port > 0 ? 0 : -1;
