@@ -90,7 +90,8 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
 
     ad_jsonw_key(&w, "alerts");
     ad_jsonw_arr_begin(&w);
-    uint32_t listed = c->n_members < AD_CAND_MAX_LISTED ? c->n_members : AD_CAND_MAX_LISTED;
+    const uint32_t max_listed = c->max_listed ? c->max_listed : AD_CAND_MAX_LISTED;
+    uint32_t listed = c->n_members < max_listed ? c->n_members : max_listed;
     for (uint32_t i = 0; i < listed; i++)
         member_json(&w, &c->members[i]);
     ad_jsonw_arr_end(&w);
@@ -100,7 +101,7 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
     /* Distinct CIs among the members (bounded by the member list; small, so quadratic is fine). */
     ad_jsonw_key(&w, "cis");
     ad_jsonw_arr_begin(&w);
-    for (uint32_t i = 0, shown = 0; i < c->n_members && shown < AD_CAND_MAX_LISTED; i++) {
+    for (uint32_t i = 0, shown = 0; i < c->n_members && shown < max_listed; i++) {
         bool seen = false;
         for (uint32_t j = 0; j < i && !seen; j++)
             seen = strcmp(c->members[j].resource, c->members[i].resource) == 0;

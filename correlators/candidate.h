@@ -11,7 +11,7 @@ struct ad_buf;
 enum ad_cand_state { AD_CAND_OPEN = 0, AD_CAND_UPDATED, AD_CAND_RESOLVED };
 
 #define AD_CAND_ID_LEN 20          /* "inc-" + 16 hex digits */
-#define AD_CAND_MAX_LISTED 32      /* member alerts listed in the JSON; the rest are counted */
+#define AD_CAND_MAX_LISTED 32      /* default of max_listed */
 
 struct ad_cand_member {
     uint64_t fingerprint;
@@ -45,6 +45,7 @@ struct ad_candidate {
     uint32_t members_omitted;     /* alerts beyond the member bound, counted only */
     const char *correlator;       /* static name of the correlator that built it */
     char *reason;                 /* owned: "joined because ..." */
+    uint32_t max_listed;          /* member alerts and CIs listed in the JSON (0: the default) */
 };
 
 const char *ad_cand_state_name(enum ad_cand_state s);

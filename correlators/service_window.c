@@ -92,6 +92,7 @@ static int emit(struct ad_svcwin *s, struct slot *sl, int64_t now_ns, const stru
     sl->dirty = false;
     if (sl->c.state != AD_CAND_OPEN || sl->c.version > 1)
         s->st.updates_emitted++;
+    sl->c.max_listed = (uint32_t)s->cfg.max_listed;
     return sink->emit(sink->ctx, &sl->c);
 }
 
@@ -634,6 +635,9 @@ static const struct ad_opt svcwin_opts[] = {
                 "Candidates held at once; past this the least recently active is evicted."),
     AD_OPT_UINT("max_members", "1000", "1", "1000000", struct ad_svcwin_cfg, max_members,
                 "Alerts tracked per candidate; more are counted in alerts_omitted."),
+    AD_OPT_UINT("max_listed", "32", "1", "1000000", struct ad_svcwin_cfg, max_listed,
+                "Member alerts (and CIs) listed in a candidate's JSON; the rest are counted in "
+                "alerts_omitted. Raise it for offline evaluation (aiopsctl replay)."),
     AD_OPT_END,
 };
 

@@ -12,6 +12,7 @@ struct ad_svcwin_cfg {
     int64_t retain_ns;          /* a resolved candidate is forgotten this long after last_seen */
     uint64_t max_open;          /* candidates held at once; oldest evicted past it */
     uint64_t max_members;       /* alerts tracked per candidate; more are counted only */
+    uint64_t max_listed;        /* member alerts (and CIs) listed in the candidate JSON */
 };
 
 struct ad_svcwin_stats {

@@ -173,6 +173,18 @@ static void members_past_the_listing_bound_are_counted(void **state)
     assert_int_equal(num(j, "alerts_omitted"), 43 - AD_CAND_MAX_LISTED + 5);
     assert_int_equal(json_array_size(json_object_get(j, "cis")), AD_CAND_MAX_LISTED);
     json_decref(j);
+    /* max_listed (the correlator's option) moves the bound both ways. */
+    c.max_listed = 5;
+    j = to_json(&c);
+    assert_int_equal(json_array_size(json_object_get(j, "alerts")), 5);
+    assert_int_equal(num(j, "alerts_omitted"), 43 - 5 + 5);
+    assert_int_equal(json_array_size(json_object_get(j, "cis")), 5);
+    json_decref(j);
+    c.max_listed = 1000;
+    j = to_json(&c);
+    assert_int_equal(json_array_size(json_object_get(j, "alerts")), 43); /* make()'s 3 too */
+    assert_int_equal(num(j, "alerts_omitted"), 5);
+    json_decref(j);
     ad_candidate_fini(&c);
 }
 
