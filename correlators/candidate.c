@@ -1,11 +1,14 @@
 /* correlators/candidate.c: candidate JSON (docs/redis.md "Candidate JSON"). Pure: no I/O. */
 #include "correlators/candidate.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/hash.h"
+#include "common/u64map.h"
 #include "common/json.h"
 #include "common/time.h"
 
@@ -42,6 +45,43 @@ static void member_json(struct ad_jsonw *w, const struct ad_cand_member *m)
     ad_jsonw_obj_end(w);
 }
 
+/* Distinct values of one string field of the members, at most max, in member order. A set of
+ * the values' hashes keeps it linear (candidates can list thousands of members). */
+static void distinct(struct ad_jsonw *w, const char *key, const struct ad_candidate *c, uint32_t max,
+                     size_t field)
+{
+#define FIELD(i) (*(char *const *)((const char *)&c->members[i] + field))
+    struct ad_u64map seen;
+    bool have_set = ad_u64map_init(&seen, c->n_members < 16 ? 16 : c->n_members) == 0;
+    ad_jsonw_key(w, key);
+    ad_jsonw_arr_begin(w);
+    for (uint32_t i = 0, shown = 0; i < c->n_members && shown < max; i++) {
+        const char *v = FIELD(i);
+        if (!v)
+            continue;
+        bool dup = false;
+        uint32_t at;
+        uint64_t k = ad_u64map_key(ad_hash64(v, strlen(v), 0xd15));
+        if (have_set && ad_u64map_get(&seen, k, &at))
+            dup = strcmp(FIELD(at), v) == 0; /* a hash collision is listed twice: harmless */
+        else if (!have_set) /* out of memory: the quadratic way */
+            for (uint32_t j = 0; j < i && !dup; j++)
+                dup = FIELD(j) && strcmp(FIELD(j), v) == 0;
+        if (dup)
+            continue;
+        if (have_set && ad_u64map_put(&seen, k, i) < 0) {
+            ad_u64map_fini(&seen);
+            have_set = false;
+        }
+        ad_jsonw_cstr(w, v);
+        shown++;
+    }
+    ad_jsonw_arr_end(w);
+    if (have_set)
+        ad_u64map_fini(&seen);
+#undef FIELD
+}
+
 int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
 {
     struct ad_jsonw w;
@@ -68,6 +108,15 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
     ad_jsonw_cstr(&w, prio);
     ad_jsonw_key(&w, "priority_level");
     ad_jsonw_int(&w, c->priority);
+    if (c->priority_reason[0]) {
+        static const char *const levels[] = {"high", "medium", "low"};
+        ad_jsonw_key(&w, "impact");
+        ad_jsonw_cstr(&w, levels[c->impact < 3 ? c->impact : 2]);
+        ad_jsonw_key(&w, "urgency");
+        ad_jsonw_cstr(&w, levels[c->urgency < 3 ? c->urgency : 2]);
+        ad_jsonw_key(&w, "priority_reason");
+        ad_jsonw_cstr(&w, c->priority_reason);
+    }
     ad_jsonw_key(&w, "severity");
     ad_jsonw_cstr(&w, ad_severity_name(c->severity));
     ad_jsonw_key(&w, "severity_code"); /* ServiceNow numeric: 1 critical .. 5 info */
@@ -98,28 +147,45 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
     ad_jsonw_key(&w, "alerts_omitted");
     ad_jsonw_uint(&w, (uint64_t)(c->n_members - listed) + c->members_omitted);
 
-    /* Distinct CIs among the members (bounded by the member list; small, so quadratic is fine). */
-    ad_jsonw_key(&w, "cis");
-    ad_jsonw_arr_begin(&w);
-    for (uint32_t i = 0, shown = 0; i < c->n_members && shown < max_listed; i++) {
-        bool seen = false;
-        for (uint32_t j = 0; j < i && !seen; j++)
-            seen = strcmp(c->members[j].resource, c->members[i].resource) == 0;
-        if (!seen) {
-            ad_jsonw_cstr(&w, c->members[i].resource);
-            shown++;
-        }
+    distinct(&w, "cis", c, max_listed, offsetof(struct ad_cand_member, resource));
+    distinct(&w, "services", c, max_listed, offsetof(struct ad_cand_member, service));
+
+    if (c->n_members > 0) {
+        const struct ad_cand_member *r =
+            &c->members[c->root_member < c->n_members ? c->root_member : 0];
+        ad_jsonw_key(&w, "root_cause");
+        ad_jsonw_obj_begin(&w);
+        ad_jsonw_key(&w, "ci");
+        ad_jsonw_cstr(&w, r->resource);
+        ad_jsonw_key(&w, "check");
+        ad_jsonw_cstr(&w, r->check);
+        ad_jsonw_key(&w, "service");
+        ad_jsonw_cstr(&w, r->service ? r->service : "");
+        ad_jsonw_key(&w, "reason");
+        ad_jsonw_cstr(&w, c->root_reason ? c->root_reason : "first alert");
+        ad_jsonw_obj_end(&w);
     }
-    ad_jsonw_arr_end(&w);
 
     ad_jsonw_key(&w, "correlation");
     ad_jsonw_arr_begin(&w);
-    ad_jsonw_obj_begin(&w);
-    ad_jsonw_key(&w, "correlator");
-    ad_jsonw_cstr(&w, c->correlator ? c->correlator : "");
-    ad_jsonw_key(&w, "reason");
-    ad_jsonw_cstr(&w, c->reason ? c->reason : "");
-    ad_jsonw_obj_end(&w);
+    for (uint32_t i = 0; i < c->n_links; i++) {
+        ad_jsonw_obj_begin(&w);
+        ad_jsonw_key(&w, "correlator");
+        ad_jsonw_cstr(&w, c->links[i].rule);
+        ad_jsonw_key(&w, "reason");
+        ad_jsonw_cstr(&w, c->links[i].reason ? c->links[i].reason : "");
+        ad_jsonw_key(&w, "alerts");
+        ad_jsonw_uint(&w, c->links[i].alerts);
+        ad_jsonw_obj_end(&w);
+    }
+    if (c->n_links == 0) {
+        ad_jsonw_obj_begin(&w);
+        ad_jsonw_key(&w, "correlator");
+        ad_jsonw_cstr(&w, c->correlator ? c->correlator : "");
+        ad_jsonw_key(&w, "reason");
+        ad_jsonw_cstr(&w, c->reason ? c->reason : "");
+        ad_jsonw_obj_end(&w);
+    }
     ad_jsonw_arr_end(&w);
     ad_jsonw_obj_end(&w);
     return ad_jsonw_finish(&w);
@@ -130,7 +196,10 @@ void ad_candidate_fini(struct ad_candidate *c)
     for (uint32_t i = 0; i < c->n_members; i++) {
         free(c->members[i].resource);
         free(c->members[i].check);
+        free(c->members[i].service);
     }
+    for (uint32_t i = 0; i < c->n_links; i++)
+        free(c->links[i].reason);
     free(c->members);
     free(c->service);
     free(c->ci);

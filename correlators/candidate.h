@@ -12,11 +12,20 @@ enum ad_cand_state { AD_CAND_OPEN = 0, AD_CAND_UPDATED, AD_CAND_RESOLVED };
 
 #define AD_CAND_ID_LEN 20          /* "inc-" + 16 hex digits */
 #define AD_CAND_MAX_LISTED 32      /* default of max_listed */
+#define AD_CAND_MAX_LINKS 4        /* correlation rules listed per candidate */
+
+/* One rule that joined alerts into the candidate, with why (for the first alert it joined). */
+struct ad_cand_link {
+    const char *rule;             /* static: "group_by", "topology", ... */
+    char *reason;                 /* owned */
+    uint32_t alerts;              /* alerts it joined (the opening alert counts for its rule) */
+};
 
 struct ad_cand_member {
     uint64_t fingerprint;
     char *resource;               /* owned */
     char *check;                  /* owned */
+    char *service;                /* owned; NULL when not known */
     enum ad_severity severity;
     enum ad_status status;
     int64_t first_seen_ns;
@@ -46,6 +55,12 @@ struct ad_candidate {
     const char *correlator;       /* static name of the correlator that built it */
     char *reason;                 /* owned: "joined because ..." */
     uint32_t max_listed;          /* member alerts and CIs listed in the JSON (0: the default) */
+    struct ad_cand_link links[AD_CAND_MAX_LINKS];
+    uint32_t n_links;             /* 0: the JSON lists correlator/reason instead */
+    uint32_t root_member;         /* index in members of the probable root cause */
+    uint8_t impact, urgency;      /* ITIL levels: 0 high, 1 medium, 2 low (docs/priority.md) */
+    char priority_reason[200];    /* "impact high: ...; urgency medium: ..."; "" when not set */
+    const char *root_reason;      /* static; NULL: "first alert" */
 };
 
 const char *ad_cand_state_name(enum ad_cand_state s);

@@ -16,6 +16,7 @@
 #include "common/ser.h"
 #include "common/u64map.h"
 #include "correlators/candidate.h"
+#include "correlators/topology.h"
 
 #define NIL UINT32_MAX
 
@@ -27,8 +28,33 @@ struct slot {
     uint32_t next_free;
 };
 
+enum rule { RULE_TOPOLOGY = 0, RULE_GROUP_BY, RULE_COUNT };
+static const char *const rule_names[RULE_COUNT] = {"topology", "group_by"};
+
+/* One group_by field: an event field, or a label (name owned). */
+enum gfield_kind { GF_LABEL = 0, GF_SERVICE, GF_RESOURCE, GF_CHECK, GF_SOURCE };
+struct gfield {
+    enum gfield_kind kind;
+    char *name;
+};
+
+/* What the linking options turn into; built whole before it replaces the running one. */
+struct rules {
+    enum rule order[RULE_COUNT];
+    size_t n;
+    struct gfield *group;
+    size_t n_group;
+    struct ad_topology *topo; /* NULL: no topology_file */
+    uint32_t depth;
+    int prio[3][3]; /* [impact][urgency], 1..5 */
+};
+
+#define TOPO_MAX_VISIT 512 /* CIs looked at per new alert, whatever the depth */
+
 struct ad_svcwin {
-    struct ad_svcwin_cfg cfg;
+    struct ad_svcwin_cfg cfg;   /* scalars only: the string options live in rules */
+    struct rules rules;
+    struct ad_u64map by_ci;     /* hash(member CI) -> slot of the candidate it last joined */
     struct slot *slots;
     uint32_t cap, n_used, free_head;
     struct ad_u64map by_service;     /* hash(service) -> slot */
@@ -38,17 +64,107 @@ struct ad_svcwin {
 
 static const char *const NAME = "service_window";
 
+static void rules_fini(struct rules *r)
+{
+    for (size_t i = 0; i < r->n_group; i++)
+        free(r->group[i].name);
+    free(r->group);
+    ad_topology_free(r->topo);
+    memset(r, 0, sizeof(*r));
+}
+
+static int rules_build(const struct ad_svcwin_cfg *cfg, struct rules *r, struct ad_err *reterr)
+{
+    static const char *const fields[] = {"", "service", "resource", "check", "source"};
+    memset(r, 0, sizeof(*r));
+    for (size_t i = 0; i < cfg->link.n; i++) {
+        int k = -1;
+        for (int j = 0; j < RULE_COUNT; j++)
+            if (strcmp(cfg->link.v[i], rule_names[j]) == 0)
+                k = j;
+        bool dup = false;
+        for (size_t j = 0; k >= 0 && j < r->n; j++)
+            dup = dup || r->order[j] == (enum rule)k;
+        if (k < 0 || dup)
+            return ad_err_set(reterr, EINVAL,
+                              "correlators.service_window.link: %s '%s' (expected topology and/or "
+                              "group_by, each once)",
+                              k < 0 ? "unknown rule" : "repeated rule", cfg->link.v[i]);
+        r->order[r->n++] = (enum rule)k;
+    }
+    if (r->n == 0)
+        return ad_err_set(reterr, EINVAL, "correlators.service_window.link: at least one rule");
+    r->group = calloc(cfg->group_by.n ? cfg->group_by.n : 1, sizeof(*r->group));
+    if (!r->group)
+        return ad_err_set(reterr, ENOMEM, "correlators.service_window: out of memory");
+    for (size_t i = 0; i < cfg->group_by.n; i++) {
+        struct gfield *g = &r->group[r->n_group++];
+        for (int j = 1; j < 5; j++)
+            if (strcmp(cfg->group_by.v[i], fields[j]) == 0)
+                g->kind = (enum gfield_kind)j;
+        if (!(g->name = strdup(cfg->group_by.v[i]))) {
+            rules_fini(r);
+            return ad_err_set(reterr, ENOMEM, "correlators.service_window: out of memory");
+        }
+    }
+    r->depth = (uint32_t)cfg->topology_depth;
+    static const int def_prio[9] = {1, 2, 3, 2, 3, 4, 3, 4, 5};
+    if (cfg->priority_matrix.n != 0 && cfg->priority_matrix.n != 9) {
+        rules_fini(r);
+        return ad_err_set(reterr, EINVAL,
+                          "correlators.service_window.priority_matrix: expected 9 priorities "
+                          "(impact high, medium, low x urgency high, medium, low), got %zu",
+                          cfg->priority_matrix.n);
+    }
+    for (int i = 0; i < 9; i++) {
+        int p = def_prio[i];
+        if (cfg->priority_matrix.n) {
+            const char *v = cfg->priority_matrix.v[i];
+            if ((v[0] == 'P' || v[0] == 'p') && v[1] >= '1' && v[1] <= '5' && v[2] == '\0') {
+                p = v[1] - '0';
+            } else {
+                rules_fini(r);
+                return ad_err_set(reterr, EINVAL,
+                                  "correlators.service_window.priority_matrix: item %d: expected "
+                                  "P1..P5, got \"%s\"",
+                                  i + 1, v);
+            }
+        }
+        r->prio[i / 3][i % 3] = p;
+    }
+    if (cfg->topology_file && cfg->topology_file[0]) {
+        int rc = ad_topology_load(cfg->topology_file, &r->topo, reterr);
+        if (rc < 0) {
+            char msg[sizeof(reterr->msg)];
+            snprintf(msg, sizeof(msg), "%s", reterr ? reterr->msg : "");
+            rules_fini(r);
+            return ad_err_set(reterr, -rc, "correlators.service_window.topology_file: %s", msg);
+        }
+    }
+    return 0;
+}
+
 int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, struct ad_err *reterr)
 {
     struct ad_svcwin *s = calloc(1, sizeof(*s));
     if (!s)
         return ad_err_set(reterr, ENOMEM, "correlators.service_window: out of memory");
     s->cfg = *cfg;
+    s->cfg.link = s->cfg.group_by = (struct ad_strlist){0};
+    s->cfg.topology_file = NULL;
     s->free_head = NIL;
-    if (ad_u64map_init(&s->by_service, 256) < 0 || ad_u64map_init(&s->by_fp, 1024) < 0) {
+    if (ad_u64map_init(&s->by_service, 256) < 0 || ad_u64map_init(&s->by_fp, 1024) < 0 ||
+        ad_u64map_init(&s->by_ci, 1024) < 0) {
         ad_svcwin_destroy(s);
         return ad_err_set(reterr, ENOMEM, "correlators.service_window: out of memory");
     }
+    int r = rules_build(cfg, &s->rules, reterr);
+    if (r < 0) {
+        ad_svcwin_destroy(s);
+        return r;
+    }
+    s->st.topology_nodes = ad_topology_nodes(s->rules.topo);
+    s->st.topology_edges = ad_topology_edges(s->rules.topo);
     *ret = s;
     return 0;
 }
@@ -63,12 +179,76 @@ void ad_svcwin_destroy(struct ad_svcwin *s)
     free(s->slots);
     ad_u64map_fini(&s->by_service);
     ad_u64map_fini(&s->by_fp);
+    ad_u64map_fini(&s->by_ci);
+    rules_fini(&s->rules);
     free(s);
 }
 
-static uint64_t service_key(struct ad_str service)
+static struct ad_str label_value(const struct ad_event *ev, const char *name)
 {
-    return ad_u64map_key(ad_hash_field(0x5e41ce, service));
+    for (unsigned i = 0; i < ev->n_labels; i++)
+        if (ad_str_eq_c(ev->labels[i].name, name))
+            return ev->labels[i].value;
+    return AD_STR_NULL;
+}
+
+static struct ad_str group_value(const struct gfield *g, const struct ad_event *ev)
+{
+    switch (g->kind) {
+    case GF_SERVICE:
+        return ev->service;
+    case GF_RESOURCE:
+        return ev->resource;
+    case GF_CHECK:
+        return ev->check;
+    case GF_SOURCE:
+        return ev->source;
+    default:
+        return label_value(ev, g->name);
+    }
+}
+
+/* The key of the alert's group: its group_by values (a missing label counts as empty). The
+ * default, group_by [service], gives the same keys as the backbone's per-service grouping. */
+static uint64_t group_key(const struct ad_svcwin *s, const struct ad_event *ev)
+{
+    uint64_t h = 0x5e41ce;
+    for (size_t i = 0; i < s->rules.n_group; i++) {
+        struct ad_str v = group_value(&s->rules.group[i], ev);
+        h = i == 0 ? ad_hash_field(h, v) : ad_hash_field(h ^ 0x9f, v);
+    }
+    return ad_u64map_key(h);
+}
+
+/* "same service 'checkout' within 600s", or "same cluster='eu-1', check='DiskFull' ...". */
+static void group_reason(const struct ad_svcwin *s, const struct ad_event *ev, char *buf, size_t n)
+{
+    size_t off = 0;
+    const struct rules *r = &s->rules;
+    if (r->n_group == 1 && r->group[0].kind == GF_SERVICE) {
+        off = (size_t)snprintf(buf, n, "same service '%.*s'", (int)(ev->service.len > 200 ? 200 : ev->service.len),
+                               ev->service.p);
+    } else {
+        off = (size_t)snprintf(buf, n, "same ");
+        for (size_t i = 0; i < r->n_group && off < n; i++) {
+            struct ad_str v = group_value(&r->group[i], ev);
+            off += (size_t)snprintf(buf + off, n - off, "%s%s='%.*s'", i ? ", " : "",
+                                    r->group[i].name, (int)(v.len > 100 ? 100 : v.len),
+                                    v.p ? v.p : "");
+        }
+    }
+    if (off < n)
+        snprintf(buf + off, n - off, " within %llds", (long long)(s->cfg.window_ns / 1000000000));
+}
+
+static uint64_t ci_key(struct ad_str ci)
+{
+    return ad_u64map_key(ad_hash_field(0xc1c1, ci));
+}
+
+static uint64_t ci_key_c(const char *ci)
+{
+    return ci_key((struct ad_str){ci, strlen(ci)});
 }
 
 static char *dup_str(struct ad_str s)
@@ -82,11 +262,126 @@ static char *dup_str(struct ad_str s)
     return p;
 }
 
-/* Interim priority until impact x urgency (issue 5): the highest firing severity decides. */
-static int priority_of(enum ad_severity sev) { return 5 - (int)sev; }
+/* --- ITIL priority: impact x urgency (docs/priority.md) --------------------------------------- */
+
+enum level { LVL_HIGH = 0, LVL_MEDIUM, LVL_LOW };
+static const char *const level_names[] = {"high", "medium", "low"};
+
+/* Urgency of a severity alone: major and critical need action now. */
+static enum level urgency_of_severity(enum ad_severity sev)
+{
+    return sev >= AD_SEV_MAJOR ? LVL_HIGH : sev >= AD_SEV_WARNING ? LVL_MEDIUM : LVL_LOW;
+}
+
+/* Distinct services of the members, counted up to limit (small: the threshold is a handful). */
+static uint32_t count_services(const struct ad_candidate *c, uint32_t limit)
+{
+    const char *seen[16];
+    uint32_t n = 0;
+    if (limit > 16)
+        limit = 16;
+    for (uint32_t i = 0; i < c->n_members && n < limit; i++) {
+        const char *svc = c->members[i].service;
+        bool dup = !svc;
+        for (uint32_t j = 0; j < n && !dup; j++)
+            dup = strcmp(seen[j], svc) == 0;
+        if (!dup)
+            seen[n++] = svc;
+    }
+    return n;
+}
+
+/* Impact from the most critical CI involved and how many services are affected; urgency from
+ * the highest firing severity and the rate new alerts join. Priority = matrix[impact][urgency],
+ * and it never falls while the candidate lives: an incident is not downgraded because one of its
+ * alerts cleared. Returns whether the priority changed. */
+static bool recompute_priority(const struct ad_svcwin *s, struct ad_candidate *c, int64_t now_ns)
+{
+    const struct ad_topology *t = s->rules.topo;
+    int crit = -1;
+    const char *crit_ci = NULL;
+    for (uint32_t i = 0; i < c->n_members; i++) {
+        uint32_t node = ad_topology_find(t, ad_str_c(c->members[i].resource));
+        int k = node == AD_TOPO_NONE ? s->cfg.default_criticality
+                                     : (int)ad_topology_criticality(t, node);
+        if (k > crit) {
+            crit = k;
+            crit_ci = c->members[i].resource;
+        }
+    }
+    if (crit < 0)
+        crit = s->cfg.default_criticality;
+    uint32_t services = count_services(c, (uint32_t)s->cfg.impact_services);
+    int score = crit + (services >= s->cfg.impact_services ? 1 : 0);
+    enum level impact = score >= 3 ? LVL_HIGH : score >= 1 ? LVL_MEDIUM : LVL_LOW;
+
+    enum level urgency = urgency_of_severity(c->severity);
+    uint32_t recent = 0;
+    for (uint32_t i = 0; i < c->n_members; i++)
+        recent += now_ns - c->members[i].first_seen_ns <= s->cfg.urgency_window_ns;
+    bool growing = recent >= s->cfg.urgency_growth;
+    if (growing && urgency > LVL_HIGH)
+        urgency--;
+
+    int prio = s->rules.prio[impact][urgency];
+    c->impact = (uint8_t)impact;
+    c->urgency = (uint8_t)urgency;
+    snprintf(c->priority_reason, sizeof(c->priority_reason),
+             "impact %s: %s CI%s%.60s%s, %u service%s; urgency %s: %s severity%s",
+             level_names[impact], ad_criticality_name((enum ad_criticality)crit),
+             crit_ci ? " '" : "", crit_ci ? crit_ci : "", crit_ci ? "'" : "", services,
+             services == 1 ? "" : "s", level_names[urgency], ad_severity_name(c->severity),
+             growing ? ", growing" : "");
+    if (c->priority != 0 && c->priority <= prio)
+        return false;
+    c->priority = prio;
+    return true;
+}
+
+static void set_title(struct ad_candidate *c);
+
+/* The probable root cause: the member CI lowest in the dependency graph (a database under the
+ * applications that use it), firing members first, the earliest on ties. Without a topology, or
+ * when no member CI is in it: the first alert. Also makes it the candidate's ci and title. */
+static void set_root(const struct ad_svcwin *s, struct ad_candidate *c)
+{
+    uint32_t best = NIL, best_h = 0;
+    bool best_firing = false;
+    for (uint32_t i = 0; s->rules.topo && i < c->n_members; i++) {
+        const struct ad_cand_member *m = &c->members[i];
+        uint32_t node = ad_topology_find(s->rules.topo, ad_str_c(m->resource));
+        if (node == AD_TOPO_NONE)
+            continue;
+        uint32_t h = ad_topology_height(s->rules.topo, node);
+        bool firing = m->status == AD_STATUS_FIRING;
+        if (best == NIL || (firing && !best_firing) || (firing == best_firing && h < best_h)) {
+            best = i;
+            best_h = h;
+            best_firing = firing;
+        }
+    }
+    c->root_member = best == NIL ? 0 : best;
+    c->root_reason = best == NIL ? NULL
+                                 : "lowest in the dependency graph among the candidate's CIs";
+    if (c->n_members == 0)
+        return;
+    const char *root = c->members[c->root_member].resource;
+    if (!c->ci || strcmp(c->ci, root) != 0) {
+        char *ci = strdup(root);
+        if (ci) {
+            free(c->ci);
+            c->ci = ci;
+        }
+    }
+    set_title(c);
+}
+
+static bool recompute_priority(const struct ad_svcwin *s, struct ad_candidate *c, int64_t now_ns);
 
 static int emit(struct ad_svcwin *s, struct slot *sl, int64_t now_ns, const struct ad_cand_sink *sink)
 {
+    recompute_priority(s, &sl->c, now_ns); /* the reason as of now; it only ever rises */
+    set_root(s, &sl->c);
     sl->c.version++;
     sl->c.updated_ns = now_ns;
     sl->dirty = false;
@@ -100,9 +395,13 @@ static void forget(struct ad_svcwin *s, uint32_t idx)
 {
     struct slot *sl = &s->slots[idx];
     uint32_t v;
-    for (uint32_t i = 0; i < sl->c.n_members; i++)
+    for (uint32_t i = 0; i < sl->c.n_members; i++) {
         if (ad_u64map_get(&s->by_fp, sl->c.members[i].fingerprint, &v) && v == idx)
             ad_u64map_del(&s->by_fp, sl->c.members[i].fingerprint);
+        uint64_t ck = ci_key_c(sl->c.members[i].resource);
+        if (ad_u64map_get(&s->by_ci, ck, &v) && v == idx)
+            ad_u64map_del(&s->by_ci, ck);
+    }
     if (sl->svc_key && ad_u64map_get(&s->by_service, sl->svc_key, &v) && v == idx)
         ad_u64map_del(&s->by_service, sl->svc_key);
     ad_candidate_fini(&sl->c);
@@ -159,7 +458,8 @@ static int alloc_slot(struct ad_svcwin *s, int64_t now_ns, const struct ad_cand_
 
 static void set_title(struct ad_candidate *c)
 {
-    const struct ad_cand_member *m = &c->members[0];
+    const struct ad_cand_member *m =
+        &c->members[c->root_member < c->n_members ? c->root_member : 0];
     size_t n = strlen(m->check) + strlen(m->resource) + 64;
     char *t = malloc(n);
     if (!t)
@@ -198,9 +498,13 @@ static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *
     memset(m, 0, sizeof(*m));
     m->resource = dup_str(ev->resource);
     m->check = dup_str(ev->check);
-    if (!m->resource || !m->check || ad_u64map_put(&s->by_fp, ev->fingerprint, idx) < 0) {
+    m->service = dup_str(ev->service);
+    if (!m->resource || !m->check || !m->service ||
+        ad_u64map_put(&s->by_fp, ev->fingerprint, idx) < 0 ||
+        (s->rules.topo && ad_u64map_put(&s->by_ci, ci_key(ev->resource), idx) < 0)) {
         free(m->resource);
         free(m->check);
+        free(m->service);
         return -ENOMEM;
     }
     m->fingerprint = ev->fingerprint;
@@ -230,7 +534,7 @@ static void touch(struct ad_candidate *c, const struct ad_event *ev)
 }
 
 /* Highest severity among firing members (resolved members no longer weigh). */
-static bool recompute_severity(struct ad_candidate *c)
+static bool recompute_severity(const struct ad_svcwin *s, struct ad_candidate *c, int64_t now_ns)
 {
     enum ad_severity sev = AD_SEV_INFO;
     bool any = false;
@@ -241,11 +545,109 @@ static bool recompute_severity(struct ad_candidate *c)
         }
     if (!any)
         sev = c->severity;
-    int prio = priority_of(sev);
-    bool changed = prio != c->priority;
     c->severity = sev;
-    c->priority = prio;
-    return changed;
+    return recompute_priority(s, c, now_ns);
+}
+
+/* Counts an alert joined by rule; the first alert a rule joins gives its reason. */
+static void add_link(struct ad_candidate *c, enum rule rule, const char *reason)
+{
+    for (uint32_t i = 0; i < c->n_links; i++)
+        if (c->links[i].rule == rule_names[rule]) {
+            c->links[i].alerts++;
+            return;
+        }
+    if (c->n_links == AD_CAND_MAX_LINKS)
+        return;
+    struct ad_cand_link *l = &c->links[c->n_links];
+    l->reason = strdup(reason);
+    if (!l->reason)
+        return; /* without its reason the link is not listed; the join itself stands */
+    l->rule = rule_names[rule];
+    l->alerts = 1;
+    c->n_links++;
+}
+
+static bool live(const struct ad_svcwin *s, uint32_t idx, int64_t now_ns)
+{
+    return idx < s->cap && s->slots[idx].used &&
+           now_ns - s->slots[idx].c.last_seen_ns <= s->cfg.window_ns;
+}
+
+struct topo_probe {
+    const struct ad_svcwin *s;
+    int64_t now_ns;
+    uint32_t found, hops;
+    uint32_t node;
+    bool down;
+};
+
+/* Whether the candidate has a firing alert on ci that fits in time as the cause (down: the new
+ * alert depends on ci, so ci failed first, at most `window` earlier) or as a symptom (up: ci
+ * depends on the new alert's CI, which cannot have failed much later than its symptom: at most
+ * topology_lag, for monitoring that notices the cause late). */
+static bool fits_in_time(const struct ad_svcwin *s, const struct ad_candidate *c, const char *ci,
+                         int64_t now_ns, bool down)
+{
+    for (uint32_t i = 0; i < c->n_members; i++) {
+        const struct ad_cand_member *m = &c->members[i];
+        if (m->status != AD_STATUS_FIRING || strcmp(m->resource, ci) != 0)
+            continue;
+        if (down ? now_ns - m->first_seen_ns <= s->cfg.window_ns
+                 : now_ns - m->first_seen_ns <= s->cfg.topology_lag_ns)
+            return true;
+    }
+    return false;
+}
+
+static bool topo_visit(void *ctx, uint32_t node, uint32_t hops, bool down)
+{
+    struct topo_probe *p = ctx;
+    uint32_t idx;
+    const char *ci = ad_topology_name(p->s->rules.topo, node);
+    if (!ad_u64map_get(&p->s->by_ci, ci_key_c(ci), &idx) || !live(p->s, idx, p->now_ns) ||
+        !fits_in_time(p->s, &p->s->slots[idx].c, ci, p->now_ns, down))
+        return false;
+    p->found = idx;
+    p->hops = hops;
+    p->node = node;
+    p->down = down;
+    return true;
+}
+
+/* The live candidate holding the alert's CI, else the nearest CI in the dependency graph (within
+ * topology_depth hops) that a live candidate holds; NIL when none. */
+static uint32_t topology_match(const struct ad_svcwin *s, const struct ad_event *ev, char *why,
+                               size_t n)
+{
+    const struct ad_topology *t = s->rules.topo;
+    uint32_t node = ad_topology_find(t, ev->resource);
+    if (node == AD_TOPO_NONE)
+        return NIL;
+    int cl = (int)(ev->resource.len > 120 ? 120 : ev->resource.len);
+    uint32_t idx;
+    if (ad_u64map_get(&s->by_ci, ci_key(ev->resource), &idx) && live(s, idx, ev->time_ns)) {
+        snprintf(why, n, "same CI '%.*s'", cl, ev->resource.p);
+        return idx;
+    }
+    /* Along dependency chains only, never sideways through a shared dependency: a network switch
+     * or a storage array that everything uses must not merge whatever fails near it. First what
+     * the CI depends on (the alert is a symptom of a failure below), then what depends on it (the
+     * alert is the cause of failures above). */
+    struct topo_probe p = {s, ev->time_ns, NIL, 0, 0, false};
+    bool found = ad_topology_walk_deps(t, node, false, s->rules.depth, TOPO_MAX_VISIT, topo_visit, &p);
+    if (!found)
+        found = ad_topology_walk_deps(t, node, true, s->rules.depth, TOPO_MAX_VISIT, topo_visit, &p);
+    if (!found)
+        return NIL;
+    const char *other = ad_topology_name(t, p.node);
+    if (p.down)
+        snprintf(why, n, "'%.*s' depends on '%.120s' (%u hop%s)", cl, ev->resource.p, other, p.hops,
+                 p.hops == 1 ? "" : "s");
+    else
+        snprintf(why, n, "'%.120s' depends on '%.*s' (%u hop%s)", other, cl, ev->resource.p, p.hops,
+                 p.hops == 1 ? "" : "s");
+    return p.found;
 }
 
 static int open_candidate(struct ad_svcwin *s, const struct ad_event *ev,
@@ -271,24 +673,34 @@ static int open_candidate(struct ad_svcwin *s, const struct ad_event *ev,
     c->correlator = NAME;
     c->first_seen_ns = c->last_seen_ns = ev->time_ns;
     c->severity = ev->severity;
-    c->priority = priority_of(ev->severity);
-    size_t rn = ev->service.len + 64;
-    c->reason = malloc(rn);
-    if (c->reason)
-        snprintf(c->reason, rn, "same service '%.*s' within %llds", (int)ev->service.len,
-                 ev->service.p, (long long)(s->cfg.window_ns / 1000000000));
+    c->priority = 0; /* set by recompute_priority once the first member is in */
+    char why[384];
+    group_reason(s, ev, why, sizeof(why));
+    c->reason = strdup(why);
     if (!c->service || !c->ci || !c->reason || add_member(s, idx, ev) < 0) {
         forget(s, idx);
         s->st.oom++;
         return -ENOMEM;
     }
     c->event_count = 1;
+    recompute_priority(s, c, ev->time_ns);
+    /* The opening alert counts for the first rule: the group when group_by is a rule. */
+    bool grouped = false;
+    for (size_t i = 0; i < s->rules.n; i++)
+        grouped = grouped || s->rules.order[i] == RULE_GROUP_BY;
+    if (!grouped) {
+        snprintf(why, sizeof(why), "first alert on '%.*s'",
+                 (int)(ev->resource.len > 200 ? 200 : ev->resource.len), ev->resource.p);
+    }
+    add_link(c, grouped ? RULE_GROUP_BY : RULE_TOPOLOGY, why);
     set_title(c);
-    sl->svc_key = service_key(ev->service);
-    if (ad_u64map_put(&s->by_service, sl->svc_key, idx) < 0) {
-        forget(s, idx);
-        s->st.oom++;
-        return -ENOMEM;
+    if (grouped) {
+        sl->svc_key = group_key(s, ev);
+        if (ad_u64map_put(&s->by_service, sl->svc_key, idx) < 0) {
+            forget(s, idx);
+            s->st.oom++;
+            return -ENOMEM;
+        }
     }
     s->st.opened++;
     return emit(s, sl, ev->time_ns, sink);
@@ -297,10 +709,22 @@ static int open_candidate(struct ad_svcwin *s, const struct ad_event *ev,
 static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
                         const struct ad_cand_sink *sink)
 {
-    uint32_t idx;
-    uint64_t key = service_key(ev->service);
-    if (!ad_u64map_get(&s->by_service, key, &idx) ||
-        ev->time_ns - s->slots[idx].c.last_seen_ns > s->cfg.window_ns)
+    uint32_t idx = NIL;
+    enum rule rule = RULE_GROUP_BY;
+    char why[384] = "";
+    for (size_t i = 0; i < s->rules.n && idx == NIL; i++) {
+        rule = s->rules.order[i];
+        if (rule == RULE_TOPOLOGY && s->rules.topo) {
+            idx = topology_match(s, ev, why, sizeof(why));
+        } else if (rule == RULE_GROUP_BY) {
+            uint32_t g;
+            if (ad_u64map_get(&s->by_service, group_key(s, ev), &g) && live(s, g, ev->time_ns)) {
+                idx = g;
+                group_reason(s, ev, why, sizeof(why));
+            }
+        }
+    }
+    if (idx == NIL)
         return open_candidate(s, ev, sink);
 
     struct slot *sl = &s->slots[idx];
@@ -325,11 +749,13 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
             s->st.oom++;
             return -ENOMEM;
         }
+        add_link(c, rule, why);
         set_title(c);
         s->st.joined++;
+        s->st.joined_by[rule]++;
     }
     touch(c, ev);
-    bool prio_changed = recompute_severity(c);
+    bool prio_changed = recompute_severity(s, c, ev->time_ns);
     sl->dirty = true;
     if (was_resolved) {
         s->st.reopened++;
@@ -365,7 +791,7 @@ static int on_member_event(struct ad_svcwin *s, const struct ad_event *ev,
     } else if (ev->flags & AD_EVF_ESCALATED) {
         m->severity = ev->severity;
     }
-    bool prio_changed = recompute_severity(c);
+    bool prio_changed = recompute_severity(s, c, ev->time_ns);
     if (c->alerts_firing == 0 && c->members_omitted == 0 && c->state != AD_CAND_RESOLVED) {
         c->state = AD_CAND_RESOLVED;
         s->st.resolved++;
@@ -420,7 +846,8 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
     ret->open = s->n_used;
     ret->tracked_alerts = s->by_fp.n;
     size_t bytes = sizeof(*s) + (size_t)s->cap * sizeof(struct slot) +
-                   ad_u64map_bytes(&s->by_service) + ad_u64map_bytes(&s->by_fp);
+                   ad_u64map_bytes(&s->by_service) + ad_u64map_bytes(&s->by_fp) +
+                   ad_u64map_bytes(&s->by_ci);
     for (uint32_t i = 0; i < s->cap; i++)
         if (s->slots[i].used)
             bytes += (size_t)s->slots[i].c.cap_members * sizeof(struct ad_cand_member);
@@ -429,7 +856,7 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
 
 /* --- snapshot ----------------------------------------------------------------------------- */
 
-#define SVCWIN_SNAP_VERSION 1
+#define SVCWIN_SNAP_VERSION 2 /* 2: member services, links, the CI index; 1 still loads */
 #define SNAP_MAX_SLOTS (1u << 26)
 #define SNAP_MAX_STR (1u << 20)
 
@@ -491,10 +918,19 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
             ad_wr_i64(w, m->first_seen_ns);
             ad_wr_i64(w, m->last_seen_ns);
             ad_wr_u32(w, m->count);
+            ad_wr_cstr(w, m->service ? m->service : "");
+        }
+        ad_wr_u32(w, c->n_links);
+        for (uint32_t k = 0; k < c->n_links; k++) {
+            ad_wr_u8(w, c->links[k].rule == rule_names[RULE_TOPOLOGY] ? RULE_TOPOLOGY
+                                                                      : RULE_GROUP_BY);
+            ad_wr_cstr(w, c->links[k].reason);
+            ad_wr_u32(w, c->links[k].alerts);
         }
     }
     save_map(w, &s->by_service);
     save_map(w, &s->by_fp);
+    save_map(w, &s->by_ci);
     return w->err;
 }
 
@@ -514,7 +950,7 @@ static int load_map(struct ad_svcwin *s, struct ad_rd *r, struct ad_u64map *m)
     return 0;
 }
 
-static int load_candidate(struct ad_rd *r, struct ad_candidate *c)
+static int load_candidate(struct ad_rd *r, struct ad_candidate *c, uint32_t version)
 {
     char *id = ad_rd_strdup(r, AD_CAND_ID_LEN);
     if (id)
@@ -555,16 +991,48 @@ static int load_candidate(struct ad_rd *r, struct ad_candidate *c)
         m->first_seen_ns = ad_rd_i64(r);
         m->last_seen_ns = ad_rd_i64(r);
         m->count = ad_rd_u32(r);
+        if (version >= 2)
+            m->service = ad_rd_strdup(r, SNAP_MAX_STR);
         c->n_members = k + 1; /* owned strings are freed by ad_candidate_fini on failure */
         if (r->bad || m->severity > AD_SEV_CRITICAL || m->status > AD_STATUS_RESOLVED)
             return -EINVAL;
     }
+    if (version < 2)
+        return 0;
+    uint32_t nl = ad_rd_u32(r);
+    if (r->bad || nl > AD_CAND_MAX_LINKS)
+        return -EINVAL;
+    for (uint32_t k = 0; k < nl; k++) {
+        uint8_t rule = ad_rd_u8(r);
+        char *reason = ad_rd_strdup(r, SNAP_MAX_STR);
+        uint32_t alerts = ad_rd_u32(r);
+        if (r->bad || rule >= RULE_COUNT || !reason) {
+            free(reason);
+            return -EINVAL;
+        }
+        c->links[k] = (struct ad_cand_link){rule_names[rule], reason, alerts};
+        c->n_links = k + 1;
+    }
+    return 0;
+}
+
+/* The CI index rebuilt from the members (older snapshots, a new topology): in slot order, so a
+ * CI in several candidates points to the last. */
+static int index_cis(struct ad_svcwin *s)
+{
+    if (!s->rules.topo)
+        return 0;
+    for (uint32_t i = 0; i < s->cap; i++)
+        for (uint32_t k = 0; s->slots[i].used && k < s->slots[i].c.n_members; k++)
+            if (ad_u64map_put(&s->by_ci, ci_key_c(s->slots[i].c.members[k].resource), i) < 0)
+                return -ENOMEM;
     return 0;
 }
 
 int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
 {
-    if (s->cap != 0 || ad_rd_u32(r) != SVCWIN_SNAP_VERSION)
+    uint32_t version = ad_rd_u32(r);
+    if (s->cap != 0 || version < 1 || version > SVCWIN_SNAP_VERSION)
         return -EINVAL;
     uint32_t cap = ad_rd_u32(r), n_used = ad_rd_u32(r), n_free = ad_rd_u32(r);
     if (r->bad || cap > SNAP_MAX_SLOTS || n_used > cap || n_free > cap - n_used ||
@@ -605,7 +1073,7 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
         s->n_used++;
         sl->dirty = ad_rd_u8(r) != 0;
         sl->svc_key = ad_rd_u64(r);
-        rc = load_candidate(r, &sl->c);
+        rc = load_candidate(r, &sl->c, version);
     }
     free(seen);
     /* Slots in neither list would be lost for good: refuse such a snapshot. */
@@ -616,10 +1084,16 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
     rc = load_map(s, r, &s->by_service);
     if (rc == 0)
         rc = load_map(s, r, &s->by_fp);
+    if (rc == 0 && version >= 2)
+        rc = load_map(s, r, &s->by_ci);
+    else if (rc == 0)
+        rc = index_cis(s);
     return rc < 0 ? rc : r->bad ? -EINVAL : 0;
 }
 
 /* --- correlator ops ------------------------------------------------------------------- */
+
+static const char *const crit_names[] = {"low", "medium", "high", "critical", NULL};
 
 static const struct ad_opt svcwin_opts[] = {
     AD_OPT_DURATION("window", "10m", "1s", "1d", struct ad_svcwin_cfg, window_ns,
@@ -638,6 +1112,35 @@ static const struct ad_opt svcwin_opts[] = {
     AD_OPT_UINT("max_listed", "32", "1", "1000000", struct ad_svcwin_cfg, max_listed,
                 "Member alerts (and CIs) listed in a candidate's JSON; the rest are counted in "
                 "alerts_omitted. Raise it for offline evaluation (aiopsctl replay)."),
+    AD_OPT_STRLIST("link", "topology,group_by", struct ad_svcwin_cfg, link,
+                   "Linking rules tried in this order for a new alert: topology (the dependency "
+                   "graph of topology_file) and group_by; the first that finds a live candidate "
+                   "wins, else the alert opens one."),
+    AD_OPT_STRLIST("group_by", "service", struct ad_svcwin_cfg, group_by,
+                   "Fields (service, resource, check, source) or label names whose equal values "
+                   "put alerts in one candidate, like Alertmanager's group_by across sources."),
+    AD_OPT_STRING("topology_file", "", "4096", struct ad_svcwin_cfg, topology_file,
+                  "Configuration-item graph (docs/topology.md); re-read on SIGHUP. Empty: no "
+                  "topology linking."),
+    AD_OPT_UINT("topology_depth", "3", "1", "16", struct ad_svcwin_cfg, topology_depth,
+                "Dependency hops walked from a new alert's CI to find a candidate to join."),
+    AD_OPT_STRLIST("priority_matrix", "P1,P2,P3,P2,P3,P4,P3,P4,P5", struct ad_svcwin_cfg,
+                   priority_matrix,
+                   "ITIL priority by impact (rows: high, medium, low) and urgency (columns: high, "
+                   "medium, low), 9 of P1..P5 row by row (docs/priority.md)."),
+    AD_OPT_ENUM("default_criticality", "medium", crit_names, struct ad_svcwin_cfg,
+                default_criticality, "Criticality of CIs not in the topology (or without one)."),
+    AD_OPT_UINT("impact_services", "3", "1", "16", struct ad_svcwin_cfg, impact_services,
+                "An incident affecting this many services or more has its impact raised a level."),
+    AD_OPT_UINT("urgency_growth", "10", "1", "1000000", struct ad_svcwin_cfg, urgency_growth,
+                "This many alerts joining within urgency_window raise the urgency a level (a "
+                "growing incident)."),
+    AD_OPT_DURATION("urgency_window", "5m", "1s", "1d", struct ad_svcwin_cfg, urgency_window_ns,
+                    "The window of urgency_growth."),
+    AD_OPT_DURATION("topology_lag", "2m", "0s", "1h", struct ad_svcwin_cfg, topology_lag_ns,
+                    "How much earlier than its cause a symptom may be seen: an alert joins a "
+                    "candidate whose firing alerts on CIs that depend on it started at most this "
+                    "long before (causes are usually seen first; monitoring intervals differ)."),
     AD_OPT_END,
 };
 
@@ -646,11 +1149,25 @@ static int op_create(const void *cfg, void **ret, struct ad_err *reterr)
     return ad_svcwin_create(cfg, (struct ad_svcwin **)ret, reterr);
 }
 
-static int op_reconfigure(void *state, const void *cfg, struct ad_err *reterr)
+/* Re-reads topology_file too (SIGHUP is how an operator says the graph changed). Nothing
+ * changes when the new rules cannot be built. */
+static int op_reconfigure(void *state, const void *cfgp, struct ad_err *reterr)
 {
-    (void)reterr;
-    ((struct ad_svcwin *)state)->cfg = *(const struct ad_svcwin_cfg *)cfg;
-    return 0;
+    struct ad_svcwin *s = state;
+    const struct ad_svcwin_cfg *cfg = cfgp;
+    struct rules next;
+    int r = rules_build(cfg, &next, reterr);
+    if (r < 0)
+        return r;
+    rules_fini(&s->rules);
+    s->rules = next;
+    s->cfg = *cfg;
+    s->cfg.link = s->cfg.group_by = (struct ad_strlist){0};
+    s->cfg.topology_file = NULL;
+    s->st.topology_reloads++;
+    s->st.topology_nodes = ad_topology_nodes(s->rules.topo);
+    s->st.topology_edges = ad_topology_edges(s->rules.topo);
+    return index_cis(s);
 }
 
 static int op_correlate(void *state, const struct ad_event *ev, const struct ad_cand_sink *sink)
@@ -678,6 +1195,13 @@ static void op_stats(const void *state, struct ad_metrics *m)
     const char *h = "Candidate lifecycle transitions.";
     ad_metrics_counter(m, "aiopsd_candidates_total", h, "transition=\"opened\"", st.opened);
     ad_metrics_counter(m, "aiopsd_candidates_total", h, "transition=\"joined\"", st.joined);
+    const char *jh = "Alerts joined to an existing candidate, by linking rule.";
+    ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"topology\"", st.joined_by[0]);
+    ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"group_by\"", st.joined_by[1]);
+    ad_metrics_gauge(m, "aiopsd_topology_cis", "CIs in the loaded topology_file.", NULL,
+                     (double)st.topology_nodes);
+    ad_metrics_gauge(m, "aiopsd_topology_dependencies", "Dependencies in the loaded topology_file.",
+                     NULL, (double)st.topology_edges);
     ad_metrics_counter(m, "aiopsd_candidates_total", h, "transition=\"reopened\"", st.reopened);
     ad_metrics_counter(m, "aiopsd_candidates_total", h, "transition=\"resolved\"", st.resolved);
     ad_metrics_counter(m, "aiopsd_candidate_updates_total", "Coalesced 'updated' entries emitted.",
@@ -704,7 +1228,8 @@ static int op_load(void *state, struct ad_rd *r, struct ad_err *reterr)
 
 const struct ad_correlator_ops ad_correlator_service_window = {
     .name = "service_window",
-    .doc = "Opens one incident candidate per service and time window (the backbone correlator).",
+    .doc = "Joins alerts into incident candidates by dependency topology and by group_by "
+           "fields within a time window; names the probable root cause.",
     .opts = svcwin_opts,
     .cfg_size = sizeof(struct ad_svcwin_cfg),
     .create = op_create,

@@ -1,6 +1,12 @@
-/* correlators/service_window.h: the backbone's correlator. Each new firing alert opens an
- * incident candidate for its service, or joins the one the service already has when that one saw
- * an alert within `window`. Pure: no I/O; event time only. */
+/* correlators/service_window.h: the incident correlator. A new firing alert joins a live
+ * candidate (one that saw an alert within `window`) found by the linking rules, in the order
+ * `link` lists them, or opens a new one:
+ *   topology  a candidate holding the alert's CI, or a CI within topology_depth dependency hops
+ *             of it in the configuration-item graph (topology_file, docs/topology.md);
+ *   group_by  the candidate of the alert's group: equal values of the group_by fields/labels
+ *             (default: service).
+ * The probable root cause of a candidate is its member CI lowest in the dependency graph.
+ * Pure but for reading topology_file at create/reconfigure; event time only. */
 #pragma once
 #include <stdint.h>
 
@@ -13,11 +19,24 @@ struct ad_svcwin_cfg {
     uint64_t max_open;          /* candidates held at once; oldest evicted past it */
     uint64_t max_members;       /* alerts tracked per candidate; more are counted only */
     uint64_t max_listed;        /* member alerts (and CIs) listed in the candidate JSON */
+    struct ad_strlist link;     /* linking rules in order: "topology", "group_by" */
+    struct ad_strlist group_by; /* event fields (service, resource, check, source) or labels */
+    char *topology_file;        /* "" = no topology */
+    uint64_t topology_depth;    /* hops walked from an alert's CI */
+    int64_t topology_lag_ns;    /* a symptom may precede its cause by at most this */
+    struct ad_strlist priority_matrix; /* 9 of P1..P5: impact high..low x urgency high..low */
+    int default_criticality;    /* enum ad_criticality of CIs not in the topology */
+    uint64_t impact_services;   /* this many services affected raise the impact one level */
+    uint64_t urgency_growth;    /* this many new alerts within urgency_window raise urgency */
+    int64_t urgency_window_ns;
 };
 
 struct ad_svcwin_stats {
     uint64_t opened, joined, reopened, resolved, updates_emitted, evicted, forgotten;
     uint64_t members_omitted, unknown_fingerprint, oom;
+    uint64_t joined_by[2];      /* by rule: [0] topology, [1] group_by */
+    uint64_t topology_reloads;
+    uint32_t topology_nodes, topology_edges;
     size_t open, tracked_alerts, bytes;
 };
 

@@ -280,6 +280,24 @@ static void restart_needed(void *ctx, const char *section, const struct ad_opt *
            section, opt->name);
 }
 
+static int nop(void *ctx, const struct ad_candidate *c)
+{
+    (void)ctx;
+    (void)c;
+    return 0;
+}
+
+static int check_pipeline(const struct ad_config *cfg, struct ad_err *err)
+{
+    /* Build the pure stages once so semantic errors (e.g. unknown identity fields) are caught
+     * by --check-config and at start-up, before any socket is opened. */
+    struct ad_pipeline *p = NULL;
+    struct ad_cand_sink sink = {NULL, nop};
+    int r = ad_pipeline_create(cfg, &sink, &p, err);
+    ad_pipeline_destroy(p);
+    return r;
+}
+
 static void on_hup(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -300,6 +318,10 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
         if (r < 0)
             ad_err_set(&err, -r, "reload: cannot copy restart-only options");
     }
+    /* Build the pure stages from the new config first (this reads files such as the topology):
+     * a config that cannot be built is refused before any running stage is touched. */
+    if (r == 0)
+        r = check_pipeline(next, &err);
     if (r == 0)
         r = ad_pipeline_reconfigure(d->pipe, next, &err);
     if (r == 0)
@@ -394,23 +416,6 @@ static void usage(FILE *f)
             "  -V, --version           print the version\n");
 }
 
-static int nop(void *ctx, const struct ad_candidate *c)
-{
-    (void)ctx;
-    (void)c;
-    return 0;
-}
-
-static int check_pipeline(const struct ad_config *cfg, struct ad_err *err)
-{
-    /* Build the pure stages once so semantic errors (e.g. unknown identity fields) are caught
-     * by --check-config and at start-up, before any socket is opened. */
-    struct ad_pipeline *p = NULL;
-    struct ad_cand_sink sink = {NULL, nop};
-    int r = ad_pipeline_create(cfg, &sink, &p, err);
-    ad_pipeline_destroy(p);
-    return r;
-}
 
 static int run(struct daemon *d)
 {

@@ -208,6 +208,71 @@ static void sighup_with_a_bad_config_keeps_the_running_one(void **state)
     zmq_close(pub);
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The topology file is re-read on SIGHUP: a dependency added to it links alerts from then on;
+ * a broken file is refused with file:line:column and the running graph kept. */
+static void sighup_reloads_the_topology_file(void **state)
+{
+    struct world *w = *state;
+    char topo[] = "/tmp/aiopsd-topo.XXXXXX";
+    int fd = mkstemp(topo);
+    assert_true(fd >= 0);
+    close(fd);
+    write_text(topo, "node db-1 service=orders-db\nnode app-1 service=orders\nnode web-1\n"
+                     "app-1 -> db-1\n");
+    char extra[512];
+    snprintf(extra, sizeof(extra),
+             "daemon:\n  idle_tick: 1m\ncorrelators:\n  service_window:\n"
+             "    update_interval: 0s\n    topology_file: \"%s\"\n",
+             topo);
+    assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "sub", extra, true), 0);
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_topology_cis"), 3);
+    void *pub = publisher(w);
+    const char *a = "{\"resource\":\"db-1\",\"service\":\"orders-db\",\"check\":\"DBDown\","
+                    "\"timestamp\":1795510800}";
+    const char *b = "{\"resource\":\"app-1\",\"service\":\"orders\",\"check\":\"Errors\","
+                    "\"timestamp\":1795510801}";
+    const char *c = "{\"resource\":\"web-1\",\"service\":\"web\",\"check\":\"Latency\","
+                    "\"timestamp\":1795510802}";
+    assert_int_equal(zmq_send(pub, a, strlen(a), 0), (int)strlen(a));
+    assert_int_equal(zmq_send(pub, b, strlen(b), 0), (int)strlen(b));
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_candidate_joins_total", 1, 10000));
+    /* web-1 is in the graph but depends on nothing yet: add the edge, SIGHUP, then it joins. */
+    write_text(topo, "node db-1 service=orders-db\nnode app-1 service=orders\nnode web-1\n"
+                     "app-1 -> db-1\nweb-1 -> app-1\n");
+    assert_int_equal(fx_daemon_kill(&w->daemon, SIGHUP), 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_config_reloads_total", 1, 10000));
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_topology_dependencies"), 2);
+    assert_int_equal(zmq_send(pub, c, strlen(c), 0), (int)strlen(c));
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_candidate_joins_total", 2, 10000));
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_candidates_total{transition=\"opened\"}"),
+                     1);
+    /* A broken file: refused, the graph of two dependencies stays. */
+    write_text(topo, "node db-1\nweb-1 -> db-1\n");
+    assert_int_equal(fx_daemon_kill(&w->daemon, SIGHUP), 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_config_reload_failures_total", 1, 10000));
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_topology_dependencies"), 2);
+    zmq_close(pub);
+    /* The log names the file, line and column (read before stop: a clean stop removes it). */
+    FILE *log = fopen(w->daemon.log, "r");
+    bool named = false;
+    char line[1024];
+    while (log && fgets(line, sizeof(line), log))
+        named = named || (strstr(line, topo) && strstr(line, ":2:1: unknown CI 'web-1'"));
+    if (log)
+        fclose(log);
+    unlink(topo);
+    assert_true(named);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+}
+
 static void check_config_names_file_line_and_column(void **state)
 {
     (void)state;
@@ -301,6 +366,7 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(sighup_with_a_bad_config_keeps_the_running_one, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(sighup_reloads_the_topology_file, setup, teardown),
         cmocka_unit_test(check_config_names_file_line_and_column),
         cmocka_unit_test(shipped_config_example_and_reference_are_current),
         cmocka_unit_test(replay_is_deterministic),

@@ -50,12 +50,16 @@ static int record(void *ctx, const struct ad_candidate *c)
 }
 
 static char *identity[] = {"source", "resource", "check"};
+static char *links[] = {"topology", "group_by"};
+static char *by_service[] = {"service"};
 
 static struct fx *fx_new(uint64_t max_open, uint64_t max_members)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct ad_dedup_cfg dc = {300 * S, 3600 * S, 10000, {identity, 3}, {NULL, 0}};
-    struct ad_svcwin_cfg sc = {600 * S, 30 * S, 3600 * S, max_open, max_members, 32};
+    struct ad_svcwin_cfg sc = {600 * S,     30 * S,          3600 * S, max_open, max_members,
+                               32,          {links, 2},      {by_service, 1},    "", 3, 120 * S,
+                               {NULL, 0},   1,               3,                  10, 300 * S};
     struct ad_err err;
     assert_int_equal(ad_dedup_create(&dc, &f->dedup, &err), 0);
     assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);
@@ -136,9 +140,14 @@ static void updates_are_coalesced_per_interval(void **state)
         feed(f, fx_alert("checkout", host, "HighLatency", FX_T0 + i * S));
     }
     ad_svcwin_flush(f->corr, &f->sink);
-    /* open at 0 s, updates at 30, 60, 90 s, and the flush of what joined after 90 s */
-    assert_int_equal(f->n, 5);
-    assert_int_equal(f->seen[4].alert_count, 100);
+    /* open at 0 s, an immediate update when the 10th alert within urgency_window raised the
+     * urgency (P3 -> P2, docs/priority.md), updates at 30, 60, 90 s, and the flush of what
+     * joined after 90 s */
+    assert_int_equal(f->n, 6);
+    assert_int_equal(f->seen[0].priority, 3);
+    assert_int_equal(f->seen[1].priority, 2);
+    assert_int_equal(f->seen[1].alert_count, 10);
+    assert_int_equal(f->seen[5].alert_count, 100);
     for (size_t i = 1; i < f->n; i++)
         assert_int_equal(f->seen[i].version, i + 1);
 }
@@ -148,10 +157,11 @@ static void escalation_changes_priority_immediately(void **state)
     struct fx *f = *state;
     struct ad_event a = fx_alert("checkout", "web1", "HighLatency", FX_T0);
     feed(f, a);
-    assert_int_equal(f->seen[0].priority, 4); /* warning -> P4 */
+    /* No topology: impact medium. Warning: urgency medium -> P3; critical: high -> P2. */
+    assert_int_equal(f->seen[0].priority, 3);
     feed(f, fx_sev(fx_at(a, FX_T0 + 2 * S), AD_SEV_CRITICAL));
     assert_int_equal(f->n, 2);
-    assert_int_equal(f->seen[1].priority, 1);
+    assert_int_equal(f->seen[1].priority, 2);
     assert_int_equal(f->seen[1].state, AD_CAND_UPDATED);
 }
 

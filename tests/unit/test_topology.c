@@ -1,0 +1,492 @@
+/* tests/unit/test_topology.c: the configuration-item graph (parsing with file:line:column
+ * errors, heights, walks) and the correlator's linking rules built on it: topology joins across
+ * services with the deepest failing CI as root cause, group_by on labels, rule order, reload of
+ * the graph, snapshots. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/ser.h"
+#include "correlators/candidate.h"
+#include "correlators/service_window.h"
+#include "correlators/topology.h"
+#include "fx_event.h"
+#include "models/dedup.h"
+
+#define S AD_NS_PER_S
+#define MAX_SEEN 64
+
+/* lb-1 -> web-1 -> app-1 -> db-1, app-1 -> cache-1; app-2 -> db-1; lone-1 unrelated. */
+static const char graph[] = "# shop\n"
+                            "node lb-1 service=edge criticality=critical\n"
+                            "node web-1 service=frontend\n"
+                            "node app-1 service=orders criticality=high\n"
+                            "node app-2 service=billing\n"
+                            "node db-1 service=orders-db criticality=critical\n"
+                            "node cache-1 service=cache criticality=low\n"
+                            "node lone-1\n"
+                            "\n"
+                            "lb-1 -> web-1   # the balancer needs the web tier\n"
+                            "web-1 -> app-1\n"
+                            "app-1 -> db-1 cache-1\n"
+                            "app-2 -> db-1\n";
+
+static struct ad_topology *parse(const char *text)
+{
+    struct ad_topology *t = NULL;
+    struct ad_err err = {0};
+    int r = ad_topology_parse("t.txt", text, strlen(text), &t, &err);
+    if (r < 0)
+        fail_msg("parse: %s", err.msg);
+    return t;
+}
+
+static uint32_t node(const struct ad_topology *t, const char *name)
+{
+    uint32_t n = ad_topology_find(t, ad_str_c(name));
+    assert_int_not_equal(n, AD_TOPO_NONE);
+    return n;
+}
+
+static void graph_parses_with_heights_and_attributes(void **state)
+{
+    (void)state;
+    struct ad_topology *t = parse(graph);
+    assert_int_equal(ad_topology_nodes(t), 7);
+    assert_int_equal(ad_topology_edges(t), 5);
+    assert_int_equal(ad_topology_height(t, node(t, "db-1")), 0);
+    assert_int_equal(ad_topology_height(t, node(t, "cache-1")), 0);
+    assert_int_equal(ad_topology_height(t, node(t, "app-1")), 1);
+    assert_int_equal(ad_topology_height(t, node(t, "web-1")), 2);
+    assert_int_equal(ad_topology_height(t, node(t, "lb-1")), 3);
+    assert_int_equal(ad_topology_criticality(t, node(t, "db-1")), AD_CRIT_CRITICAL);
+    assert_int_equal(ad_topology_criticality(t, node(t, "web-1")), AD_CRIT_MEDIUM); /* default */
+    assert_string_equal(ad_topology_service(t, node(t, "app-1")), "orders");
+    assert_string_equal(ad_topology_service(t, node(t, "lone-1")), "");
+    assert_int_equal(ad_topology_find(t, ad_str_c("db-")), AD_TOPO_NONE);
+    assert_true(ad_topology_depends(t, node(t, "lb-1"), node(t, "db-1"), 3));
+    assert_false(ad_topology_depends(t, node(t, "lb-1"), node(t, "db-1"), 2)); /* 3 hops */
+    assert_false(ad_topology_depends(t, node(t, "db-1"), node(t, "app-1"), 5)); /* other way */
+    ad_topology_free(t);
+}
+
+struct walked {
+    char names[16][16];
+    uint32_t hops[16];
+    size_t n;
+    const char *stop_at;
+};
+
+static bool record_walk(void *ctx, uint32_t n, uint32_t hops, bool down)
+{
+    (void)down;
+    struct walked *w = ctx;
+    (void)n;
+    w->hops[w->n] = hops;
+    w->n++;
+    return false;
+}
+
+static void walks_are_nearest_first_and_bounded(void **state)
+{
+    (void)state;
+    struct ad_topology *t = parse(graph);
+    struct walked w = {0};
+    /* From app-1: 1 hop db-1, cache-1 (dependencies first), web-1; 2 hops app-2, lb-1. */
+    assert_false(ad_topology_walk(t, node(t, "app-1"), 2, 100, record_walk, &w));
+    assert_int_equal(w.n, 5);
+    assert_int_equal(w.hops[0], 1);
+    assert_int_equal(w.hops[2], 1);
+    assert_int_equal(w.hops[3], 2);
+    assert_int_equal(w.hops[4], 2);
+    memset(&w, 0, sizeof(w));
+    ad_topology_walk(t, node(t, "app-1"), 1, 100, record_walk, &w);
+    assert_int_equal(w.n, 3); /* depth bound */
+    memset(&w, 0, sizeof(w));
+    ad_topology_walk(t, node(t, "app-1"), 5, 2, record_walk, &w);
+    assert_int_equal(w.n, 2); /* visit bound */
+    memset(&w, 0, sizeof(w));
+    ad_topology_walk(t, node(t, "lone-1"), 5, 100, record_walk, &w);
+    assert_int_equal(w.n, 0);
+    ad_topology_free(t);
+}
+
+static void errors_name_line_and_column(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *says;
+    } cases[] = {
+        {"node a\nnode b\na -> b c\n", "t.txt:3:8: unknown CI 'c' (declare it with a node line first)"},
+        {"node a\nnode a\n", "t.txt:2:6: CI 'a' declared twice"},
+        {"node a criticality=huge\n", "t.txt:1:20: criticality: expected low, medium, high or critical"},
+        {"node a colour=red\n", "t.txt:1:8: unknown key 'colour'"},
+        {"node a service\n", "t.txt:1:8: expected key=value"},
+        {"node a\na depends b\n", "t.txt:2:3: expected 'node <ci>"},
+        {"node a\na ->\n", "t.txt:2:5: expected at least one CI after '->'"},
+        {"node a\na -> a\n", "t.txt:2:6: CI 'a' cannot depend on itself"},
+        {"node\n", "t.txt:1:5: expected a CI name after 'node'"},
+        {"x -> y\n", "t.txt:1:1: unknown CI 'x'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ad_topology *t = NULL;
+        struct ad_err err = {0};
+        assert_true(ad_topology_parse("t.txt", cases[i].text, strlen(cases[i].text), &t, &err) < 0);
+        assert_null(t);
+        if (!strstr(err.msg, cases[i].says))
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, err.msg, cases[i].says);
+    }
+    struct ad_topology *t = NULL;
+    struct ad_err err = {0};
+    assert_true(ad_topology_load("/nonexistent/topo.txt", &t, &err) < 0);
+    assert_non_null(strstr(err.msg, "/nonexistent/topo.txt: cannot open"));
+    /* A cycle loads; heights stop at it. */
+    t = parse("node a\nnode b\na -> b\nb -> a\n");
+    assert_true(ad_topology_height(t, node(t, "a")) <= 1);
+    ad_topology_free(t);
+}
+
+/* --- the correlator with topology ------------------------------------------------------------ */
+
+struct fx {
+    struct ad_dedup *dedup;
+    struct ad_svcwin *corr;
+    struct ad_cand_sink sink;
+    char json[MAX_SEEN][4096];
+    char id[MAX_SEEN][AD_CAND_ID_LEN + 1];
+    size_t n;
+    char path[64];
+};
+
+static int record(void *ctx, const struct ad_candidate *c)
+{
+    struct fx *f = ctx;
+    assert_true(f->n < MAX_SEEN);
+    struct ad_buf b;
+    ad_buf_init(&b);
+    assert_int_equal(ad_candidate_to_json(c, &b), 0);
+    snprintf(f->json[f->n], sizeof(f->json[0]), "%.*s", (int)b.len, b.p);
+    memcpy(f->id[f->n], c->id, sizeof(f->id[0]));
+    f->n++;
+    ad_buf_fini(&b);
+    return 0;
+}
+
+static char *identity[] = {"source", "resource", "check"};
+static char *topo_first[] = {"topology", "group_by"};
+static char *group_only[] = {"group_by"};
+static char *by_service[] = {"service"};
+static char *by_cluster[] = {"cluster"};
+
+static void write_file(char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, char **group,
+                                   size_t n_group)
+{
+    return (struct ad_svcwin_cfg){600 * S, 30 * S, 3600 * S, 10000, 1000, 32,
+                                  {link, n_link}, {group, n_group}, f->path, 3, 120 * S,
+                                  {NULL, 0}, 1, 3, 10, 300 * S};
+}
+
+static struct fx *fx_new(char **link, size_t n_link, char **group, size_t n_group)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    snprintf(f->path, sizeof(f->path), "/tmp/aiopsd-topo.XXXXXX");
+    int fd = mkstemp(f->path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(f->path, graph);
+    struct ad_dedup_cfg dc = {300 * S, 3600 * S, 10000, {identity, 3}, {NULL, 0}};
+    struct ad_svcwin_cfg sc = cfg_of(f, link, n_link, group, n_group);
+    struct ad_err err = {0};
+    assert_int_equal(ad_dedup_create(&dc, &f->dedup, &err), 0);
+    if (ad_svcwin_create(&sc, &f->corr, &err) < 0)
+        fail_msg("create: %s", err.msg);
+    f->sink = (struct ad_cand_sink){f, record};
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    ad_svcwin_destroy(f->corr);
+    ad_dedup_destroy(f->dedup);
+    unlink(f->path);
+    free(f);
+}
+
+static void feed(struct fx *f, struct ad_event ev)
+{
+    ad_svcwin_tick(f->corr, ev.time_ns, &f->sink);
+    if (ad_dedup_observe(f->dedup, &ev) == 0)
+        assert_int_equal(ad_svcwin_correlate(f->corr, &ev, &f->sink), 0);
+}
+
+static const char *last(struct fx *f) { return f->json[f->n - 1]; }
+
+static size_t distinct_ids(struct fx *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen = seen || strcmp(f->id[i], f->id[j]) == 0;
+        n += !seen;
+    }
+    return n;
+}
+
+/* The cascade of one database failure, across four services, in the order monitoring sees it
+ * (the symptoms first): one candidate, the database named as root cause. */
+static void a_cascade_across_services_is_one_incident_rooted_at_the_deepest_ci(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0));
+    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 2 * S));
+    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 4 * S));
+    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 6 * S));
+    feed(f, fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 8 * S));
+    feed(f, fx_alert("misc", "lone-1", "DiskFull", FX_T0 + 9 * S)); /* unrelated */
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    /* The last change of the cascade's candidate. */
+    const char *j = NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->id[i], f->id[0]) == 0)
+            j = f->json[i];
+    assert_non_null(strstr(j, "\"alert_count\":5"));
+    assert_non_null(strstr(j, "\"root_cause\":{\"ci\":\"db-1\",\"check\":\"DBDown\""));
+    assert_non_null(strstr(j, "\"ci\":\"db-1\""));
+    assert_non_null(strstr(j, "\"title\":\"DBDown on db-1 and 4 more alerts\""));
+    assert_non_null(strstr(j, "\"services\":[\"frontend\",\"edge\",\"orders\",\"orders-db\",\"billing\"]"));
+    assert_non_null(strstr(j, "{\"correlator\":\"group_by\",\"reason\":\"same service 'frontend' within 600s\",\"alerts\":1}"));
+    assert_non_null(strstr(j, "{\"correlator\":\"topology\",\"reason\":\"'lb-1' depends on 'web-1' (1 hop)\",\"alerts\":4}"));
+    fx_free(f);
+}
+
+/* The same alerts without the topology rule: one candidate per service. */
+static void without_topology_the_cascade_is_five_incidents(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(group_only, 1, by_service, 1);
+    feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0));
+    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 2 * S));
+    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 4 * S));
+    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 6 * S));
+    feed(f, fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 8 * S));
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 5);
+    fx_free(f);
+}
+
+/* Out of the window, or farther than topology_depth, links nothing. */
+static void topology_links_respect_window_and_depth(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
+    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 1 * S)); /* 3 hops: within depth 3 */
+    feed(f, fx_alert("cache", "cache-1", "Evictions", FX_T0 + 700 * S)); /* window passed */
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    fx_free(f);
+
+    char *link[] = {"topology"};
+    f = fx_new(link, 1, by_service, 1);
+    struct ad_svcwin_cfg sc = cfg_of(f, link, 1, by_service, 1);
+    sc.topology_depth = 2;
+    ad_svcwin_destroy(f->corr);
+    struct ad_err err;
+    assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);
+    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
+    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 1 * S)); /* 3 hops > 2 */
+    feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 2 * S)); /* 2 hops */
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    /* Only topology in `link`: the opening alert's reason says so. */
+    assert_non_null(strstr(f->json[0], "\"correlator\":\"topology\",\"reason\":\"first alert on 'db-1'\""));
+    fx_free(f);
+}
+
+/* group_by on a label joins what no service links (Alertmanager-style, across sources). */
+static void group_by_a_label_joins_across_services(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(group_only, 1, by_cluster, 1);
+    struct ad_label eu = {ad_str_c("cluster"), ad_str_c("eu-1")};
+    struct ad_label us = {ad_str_c("cluster"), ad_str_c("us-1")};
+    struct ad_event a = fx_alert("search", "s-1", "NodeDown", FX_T0);
+    a.labels[0] = eu;
+    a.n_labels = 1;
+    struct ad_event b = fx_alert("mail", "m-1", "NodeDown", FX_T0 + S);
+    b.labels[0] = eu;
+    b.n_labels = 1;
+    struct ad_event c = fx_alert("mail", "m-2", "NodeDown", FX_T0 + 2 * S);
+    c.labels[0] = us;
+    c.n_labels = 1;
+    feed(f, a);
+    feed(f, b);
+    feed(f, c);
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    assert_non_null(strstr(f->json[0], "same cluster='eu-1' within 600s"));
+    fx_free(f);
+}
+
+/* SIGHUP re-reads the file: a new dependency links from then on; a broken file changes nothing. */
+static void reconfigure_reloads_the_graph_and_keeps_it_when_broken(void **state)
+{
+    (void)state;
+    char *link[] = {"topology"};
+    struct fx *f = fx_new(link, 1, by_service, 1);
+    struct ad_svcwin_cfg sc = cfg_of(f, link, 1, by_service, 1);
+    const struct ad_correlator_ops *ops = &ad_correlator_service_window;
+    struct ad_err err = {0};
+    feed(f, fx_alert("misc", "lone-1", "DiskFull", FX_T0));
+    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + S)); /* lone-1 is unrelated */
+    char text[1024];
+    snprintf(text, sizeof(text), "%slone-1 -> db-1\n", graph);
+    write_file(f->path, text);
+    assert_int_equal(ops->reconfigure(f->corr, &sc, &err), 0);
+    feed(f, fx_alert("misc", "lone-1", "CPU", FX_T0 + 2 * S)); /* joins lone-1's own */
+    feed(f, fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 3 * S)); /* joins db-1's */
+    write_file(f->path, "node x\nx -> nowhere\n");
+    assert_true(ops->reconfigure(f->corr, &sc, &err) < 0);
+    assert_non_null(strstr(err.msg, "correlators.service_window.topology_file:"));
+    assert_non_null(strstr(err.msg, ":2:6: unknown CI 'nowhere'"));
+    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 4 * S)); /* old graph still in use */
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    fx_free(f);
+}
+
+/* A snapshot taken mid-incident restores to the same output, CI index and reasons included. */
+static void snapshot_with_topology_restores_identically(void **state)
+{
+    (void)state;
+    struct fx *a = fx_new(topo_first, 2, by_service, 1);
+    struct fx *b = fx_new(topo_first, 2, by_service, 1);
+    feed(a, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
+    feed(a, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + S));
+    struct ad_buf buf;
+    ad_buf_init(&buf);
+    struct ad_wr w = {&buf, 0};
+    assert_int_equal(ad_svcwin_save(a->corr, &w), 0);
+    struct ad_rd r = ad_rd_make(buf.p, buf.len);
+    assert_int_equal(ad_svcwin_load(b->corr, &r), 0);
+    /* The dedup state moves with the pipeline snapshot; here both see the next alerts fresh. */
+    a->n = b->n = 0;
+    struct ad_event next[] = {fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 2 * S),
+                              fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 40 * S)};
+    for (size_t i = 0; i < 2; i++) {
+        feed(a, next[i]);
+        feed(b, next[i]);
+    }
+    ad_svcwin_flush(a->corr, &a->sink);
+    ad_svcwin_flush(b->corr, &b->sink);
+    assert_true(a->n > 0);
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++)
+        assert_string_equal(a->json[i], b->json[i]);
+    assert_non_null(strstr(a->json[a->n - 1], "\"root_cause\":{\"ci\":\"db-1\""));
+    ad_buf_fini(&buf);
+    fx_free(a);
+    fx_free(b);
+}
+
+/* Impact from the CI's criticality and the services affected, urgency from severity and growth,
+ * priority from the matrix; it never falls while the candidate lives. */
+static void priority_is_impact_times_urgency_and_never_falls(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    /* db-1 is critical: impact high; critical severity: urgency high -> P1. */
+    feed(f, fx_sev(fx_alert("orders-db", "db-1", "DBDown", FX_T0), AD_SEV_CRITICAL));
+    assert_non_null(strstr(last(f), "\"priority\":\"P1\""));
+    assert_non_null(strstr(last(f), "\"impact\":\"high\",\"urgency\":\"high\""));
+    assert_non_null(strstr(last(f), "impact high: critical CI 'db-1', 1 service; urgency high: "
+                                    "critical severity"));
+    /* cache-1 is low: impact low; warning: urgency medium -> P4. */
+    feed(f, fx_alert("cache", "cache-1", "Evictions", FX_T0 + 700 * S));
+    assert_non_null(strstr(last(f), "\"priority\":\"P4\",\"priority_level\":4,\"impact\":\"low\""));
+    /* app-1 (high) depends on cache-1 and joins: impact medium, two services -> P3. */
+    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 701 * S));
+    assert_non_null(strstr(last(f), "\"priority\":\"P3\""));
+    size_t n = f->n;
+    /* app-1's alert resolves: the incident keeps P3. */
+    struct ad_event r = fx_resolved(fx_alert("orders", "app-1", "ErrorRate", 0), FX_T0 + 702 * S);
+    feed(f, r);
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_true(f->n > n);
+    assert_non_null(strstr(last(f), "\"priority\":\"P3\""));
+    fx_free(f);
+
+    /* A custom matrix: everything P5 but impact high x urgency high. */
+    char *m[] = {"P1", "P5", "P5", "P5", "P5", "P5", "P5", "P5", "P5"};
+    f = fx_new(topo_first, 2, by_service, 1);
+    struct ad_svcwin_cfg sc = cfg_of(f, topo_first, 2, by_service, 1);
+    sc.priority_matrix = (struct ad_strlist){m, 9};
+    ad_svcwin_destroy(f->corr);
+    struct ad_err err = {0};
+    assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);
+    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0));
+    assert_non_null(strstr(last(f), "\"priority\":\"P5\""));
+    m[4] = "P6";
+    struct ad_svcwin *bad = NULL;
+    assert_true(ad_svcwin_create(&sc, &bad, &err) < 0);
+    assert_non_null(strstr(err.msg, "priority_matrix: item 5: expected P1..P5, got \"P6\""));
+    sc.priority_matrix.n = 4;
+    assert_true(ad_svcwin_create(&sc, &bad, &err) < 0);
+    assert_non_null(strstr(err.msg, "expected 9 priorities"));
+    fx_free(f);
+}
+
+static void bad_rules_are_refused(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    char *bogus[] = {"topology", "magic"};
+    char *twice[] = {"group_by", "group_by"};
+    struct ad_err err = {0};
+    struct ad_svcwin *s = NULL;
+    struct ad_svcwin_cfg sc = cfg_of(f, bogus, 2, by_service, 1);
+    assert_true(ad_svcwin_create(&sc, &s, &err) < 0);
+    assert_non_null(strstr(err.msg, "link: unknown rule 'magic'"));
+    sc = cfg_of(f, twice, 2, by_service, 1);
+    assert_true(ad_svcwin_create(&sc, &s, &err) < 0);
+    assert_non_null(strstr(err.msg, "repeated rule 'group_by'"));
+    (void)last;
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(graph_parses_with_heights_and_attributes),
+        cmocka_unit_test(walks_are_nearest_first_and_bounded),
+        cmocka_unit_test(errors_name_line_and_column),
+        cmocka_unit_test(a_cascade_across_services_is_one_incident_rooted_at_the_deepest_ci),
+        cmocka_unit_test(without_topology_the_cascade_is_five_incidents),
+        cmocka_unit_test(topology_links_respect_window_and_depth),
+        cmocka_unit_test(group_by_a_label_joins_across_services),
+        cmocka_unit_test(reconfigure_reloads_the_graph_and_keeps_it_when_broken),
+        cmocka_unit_test(snapshot_with_topology_restores_identically),
+        cmocka_unit_test(priority_is_impact_times_urgency_and_never_falls),
+        cmocka_unit_test(bad_rules_are_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
