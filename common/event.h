@@ -58,6 +58,10 @@ struct ad_event {
 #define AD_EVF_ESCALATED (1u << 1)  /* same fingerprint, higher severity than before */
 #define AD_EVF_REPEAT (1u << 2)     /* still firing, suppression window passed */
 #define AD_EVF_RESOLVED (1u << 3)   /* closes a firing fingerprint */
+#define AD_EVF_SILENCED (1u << 4)   /* models/silence: an active silence matches; counted, opens
+                                     * no incident */
+#define AD_EVF_FLAPPING (1u << 5)   /* models/flap: the alert changes state too often (1u << 4 is
+                                     * models/silence's AD_EVF_SILENCED) */
 
 const char *ad_kind_name(enum ad_kind k);
 const char *ad_severity_name(enum ad_severity s);

@@ -42,6 +42,10 @@ static void member_json(struct ad_jsonw *w, const struct ad_cand_member *m)
     time_field(w, "last_seen", m->last_seen_ns);
     ad_jsonw_key(w, "count");
     ad_jsonw_uint(w, m->count);
+    if (m->flapping) {
+        ad_jsonw_key(w, "flapping");
+        ad_jsonw_bool(w, true);
+    }
     ad_jsonw_obj_end(w);
 }
 
@@ -103,6 +107,10 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
     ad_jsonw_cstr(&w, c->state == AD_CAND_RESOLVED ? "Closing" : "New");
     ad_jsonw_key(&w, "version");
     ad_jsonw_uint(&w, c->version);
+    if (c->state == AD_CAND_RESOLVED && c->resolved_because) {
+        ad_jsonw_key(&w, "resolved_because");
+        ad_jsonw_cstr(&w, c->resolved_because);
+    }
     snprintf(prio, sizeof(prio), "P%d", c->priority);
     ad_jsonw_key(&w, "priority");
     ad_jsonw_cstr(&w, prio);

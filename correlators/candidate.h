@@ -31,6 +31,7 @@ struct ad_cand_member {
     int64_t first_seen_ns;
     int64_t last_seen_ns;
     uint32_t count;               /* events seen for this alert while in the candidate */
+    bool flapping;                /* models/flap says so: its changes do not update the candidate */
 };
 
 struct ad_candidate {
@@ -61,6 +62,7 @@ struct ad_candidate {
     uint8_t impact, urgency;      /* ITIL levels: 0 high, 1 medium, 2 low (docs/priority.md) */
     char priority_reason[200];    /* "impact high: ...; urgency medium: ..."; "" when not set */
     const char *root_reason;      /* static; NULL: "first alert" */
+    const char *resolved_because; /* static, while resolved: "all alerts resolved", "quiet" */
 };
 
 const char *ad_cand_state_name(enum ad_cand_state s);

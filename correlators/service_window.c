@@ -709,6 +709,10 @@ static int open_candidate(struct ad_svcwin *s, const struct ad_event *ev,
 static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
                         const struct ad_cand_sink *sink)
 {
+    if (ev->flags & AD_EVF_SILENCED) { /* models/silence: counted, but opens no incident */
+        s->st.silenced++;
+        return 0;
+    }
     uint32_t idx = NIL;
     enum rule rule = RULE_GROUP_BY;
     char why[384] = "";
@@ -736,6 +740,7 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
         if (m->status == AD_STATUS_RESOLVED)
             c->alerts_firing++;
         m->status = AD_STATUS_FIRING;
+        m->flapping = false; /* settled */
         m->severity = ev->severity;
         m->last_seen_ns = ev->time_ns;
         m->count++;
@@ -784,6 +789,7 @@ static int on_member_event(struct ad_svcwin *s, const struct ad_event *ev,
     touch(c, ev);
     m->last_seen_ns = ev->time_ns > m->last_seen_ns ? ev->time_ns : m->last_seen_ns;
     m->count++;
+    m->flapping = false; /* settled */
     if (ev->flags & AD_EVF_RESOLVED) {
         if (m->status == AD_STATUS_FIRING && c->alerts_firing > 0)
             c->alerts_firing--;
@@ -795,6 +801,7 @@ static int on_member_event(struct ad_svcwin *s, const struct ad_event *ev,
     if (c->alerts_firing == 0 && c->members_omitted == 0 && c->state != AD_CAND_RESOLVED) {
         c->state = AD_CAND_RESOLVED;
         s->st.resolved++;
+        c->resolved_because = "all alerts resolved";
         return emit(s, sl, ev->time_ns, sink);
     }
     if (c->state == AD_CAND_RESOLVED)
@@ -806,9 +813,38 @@ static int on_member_event(struct ad_svcwin *s, const struct ad_event *ev,
     return 0;
 }
 
+/* A flapping alert that is a member already: its state is followed quietly (no candidate change
+ * is emitted, the candidate is neither resolved nor reopened by it) until it settles. Returns
+ * false when it is not a member (it is then handled like any alert). */
+static bool on_flapping(struct ad_svcwin *s, const struct ad_event *ev)
+{
+    uint32_t idx;
+    if (!ad_u64map_get(&s->by_fp, ev->fingerprint, &idx))
+        return false;
+    struct ad_candidate *c = &s->slots[idx].c;
+    struct ad_cand_member *m = find_member(c, ev->fingerprint);
+    if (!m)
+        return false;
+    if (ev->status == AD_STATUS_FIRING && m->status == AD_STATUS_RESOLVED)
+        c->alerts_firing++;
+    else if (ev->status == AD_STATUS_RESOLVED && m->status == AD_STATUS_FIRING &&
+             c->alerts_firing > 0)
+        c->alerts_firing--;
+    m->status = ev->status;
+    m->flapping = true;
+    m->count++;
+    if (ev->time_ns > m->last_seen_ns)
+        m->last_seen_ns = ev->time_ns;
+    touch(c, ev);
+    s->st.flapping_quiet++;
+    return true;
+}
+
 int ad_svcwin_correlate(struct ad_svcwin *s, const struct ad_event *ev, const struct ad_cand_sink *sink)
 {
     if (ev->kind != AD_KIND_ALERT || ev->fingerprint == 0)
+        return 0;
+    if ((ev->flags & AD_EVF_FLAPPING) && on_flapping(s, ev))
         return 0;
     if ((ev->flags & AD_EVF_NEW) && ev->status == AD_STATUS_FIRING)
         return on_new_alert(s, ev, sink);
@@ -823,6 +859,20 @@ void ad_svcwin_tick(struct ad_svcwin *s, int64_t now_ns, const struct ad_cand_si
         struct slot *sl = &s->slots[i];
         if (!sl->used)
             continue;
+        struct ad_candidate *c = &sl->c;
+        /* Resolved by quiet: no event for resolve_after, or every alert resolved while some
+         * flapped (their resolves were followed quietly) and nothing came for update_interval. */
+        bool quiet_all_resolved = c->alerts_firing == 0 && c->members_omitted == 0 &&
+                                  now_ns - c->last_seen_ns >= s->cfg.update_interval_ns;
+        bool quiet = s->cfg.resolve_after_ns > 0 && now_ns - c->last_seen_ns > s->cfg.resolve_after_ns;
+        if (c->state != AD_CAND_RESOLVED && (quiet_all_resolved || quiet)) {
+            c->state = AD_CAND_RESOLVED;
+            c->resolved_because = quiet_all_resolved ? "all alerts resolved" : "quiet";
+            s->st.resolved++;
+            s->st.resolved_quiet += !quiet_all_resolved;
+            emit(s, sl, now_ns, sink);
+            continue;
+        }
         if (sl->dirty && now_ns - sl->c.updated_ns >= s->cfg.update_interval_ns)
             emit(s, sl, now_ns, sink);
         if (sl->c.state == AD_CAND_RESOLVED && !sl->dirty &&
@@ -856,7 +906,7 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
 
 /* --- snapshot ----------------------------------------------------------------------------- */
 
-#define SVCWIN_SNAP_VERSION 2 /* 2: member services, links, the CI index; 1 still loads */
+#define SVCWIN_SNAP_VERSION 3 /* 3: member flapping; 2: member services, links, the CI index */
 #define SNAP_MAX_SLOTS (1u << 26)
 #define SNAP_MAX_STR (1u << 20)
 
@@ -919,6 +969,7 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
             ad_wr_i64(w, m->last_seen_ns);
             ad_wr_u32(w, m->count);
             ad_wr_cstr(w, m->service ? m->service : "");
+            ad_wr_u8(w, m->flapping);
         }
         ad_wr_u32(w, c->n_links);
         for (uint32_t k = 0; k < c->n_links; k++) {
@@ -993,6 +1044,8 @@ static int load_candidate(struct ad_rd *r, struct ad_candidate *c, uint32_t vers
         m->count = ad_rd_u32(r);
         if (version >= 2)
             m->service = ad_rd_strdup(r, SNAP_MAX_STR);
+        if (version >= 3)
+            m->flapping = ad_rd_u8(r) != 0;
         c->n_members = k + 1; /* owned strings are freed by ad_candidate_fini on failure */
         if (r->bad || m->severity > AD_SEV_CRITICAL || m->status > AD_STATUS_RESOLVED)
             return -EINVAL;
@@ -1137,6 +1190,9 @@ static const struct ad_opt svcwin_opts[] = {
                 "growing incident)."),
     AD_OPT_DURATION("urgency_window", "5m", "1s", "1d", struct ad_svcwin_cfg, urgency_window_ns,
                     "The window of urgency_growth."),
+    AD_OPT_DURATION("resolve_after", "0s", "0s", "30d", struct ad_svcwin_cfg, resolve_after_ns,
+                    "Resolve a candidate that saw no event for this long, firing alerts or not "
+                    "(for sources that never send resolves); 0s: only when all alerts resolved."),
     AD_OPT_DURATION("topology_lag", "2m", "0s", "1h", struct ad_svcwin_cfg, topology_lag_ns,
                     "How much earlier than its cause a symptom may be seen: an alert joins a "
                     "candidate whose firing alerts on CIs that depend on it started at most this "
@@ -1206,12 +1262,21 @@ static void op_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_candidates_total", h, "transition=\"resolved\"", st.resolved);
     ad_metrics_counter(m, "aiopsd_candidate_updates_total", "Coalesced 'updated' entries emitted.",
                        NULL, st.updates_emitted);
+    ad_metrics_counter(m, "aiopsd_candidates_resolved_quiet_total",
+                       "Candidates resolved by resolve_after (no event for that long).", NULL,
+                       st.resolved_quiet);
+    ad_metrics_counter(m, "aiopsd_candidate_flapping_events_total",
+                       "Events of flapping member alerts followed without updating the candidate.",
+                       NULL, st.flapping_quiet);
     ad_metrics_counter(m, "aiopsd_candidates_evicted_total",
                        "Candidates evicted because max_open was reached.", NULL, st.evicted);
     ad_metrics_counter(m, "aiopsd_candidate_members_omitted_total",
                        "Alerts counted but not tracked (max_members).", NULL, st.members_omitted);
     ad_metrics_counter(m, "aiopsd_correlator_oom_total", "Events shed because memory ran out.",
                        NULL, st.oom);
+    ad_metrics_counter(m, "aiopsd_alerts_silenced_total",
+                       "New alerts that opened no incident because a silence matched.", NULL,
+                       st.silenced);
 }
 
 static void op_destroy(void *state) { ad_svcwin_destroy(state); }

@@ -29,12 +29,16 @@ struct ad_svcwin_cfg {
     uint64_t impact_services;   /* this many services affected raise the impact one level */
     uint64_t urgency_growth;    /* this many new alerts within urgency_window raise urgency */
     int64_t urgency_window_ns;
+    int64_t resolve_after_ns;   /* 0: resolve only when every alert resolved */
 };
 
 struct ad_svcwin_stats {
     uint64_t opened, joined, reopened, resolved, updates_emitted, evicted, forgotten;
     uint64_t members_omitted, unknown_fingerprint, oom;
+    uint64_t silenced;          /* new alerts marked AD_EVF_SILENCED (no incident opened) */
     uint64_t joined_by[2];      /* by rule: [0] topology, [1] group_by */
+    uint64_t flapping_quiet;    /* events of flapping members that emitted nothing */
+    uint64_t resolved_quiet;    /* resolved by resolve_after */
     uint64_t topology_reloads;
     uint32_t topology_nodes, topology_edges;
     size_t open, tracked_alerts, bytes;

@@ -1,8 +1,10 @@
 /* models/registry.c: the pipeline runs the models in this order. */
 #include "models/dedup.h"
+#include "models/flap.h"
 #include "models/model.h"
 
 const struct ad_model_ops *const ad_models[] = {
     &ad_model_dedup,
+    &ad_model_flap,
     NULL,
 };

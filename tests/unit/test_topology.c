@@ -199,7 +199,7 @@ static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, cha
 {
     return (struct ad_svcwin_cfg){600 * S, 30 * S, 3600 * S, 10000, 1000, 32,
                                   {link, n_link}, {group, n_group}, f->path, 3, 120 * S,
-                                  {NULL, 0}, 1, 3, 10, 300 * S};
+                                  {NULL, 0}, 1, 3, 10, 300 * S, 0};
 }
 
 static struct fx *fx_new(char **link, size_t n_link, char **group, size_t n_group)
