@@ -86,10 +86,92 @@ static void distinct(struct ad_jsonw *w, const char *key, const struct ad_candid
 #undef FIELD
 }
 
+/* docs/redis.md "Problem JSON". */
+static int problem_json(const struct ad_candidate *c, struct ad_buf *out)
+{
+    struct ad_jsonw w;
+    char prio[4];
+    ad_jsonw_init(&w, out);
+    ad_jsonw_obj_begin(&w);
+    ad_jsonw_key(&w, "id");
+    ad_jsonw_cstr(&w, c->id);
+    ad_jsonw_key(&w, "message_key");
+    ad_jsonw_cstr(&w, c->id);
+    ad_jsonw_key(&w, "type");
+    ad_jsonw_cstr(&w, "problem");
+    ad_jsonw_key(&w, "source");
+    ad_jsonw_cstr(&w, "aiopsd");
+    ad_jsonw_key(&w, "state");
+    ad_jsonw_cstr(&w, ad_cand_state_name(c->state));
+    ad_jsonw_key(&w, "version");
+    ad_jsonw_uint(&w, c->version);
+    snprintf(prio, sizeof(prio), "P%d", c->priority);
+    ad_jsonw_key(&w, "priority");
+    ad_jsonw_cstr(&w, prio);
+    ad_jsonw_key(&w, "priority_level");
+    ad_jsonw_int(&w, c->priority);
+    ad_jsonw_key(&w, "service");
+    ad_jsonw_cstr(&w, c->service ? c->service : "");
+    ad_jsonw_key(&w, "ci");
+    ad_jsonw_cstr(&w, c->ci ? c->ci : "");
+    ad_jsonw_key(&w, "title");
+    ad_jsonw_cstr(&w, c->title ? c->title : "");
+    ad_jsonw_key(&w, "cause");
+    ad_jsonw_obj_begin(&w);
+    ad_jsonw_key(&w, "ci");
+    ad_jsonw_cstr(&w, c->cause_ci ? c->cause_ci : "");
+    ad_jsonw_key(&w, "check");
+    ad_jsonw_cstr(&w, c->cause_check ? c->cause_check : "");
+    ad_jsonw_obj_end(&w);
+    ad_jsonw_key(&w, "recurrence");
+    ad_jsonw_obj_begin(&w);
+    ad_jsonw_key(&w, "incidents_in_period");
+    ad_jsonw_uint(&w, c->n_incidents);
+    ad_jsonw_key(&w, "period_s");
+    ad_jsonw_int(&w, c->period_ns / 1000000000);
+    ad_jsonw_key(&w, "incidents_total");
+    ad_jsonw_uint(&w, c->incidents_total);
+    ad_jsonw_obj_end(&w);
+    time_field(&w, "first_seen", c->first_seen_ns);
+    time_field(&w, "last_seen", c->last_seen_ns);
+    time_field(&w, "updated_at", c->updated_ns);
+    ad_jsonw_key(&w, "incidents");
+    ad_jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < c->n_incidents; i++) {
+        const struct ad_cand_incident *x = &c->incidents[i];
+        ad_jsonw_obj_begin(&w);
+        ad_jsonw_key(&w, "id");
+        ad_jsonw_cstr(&w, x->id);
+        time_field(&w, "first_seen", x->first_seen_ns);
+        time_field(&w, "resolved_at", x->resolved_ns);
+        snprintf(prio, sizeof(prio), "P%d", x->priority);
+        ad_jsonw_key(&w, "priority");
+        ad_jsonw_cstr(&w, prio);
+        ad_jsonw_key(&w, "alert_count");
+        ad_jsonw_uint(&w, x->alert_count);
+        ad_jsonw_obj_end(&w);
+    }
+    ad_jsonw_arr_end(&w);
+    ad_jsonw_key(&w, "correlation");
+    ad_jsonw_arr_begin(&w);
+    ad_jsonw_obj_begin(&w);
+    ad_jsonw_key(&w, "correlator");
+    ad_jsonw_cstr(&w, "problems");
+    ad_jsonw_key(&w, "reason");
+    ad_jsonw_cstr(&w, c->reason ? c->reason : "");
+    ad_jsonw_obj_end(&w);
+    ad_jsonw_arr_end(&w);
+    ad_jsonw_obj_end(&w);
+    return ad_jsonw_finish(&w);
+}
+
 int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
 {
     struct ad_jsonw w;
     char prio[4];
+
+    if (c->type == AD_CAND_PROBLEM)
+        return problem_json(c, out);
 
     ad_jsonw_init(&w, out);
     ad_jsonw_obj_begin(&w);

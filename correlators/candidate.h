@@ -9,6 +9,16 @@
 struct ad_buf;
 
 enum ad_cand_state { AD_CAND_OPEN = 0, AD_CAND_UPDATED, AD_CAND_RESOLVED };
+/* An incident groups alerts; a problem groups recurring incidents of one cause (ITIL). */
+enum ad_cand_type { AD_CAND_INCIDENT = 0, AD_CAND_PROBLEM };
+
+/* One incident of a problem. */
+struct ad_cand_incident {
+    char id[21];                  /* the incident's id ("inc-" + 16 hex) */
+    int64_t first_seen_ns, resolved_ns;
+    int priority;
+    uint32_t alert_count;
+};
 
 #define AD_CAND_ID_LEN 20          /* "inc-" + 16 hex digits */
 #define AD_CAND_MAX_LISTED 32      /* default of max_listed */
@@ -35,6 +45,7 @@ struct ad_cand_member {
 };
 
 struct ad_candidate {
+    enum ad_cand_type type;       /* incident unless set */
     char id[AD_CAND_ID_LEN + 1];  /* deterministic: derived from service, first fingerprint, time */
     enum ad_cand_state state;
     uint32_t version;             /* 1 on open, +1 per emitted change; idempotency key with id */
@@ -63,6 +74,13 @@ struct ad_candidate {
     char priority_reason[200];    /* "impact high: ...; urgency medium: ..."; "" when not set */
     const char *root_reason;      /* static; NULL: "first alert" */
     const char *resolved_because; /* static, while resolved: "all alerts resolved", "quiet" */
+    /* Problems only (borrowed from the correlator for the call): the recent incidents of the
+     * cause, oldest first; how many there were in all; the period they recurred within; the
+     * cause (root CI and check). */
+    const struct ad_cand_incident *incidents;
+    uint32_t n_incidents, incidents_total;
+    int64_t period_ns;
+    const char *cause_ci, *cause_check;
 };
 
 const char *ad_cand_state_name(enum ad_cand_state s);

@@ -13,6 +13,7 @@
 #include "common/event.h"
 #include "common/hash.h"
 #include "common/metrics.h"
+#include "common/time.h"
 #include "common/ser.h"
 #include "common/u64map.h"
 #include "correlators/candidate.h"
@@ -50,11 +51,25 @@ struct rules {
 };
 
 #define TOPO_MAX_VISIT 512 /* CIs looked at per new alert, whatever the depth */
+#define CAUSE_MAX_INCIDENTS 32 /* recent incidents kept per cause (for the problem's list) */
+
+/* A cause signature (root CI + check) and its recent resolved incidents, oldest first. */
+struct cause {
+    uint64_t sig;      /* 0: free */
+    char *ci, *check, *service;
+    struct ad_cand_incident inc[CAUSE_MAX_INCIDENTS];
+    uint32_t n_inc, total;
+    uint32_t version;  /* of its problem candidate; 0: none raised yet */
+    int64_t last_ns;
+};
 
 struct ad_svcwin {
     struct ad_svcwin_cfg cfg;   /* scalars only: the string options live in rules */
     struct rules rules;
     struct ad_u64map by_ci;     /* hash(member CI) -> slot of the candidate it last joined */
+    struct cause *causes;       /* problems: one per cause signature, max_problems at most */
+    uint32_t n_causes, cap_causes;
+    struct ad_u64map by_sig;
     struct slot *slots;
     uint32_t cap, n_used, free_head;
     struct ad_u64map by_service;     /* hash(service) -> slot */
@@ -63,6 +78,9 @@ struct ad_svcwin {
 };
 
 static const char *const NAME = "service_window";
+
+static void note_resolved(struct ad_svcwin *s, const struct ad_candidate *c, int64_t now_ns,
+                          const struct ad_cand_sink *sink);
 
 static void rules_fini(struct rules *r)
 {
@@ -154,7 +172,7 @@ int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, st
     s->cfg.topology_file = NULL;
     s->free_head = NIL;
     if (ad_u64map_init(&s->by_service, 256) < 0 || ad_u64map_init(&s->by_fp, 1024) < 0 ||
-        ad_u64map_init(&s->by_ci, 1024) < 0) {
+        ad_u64map_init(&s->by_ci, 1024) < 0 || ad_u64map_init(&s->by_sig, 64) < 0) {
         ad_svcwin_destroy(s);
         return ad_err_set(reterr, ENOMEM, "correlators.service_window: out of memory");
     }
@@ -180,6 +198,13 @@ void ad_svcwin_destroy(struct ad_svcwin *s)
     ad_u64map_fini(&s->by_service);
     ad_u64map_fini(&s->by_fp);
     ad_u64map_fini(&s->by_ci);
+    for (uint32_t i = 0; i < s->n_causes; i++) {
+        free(s->causes[i].ci);
+        free(s->causes[i].check);
+        free(s->causes[i].service);
+    }
+    free(s->causes);
+    ad_u64map_fini(&s->by_sig);
     rules_fini(&s->rules);
     free(s);
 }
@@ -802,7 +827,9 @@ static int on_member_event(struct ad_svcwin *s, const struct ad_event *ev,
         c->state = AD_CAND_RESOLVED;
         s->st.resolved++;
         c->resolved_because = "all alerts resolved";
-        return emit(s, sl, ev->time_ns, sink);
+        int r = emit(s, sl, ev->time_ns, sink);
+        note_resolved(s, c, ev->time_ns, sink);
+        return r;
     }
     if (c->state == AD_CAND_RESOLVED)
         return 0;
@@ -811,6 +838,148 @@ static int on_member_event(struct ad_svcwin *s, const struct ad_event *ev,
     if (prio_changed || ev->time_ns - c->updated_ns >= s->cfg.update_interval_ns)
         return emit(s, sl, ev->time_ns, sink);
     return 0;
+}
+
+/* --- problems: recurring incidents of one cause (docs/problems.md) ---------------------------- */
+
+static uint64_t cause_sig(const char *ci, const char *check)
+{
+    uint64_t h = ad_hash_field(0xca05e, ad_str_c(ci));
+    return ad_u64map_key(ad_hash_field(h, ad_str_c(check)));
+}
+
+static void cause_free(struct cause *k)
+{
+    free(k->ci);
+    free(k->check);
+    free(k->service);
+    memset(k, 0, sizeof(*k));
+}
+
+/* The cause record of sig, created (the least recently active forgotten past max_problems);
+ * NULL when out of memory. Records stay in a dense array, so indices move on removal. */
+static struct cause *cause_get(struct ad_svcwin *s, uint64_t sig, const struct ad_cand_member *root,
+                               int64_t now_ns)
+{
+    uint32_t i;
+    if (ad_u64map_get(&s->by_sig, sig, &i))
+        return &s->causes[i];
+    if (s->n_causes >= s->cfg.max_problems && s->n_causes > 0) {
+        uint32_t old = 0;
+        for (uint32_t k = 1; k < s->n_causes; k++)
+            if (s->causes[k].last_ns < s->causes[old].last_ns)
+                old = k;
+        ad_u64map_del(&s->by_sig, s->causes[old].sig);
+        cause_free(&s->causes[old]);
+        uint32_t last = --s->n_causes;
+        if (old != last) {
+            s->causes[old] = s->causes[last];
+            ad_u64map_put(&s->by_sig, s->causes[old].sig, old); /* overwrite: no allocation */
+        }
+        memset(&s->causes[last], 0, sizeof(s->causes[last]));
+        s->st.causes_forgotten++;
+    }
+    if (s->n_causes == s->cap_causes) {
+        uint32_t cap = s->cap_causes ? s->cap_causes * 2 : 16;
+        struct cause *v = realloc(s->causes, (size_t)cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        s->causes = v;
+        s->cap_causes = cap;
+    }
+    struct cause *k = &s->causes[s->n_causes];
+    memset(k, 0, sizeof(*k));
+    k->sig = sig;
+    k->ci = strdup(root->resource);
+    k->check = strdup(root->check);
+    k->service = strdup(root->service ? root->service : "");
+    k->last_ns = now_ns;
+    if (!k->ci || !k->check || !k->service || ad_u64map_put(&s->by_sig, sig, s->n_causes) < 0) {
+        cause_free(k);
+        return NULL;
+    }
+    return &s->causes[s->n_causes++];
+}
+
+/* Raises (version 1) or updates the problem candidate of a cause. */
+static int emit_problem(struct ad_svcwin *s, struct cause *k, int64_t now_ns,
+                        const struct ad_cand_sink *sink)
+{
+    struct ad_candidate p;
+    char title[320], reason[256];
+    memset(&p, 0, sizeof(p));
+    p.type = AD_CAND_PROBLEM;
+    snprintf(p.id, sizeof(p.id), "prb-%016llx", (unsigned long long)k->sig);
+    p.version = ++k->version;
+    p.state = p.version == 1 ? AD_CAND_OPEN : AD_CAND_UPDATED;
+    p.priority = 5;
+    for (uint32_t i = 0; i < k->n_inc; i++)
+        if (k->inc[i].priority < p.priority)
+            p.priority = k->inc[i].priority;
+    snprintf(title, sizeof(title), "Recurring %.100s on %.100s: %u incidents within %llds",
+             k->check, k->ci, k->n_inc, (long long)(s->cfg.problem_period_ns / AD_NS_PER_S));
+    snprintf(reason, sizeof(reason),
+             "%u incidents with root cause %.80s / %.80s within %llds (threshold %llu)", k->n_inc,
+             k->ci, k->check, (long long)(s->cfg.problem_period_ns / AD_NS_PER_S),
+             (unsigned long long)s->cfg.problem_threshold);
+    p.title = title;
+    p.reason = reason;
+    p.service = k->service;
+    p.ci = k->ci;
+    p.cause_ci = k->ci;
+    p.cause_check = k->check;
+    p.incidents = k->inc;
+    p.n_incidents = k->n_inc;
+    p.incidents_total = k->total;
+    p.period_ns = s->cfg.problem_period_ns;
+    p.first_seen_ns = k->inc[0].first_seen_ns;
+    p.last_seen_ns = k->inc[k->n_inc - 1].resolved_ns;
+    p.updated_ns = now_ns;
+    if (p.version == 1)
+        s->st.problems_raised++;
+    else
+        s->st.problem_updates++;
+    return sink->emit(sink->ctx, &p); /* p borrows everything: nothing to free */
+}
+
+/* A resolved incident counts for the cause of its root alert; problem_threshold of them within
+ * problem_period raise (then update) that cause's problem candidate. A reopened incident that
+ * resolves again is counted once. */
+static void note_resolved(struct ad_svcwin *s, const struct ad_candidate *c, int64_t now_ns,
+                          const struct ad_cand_sink *sink)
+{
+    if (s->cfg.problem_threshold == 0 || c->n_members == 0)
+        return;
+    const struct ad_cand_member *root = &c->members[c->root_member < c->n_members ? c->root_member : 0];
+    struct cause *k = cause_get(s, cause_sig(root->resource, root->check), root, now_ns);
+    if (!k) {
+        s->st.oom++;
+        return;
+    }
+    k->last_ns = now_ns;
+    for (uint32_t i = 0; i < k->n_inc; i++)
+        if (strcmp(k->inc[i].id, c->id) == 0)
+            return;
+    /* Forget incidents that fell out of the period, then make room. */
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < k->n_inc; i++)
+        if (now_ns - k->inc[i].first_seen_ns <= s->cfg.problem_period_ns)
+            k->inc[keep++] = k->inc[i];
+    k->n_inc = keep;
+    if (k->n_inc == CAUSE_MAX_INCIDENTS) {
+        memmove(&k->inc[0], &k->inc[1], (CAUSE_MAX_INCIDENTS - 1) * sizeof(k->inc[0]));
+        k->n_inc--;
+    }
+    struct ad_cand_incident *x = &k->inc[k->n_inc++];
+    memset(x, 0, sizeof(*x));
+    snprintf(x->id, sizeof(x->id), "%s", c->id);
+    x->first_seen_ns = c->first_seen_ns;
+    x->resolved_ns = now_ns;
+    x->priority = c->priority;
+    x->alert_count = c->alert_count;
+    k->total++;
+    if (k->n_inc >= s->cfg.problem_threshold)
+        emit_problem(s, k, now_ns, sink);
 }
 
 /* A flapping alert that is a member already: its state is followed quietly (no candidate change
@@ -871,6 +1040,7 @@ void ad_svcwin_tick(struct ad_svcwin *s, int64_t now_ns, const struct ad_cand_si
             s->st.resolved++;
             s->st.resolved_quiet += !quiet_all_resolved;
             emit(s, sl, now_ns, sink);
+            note_resolved(s, c, now_ns, sink);
             continue;
         }
         if (sl->dirty && now_ns - sl->c.updated_ns >= s->cfg.update_interval_ns)
@@ -894,6 +1064,7 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
 {
     *ret = s->st;
     ret->open = s->n_used;
+    ret->causes_tracked = s->n_causes;
     ret->tracked_alerts = s->by_fp.n;
     size_t bytes = sizeof(*s) + (size_t)s->cap * sizeof(struct slot) +
                    ad_u64map_bytes(&s->by_service) + ad_u64map_bytes(&s->by_fp) +
@@ -906,7 +1077,8 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
 
 /* --- snapshot ----------------------------------------------------------------------------- */
 
-#define SVCWIN_SNAP_VERSION 3 /* 3: member flapping; 2: member services, links, the CI index */
+#define SVCWIN_SNAP_VERSION 4 /* 4: causes (problems); 3: member flapping; 2: member services,
+                               * links, the CI index */
 #define SNAP_MAX_SLOTS (1u << 26)
 #define SNAP_MAX_STR (1u << 20)
 
@@ -982,6 +1154,25 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
     save_map(w, &s->by_service);
     save_map(w, &s->by_fp);
     save_map(w, &s->by_ci);
+    ad_wr_u32(w, s->n_causes);
+    for (uint32_t i = 0; i < s->n_causes; i++) {
+        const struct cause *k = &s->causes[i];
+        ad_wr_u64(w, k->sig);
+        ad_wr_cstr(w, k->ci);
+        ad_wr_cstr(w, k->check);
+        ad_wr_cstr(w, k->service);
+        ad_wr_u32(w, k->total);
+        ad_wr_u32(w, k->version);
+        ad_wr_i64(w, k->last_ns);
+        ad_wr_u32(w, k->n_inc);
+        for (uint32_t j = 0; j < k->n_inc; j++) {
+            ad_wr_cstr(w, k->inc[j].id);
+            ad_wr_i64(w, k->inc[j].first_seen_ns);
+            ad_wr_i64(w, k->inc[j].resolved_ns);
+            ad_wr_u32(w, (uint32_t)k->inc[j].priority);
+            ad_wr_u32(w, k->inc[j].alert_count);
+        }
+    }
     return w->err;
 }
 
@@ -1069,6 +1260,47 @@ static int load_candidate(struct ad_rd *r, struct ad_candidate *c, uint32_t vers
     return 0;
 }
 
+static int load_causes(struct ad_svcwin *s, struct ad_rd *r)
+{
+    uint32_t n = ad_rd_u32(r);
+    if (r->bad || n > s->cfg.max_problems || n > r->n / 32)
+        return -EINVAL;
+    if (n) {
+        s->causes = calloc(n, sizeof(*s->causes));
+        if (!s->causes)
+            return -ENOMEM;
+        s->cap_causes = n;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct cause *k = &s->causes[i];
+        k->sig = ad_rd_u64(r);
+        k->ci = ad_rd_strdup(r, SNAP_MAX_STR);
+        k->check = ad_rd_strdup(r, SNAP_MAX_STR);
+        k->service = ad_rd_strdup(r, SNAP_MAX_STR);
+        k->total = ad_rd_u32(r);
+        k->version = ad_rd_u32(r);
+        k->last_ns = ad_rd_i64(r);
+        k->n_inc = ad_rd_u32(r);
+        s->n_causes = i + 1; /* owned strings freed by destroy on failure */
+        if (r->bad || k->sig == 0 || k->n_inc > CAUSE_MAX_INCIDENTS)
+            return -EINVAL;
+        for (uint32_t j = 0; j < k->n_inc; j++) {
+            char *id = ad_rd_strdup(r, AD_CAND_ID_LEN);
+            if (!id)
+                return -EINVAL;
+            snprintf(k->inc[j].id, sizeof(k->inc[j].id), "%s", id);
+            free(id);
+            k->inc[j].first_seen_ns = ad_rd_i64(r);
+            k->inc[j].resolved_ns = ad_rd_i64(r);
+            k->inc[j].priority = (int)ad_rd_u32(r);
+            k->inc[j].alert_count = ad_rd_u32(r);
+        }
+        if (r->bad || ad_u64map_put(&s->by_sig, k->sig, i) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 /* The CI index rebuilt from the members (older snapshots, a new topology): in slot order, so a
  * CI in several candidates points to the last. */
 static int index_cis(struct ad_svcwin *s)
@@ -1141,6 +1373,8 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
         rc = load_map(s, r, &s->by_ci);
     else if (rc == 0)
         rc = index_cis(s);
+    if (rc == 0 && version >= 4)
+        rc = load_causes(s, r);
     return rc < 0 ? rc : r->bad ? -EINVAL : 0;
 }
 
@@ -1190,6 +1424,13 @@ static const struct ad_opt svcwin_opts[] = {
                 "growing incident)."),
     AD_OPT_DURATION("urgency_window", "5m", "1s", "1d", struct ad_svcwin_cfg, urgency_window_ns,
                     "The window of urgency_growth."),
+    AD_OPT_UINT("problem_threshold", "3", "0", "1000", struct ad_svcwin_cfg, problem_threshold,
+                "Incidents with the same cause (root CI and check) within problem_period that "
+                "raise a problem candidate (docs/problems.md); 0: no problems."),
+    AD_OPT_DURATION("problem_period", "24h", "1m", "90d", struct ad_svcwin_cfg, problem_period_ns,
+                    "The window of problem_threshold."),
+    AD_OPT_UINT("max_problems", "10000", "1", "10000000", struct ad_svcwin_cfg, max_problems,
+                "Causes tracked for problems; past it the least recently seen is forgotten."),
     AD_OPT_DURATION("resolve_after", "0s", "0s", "30d", struct ad_svcwin_cfg, resolve_after_ns,
                     "Resolve a candidate that saw no event for this long, firing alerts or not "
                     "(for sources that never send resolves); 0s: only when all alerts resolved."),
@@ -1262,6 +1503,15 @@ static void op_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_candidates_total", h, "transition=\"resolved\"", st.resolved);
     ad_metrics_counter(m, "aiopsd_candidate_updates_total", "Coalesced 'updated' entries emitted.",
                        NULL, st.updates_emitted);
+    ad_metrics_counter(m, "aiopsd_problems_total", "Problem candidates: raised, and updated by a "
+                       "further recurrence.", "transition=\"raised\"", st.problems_raised);
+    ad_metrics_counter(m, "aiopsd_problems_total", "Problem candidates: raised, and updated by a "
+                       "further recurrence.", "transition=\"updated\"", st.problem_updates);
+    ad_metrics_gauge(m, "aiopsd_problem_causes", "Cause signatures tracked for problems.", NULL,
+                     (double)st.causes_tracked);
+    ad_metrics_counter(m, "aiopsd_problem_causes_forgotten_total",
+                       "Causes forgotten because max_problems was reached.", NULL,
+                       st.causes_forgotten);
     ad_metrics_counter(m, "aiopsd_candidates_resolved_quiet_total",
                        "Candidates resolved by resolve_after (no event for that long).", NULL,
                        st.resolved_quiet);

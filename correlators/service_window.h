@@ -30,6 +30,9 @@ struct ad_svcwin_cfg {
     uint64_t urgency_growth;    /* this many new alerts within urgency_window raise urgency */
     int64_t urgency_window_ns;
     int64_t resolve_after_ns;   /* 0: resolve only when every alert resolved */
+    uint64_t problem_threshold; /* incidents of one cause within problem_period raise a problem */
+    int64_t problem_period_ns;
+    uint64_t max_problems;      /* causes tracked; the least recent forgotten past it */
 };
 
 struct ad_svcwin_stats {
@@ -39,6 +42,8 @@ struct ad_svcwin_stats {
     uint64_t joined_by[2];      /* by rule: [0] topology, [1] group_by */
     uint64_t flapping_quiet;    /* events of flapping members that emitted nothing */
     uint64_t resolved_quiet;    /* resolved by resolve_after */
+    uint64_t problems_raised, problem_updates, causes_forgotten;
+    size_t causes_tracked;
     uint64_t topology_reloads;
     uint32_t topology_nodes, topology_edges;
     size_t open, tracked_alerts, bytes;

@@ -46,7 +46,7 @@ static const struct ad_opt redis_opts[] = {
                       "host name is resolved once, at start."),
     AD_OPT_STRING_R("prefix", "aiopsd", "64", struct ad_redis_cfg, prefix,
                     "Prefix of every key written (<prefix>:candidates, <prefix>:candidate:<id>, "
-                    "<prefix>:queue:incidents, <prefix>:deadletter)."),
+                    "<prefix>:queue:incidents, <prefix>:queue:problems, <prefix>:deadletter)."),
     AD_OPT_STRING_R("password_file", "", "4096", struct ad_redis_cfg, password_file,
                     "File holding the Redis password on its first line (or an ACL user name, "
                     "then the password on the second line); empty: no AUTH. Read at start."),
@@ -171,7 +171,7 @@ struct ad_out_redis {
     int64_t connect_timeout_ns, reconnect_min_ns, reconnect_max_ns;
     uint64_t ttl_s;
     char *prefix;
-    char *key_stream, *key_queue, *key_dead;
+    char *key_stream, *key_queue, *key_queue_problems, *key_dead;
 
     /* Connection. */
     redisAsyncContext *ac; /* NULL unless CONNECTING, HANDSHAKE or READY */
@@ -878,8 +878,10 @@ int ad_out_redis_create(const struct ad_redis_cfg *cfg, struct event_base *base,
     r->prefix = strdup(prefix);
     r->key_stream = concat3(prefix, ":candidates", "");
     r->key_queue = concat3(prefix, ":queue:incidents", "");
+    r->key_queue_problems = concat3(prefix, ":queue:problems", "");
     r->key_dead = concat3(prefix, ":deadletter", "");
-    if (!r->endpoint || !r->prefix || !r->key_stream || !r->key_queue || !r->key_dead)
+    if (!r->endpoint || !r->prefix || !r->key_stream || !r->key_queue || !r->key_queue_problems ||
+        !r->key_dead)
         goto fail;
     rc = parse_endpoint(r, endpoint, reterr);
     if (rc < 0)
@@ -932,6 +934,7 @@ void ad_out_redis_destroy(struct ad_out_redis *r)
     free(r->prefix);
     free(r->key_stream);
     free(r->key_queue);
+    free(r->key_queue_problems);
     free(r->key_dead);
     free(r);
 }
@@ -965,7 +968,8 @@ int ad_out_redis_submit_candidate(struct ad_out_redis *r, const struct ad_candid
     rc = resp_cstr(b, "3");
     rc = rc ? rc : resp_key(b, r->prefix, ":candidate:", c->id);
     rc = rc ? rc : resp_cstr(b, r->key_stream);
-    rc = rc ? rc : resp_cstr(b, r->key_queue);
+    /* Problems go to their own work queue (ITIL problem management), on the same stream. */
+    rc = rc ? rc : resp_cstr(b, c->type == AD_CAND_PROBLEM ? r->key_queue_problems : r->key_queue);
     rc = rc ? rc : resp_cstr(b, "c");
     rc = rc ? rc : resp_u64(b, c->version);
     rc = rc ? rc : resp_cstr(b, c->id);

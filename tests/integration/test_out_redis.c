@@ -414,6 +414,46 @@ static void resending_an_applied_version_changes_nothing(void **state)
     assert_int_equal(metric(w->out, "aiopsd_redis_duplicates_skipped_total"), 11);
 }
 
+/* Problems go to their own work queue, on the same stream and hashes. */
+static void problems_go_to_the_problem_queue(void **state)
+{
+    struct world *w = *state;
+    start_output(w);
+    assert_int_equal(submit(w, 1, 1, AD_CAND_OPEN), 0);
+    struct ad_cand_incident inc[3] = {{"inc-a", T0, T0 + AD_NS_PER_S, 2, 4},
+                                      {"inc-b", T0 + 10 * AD_NS_PER_S, T0 + 11 * AD_NS_PER_S, 3, 1},
+                                      {"inc-c", T0 + 20 * AD_NS_PER_S, T0 + 21 * AD_NS_PER_S, 1, 7}};
+    struct ad_candidate p = {0};
+    p.type = AD_CAND_PROBLEM;
+    snprintf(p.id, sizeof(p.id), "prb-00000000000000ab");
+    p.version = 1;
+    p.priority = 1;
+    char svc[] = "orders-db", ci[] = "db-1", title[] = "Recurring DBDown on db-1";
+    char why[] = "3 incidents";
+    p.service = svc;
+    p.ci = ci;
+    p.cause_ci = "db-1";
+    p.cause_check = "DBDown";
+    p.title = title;
+    p.reason = why;
+    p.incidents = inc;
+    p.n_incidents = p.incidents_total = 3;
+    p.period_ns = 86400 * AD_NS_PER_S;
+    p.first_seen_ns = T0;
+    p.last_seen_ns = p.updated_ns = T0 + 21 * AD_NS_PER_S;
+    assert_int_equal(ad_out_redis_submit_candidate(w->out, &p), 0);
+    wait_empty(w);
+    assert_int_equal(llen(w->rc, "aiopsd:queue:incidents"), 1);
+    assert_int_equal(llen(w->rc, "aiopsd:queue:problems"), 1);
+    assert_int_equal(xlen(w->rc), 2);
+    const char *argv[] = {"LINDEX", "aiopsd:queue:problems", "0"};
+    redisReply *r = cmd(w->rc, 3, argv);
+    assert_non_null(strstr(r->str, "\"type\":\"problem\""));
+    assert_non_null(strstr(r->str, "\"cause\":{\"ci\":\"db-1\",\"check\":\"DBDown\"}"));
+    assert_non_null(strstr(r->str, "{\"id\":\"inc-c\""));
+    freeReplyObject(r);
+}
+
 static void outage_buffers_pauses_at_the_bound_and_delivers_once_after_restart(void **state)
 {
     struct world *w = *state;
@@ -831,6 +871,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(every_change_lands_once_in_stream_hash_and_queue, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(problems_go_to_the_problem_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(resending_an_applied_version_changes_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

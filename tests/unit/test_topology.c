@@ -199,7 +199,7 @@ static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, cha
 {
     return (struct ad_svcwin_cfg){600 * S, 30 * S, 3600 * S, 10000, 1000, 32,
                                   {link, n_link}, {group, n_group}, f->path, 3, 120 * S,
-                                  {NULL, 0}, 1, 3, 10, 300 * S, 0};
+                                  {NULL, 0}, 1, 3, 10, 300 * S, 0, 3, 86400 * S, 10000};
 }
 
 static struct fx *fx_new(char **link, size_t n_link, char **group, size_t n_group)
@@ -455,6 +455,69 @@ static void priority_is_impact_times_urgency_and_never_falls(void **state)
     fx_free(f);
 }
 
+static size_t count_problems(struct fx *f, const char *needle)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        n += strstr(f->json[i], "\"type\":\"problem\"") && (!needle || strstr(f->json[i], needle));
+    return n;
+}
+
+/* One cascade (db-1 down, app-1 failing on it) at time t, resolved 2 minutes later. */
+static void outage(struct fx *f, int64_t t)
+{
+    struct ad_event db = fx_sev(fx_alert("orders-db", "db-1", "DBDown", t), AD_SEV_CRITICAL);
+    struct ad_event app = fx_alert("orders", "app-1", "DBConnFail", t + 10 * S);
+    feed(f, db);
+    feed(f, app);
+    feed(f, fx_resolved(app, t + 100 * S));
+    feed(f, fx_resolved(db, t + 120 * S));
+}
+
+/* Incidents with the same cause (root CI + check) recurring problem_threshold times within
+ * problem_period raise a problem candidate listing them; more recurrences update it. */
+static void recurring_incidents_raise_a_problem(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    outage(f, FX_T0);
+    outage(f, FX_T0 + 3600 * S);
+    assert_int_equal(count_problems(f, NULL), 0);
+    outage(f, FX_T0 + 7200 * S);
+    assert_int_equal(count_problems(f, NULL), 1);
+    const char *p = NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (strstr(f->json[i], "\"type\":\"problem\""))
+            p = f->json[i];
+    assert_non_null(strstr(p, "\"state\":\"open\",\"version\":1"));
+    assert_non_null(strstr(p, "\"priority\":\"P1\""));
+    assert_non_null(strstr(p, "\"cause\":{\"ci\":\"db-1\",\"check\":\"DBDown\"}"));
+    assert_non_null(strstr(p, "\"recurrence\":{\"incidents_in_period\":3,\"period_s\":86400,"
+                              "\"incidents_total\":3}"));
+    assert_non_null(strstr(p, "\"title\":\"Recurring DBDown on db-1: 3 incidents within 86400s\""));
+    /* Three distinct incident ids, the first incidents' ones. */
+    assert_non_null(strstr(p, f->id[0]));
+    outage(f, FX_T0 + 10800 * S);
+    assert_int_equal(count_problems(f, "\"version\":2"), 1);
+    /* Much later: the old incidents fell out of the period; one alone raises nothing new. */
+    size_t before = count_problems(f, NULL);
+    outage(f, FX_T0 + 5 * 86400 * S);
+    assert_int_equal(count_problems(f, NULL), before);
+    fx_free(f);
+
+    /* problem_threshold 0: never. */
+    f = fx_new(topo_first, 2, by_service, 1);
+    struct ad_svcwin_cfg sc = cfg_of(f, topo_first, 2, by_service, 1);
+    sc.problem_threshold = 0;
+    ad_svcwin_destroy(f->corr);
+    struct ad_err err;
+    assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);
+    for (int i = 0; i < 5; i++)
+        outage(f, FX_T0 + i * 3600 * S);
+    assert_int_equal(count_problems(f, NULL), 0);
+    fx_free(f);
+}
+
 static void bad_rules_are_refused(void **state)
 {
     (void)state;
@@ -486,6 +549,7 @@ int main(void)
         cmocka_unit_test(reconfigure_reloads_the_graph_and_keeps_it_when_broken),
         cmocka_unit_test(snapshot_with_topology_restores_identically),
         cmocka_unit_test(priority_is_impact_times_urgency_and_never_falls),
+        cmocka_unit_test(recurring_incidents_raise_a_problem),
         cmocka_unit_test(bad_rules_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
