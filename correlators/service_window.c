@@ -18,8 +18,11 @@
 #include "common/u64map.h"
 #include "correlators/candidate.h"
 #include "correlators/topology.h"
+#include "common/minhash.h"
 
 #define NIL UINT32_MAX
+
+#define TEXT_SKETCHES 4 /* distinct alert texts kept per candidate for the text rule */
 
 struct slot {
     struct ad_candidate c;
@@ -27,10 +30,15 @@ struct slot {
     bool dirty;          /* changed since the last emitted version */
     uint64_t svc_key;    /* key in by_service while this slot is the service's live candidate */
     uint32_t next_free;
+    /* text rule: MinHash sketches of up to TEXT_SKETCHES distinct member texts (check and
+     * summary), each with the member it came from. */
+    struct ad_minhash sk[TEXT_SKETCHES];
+    uint32_t sk_member[TEXT_SKETCHES];
+    uint8_t n_sk;
 };
 
-enum rule { RULE_TOPOLOGY = 0, RULE_GROUP_BY, RULE_COUNT };
-static const char *const rule_names[RULE_COUNT] = {"topology", "group_by"};
+enum rule { RULE_TOPOLOGY = 0, RULE_GROUP_BY, RULE_TEXT, RULE_COUNT };
+static const char *const rule_names[RULE_COUNT] = {"topology", "group_by", "text"};
 
 /* One group_by field: an event field, or a label (name owned). */
 enum gfield_kind { GF_LABEL = 0, GF_SERVICE, GF_RESOURCE, GF_CHECK, GF_SOURCE };
@@ -70,6 +78,8 @@ struct ad_svcwin {
     struct cause *causes;       /* problems: one per cause signature, max_problems at most */
     uint32_t n_causes, cap_causes;
     struct ad_u64map by_sig;
+    struct ad_u64map by_band;   /* text rule: MinHash band key -> slot that last registered it */
+    bool text_on;               /* "text" is among the rules */
     struct slot *slots;
     uint32_t cap, n_used, free_head;
     struct ad_u64map by_service;     /* hash(service) -> slot */
@@ -105,8 +115,8 @@ static int rules_build(const struct ad_svcwin_cfg *cfg, struct rules *r, struct 
             dup = dup || r->order[j] == (enum rule)k;
         if (k < 0 || dup)
             return ad_err_set(reterr, EINVAL,
-                              "correlators.service_window.link: %s '%s' (expected topology and/or "
-                              "group_by, each once)",
+                              "correlators.service_window.link: %s '%s' (expected topology, "
+                              "group_by and/or text, each once)",
                               k < 0 ? "unknown rule" : "repeated rule", cfg->link.v[i]);
         r->order[r->n++] = (enum rule)k;
     }
@@ -172,7 +182,8 @@ int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, st
     s->cfg.topology_file = NULL;
     s->free_head = NIL;
     if (ad_u64map_init(&s->by_service, 256) < 0 || ad_u64map_init(&s->by_fp, 1024) < 0 ||
-        ad_u64map_init(&s->by_ci, 1024) < 0 || ad_u64map_init(&s->by_sig, 64) < 0) {
+        ad_u64map_init(&s->by_ci, 1024) < 0 || ad_u64map_init(&s->by_sig, 64) < 0 ||
+        ad_u64map_init(&s->by_band, 256) < 0) {
         ad_svcwin_destroy(s);
         return ad_err_set(reterr, ENOMEM, "correlators.service_window: out of memory");
     }
@@ -183,6 +194,8 @@ int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, st
     }
     s->st.topology_nodes = ad_topology_nodes(s->rules.topo);
     s->st.topology_edges = ad_topology_edges(s->rules.topo);
+    for (size_t i = 0; i < s->rules.n; i++)
+        s->text_on = s->text_on || s->rules.order[i] == RULE_TEXT;
     *ret = s;
     return 0;
 }
@@ -205,6 +218,7 @@ void ad_svcwin_destroy(struct ad_svcwin *s)
     }
     free(s->causes);
     ad_u64map_fini(&s->by_sig);
+    ad_u64map_fini(&s->by_band);
     rules_fini(&s->rules);
     free(s);
 }
@@ -429,6 +443,13 @@ static void forget(struct ad_svcwin *s, uint32_t idx)
     }
     if (sl->svc_key && ad_u64map_get(&s->by_service, sl->svc_key, &v) && v == idx)
         ad_u64map_del(&s->by_service, sl->svc_key);
+    for (uint32_t k = 0; k < sl->n_sk; k++)
+        for (int b = 0; b < AD_MINHASH_BANDS; b++) {
+            uint64_t bk = ad_minhash_band(&sl->sk[k], b);
+            if (ad_u64map_get(&s->by_band, bk, &v) && v == idx)
+                ad_u64map_del(&s->by_band, bk);
+        }
+    sl->n_sk = 0;
     ad_candidate_fini(&sl->c);
     sl->used = false;
     sl->dirty = false;
@@ -499,6 +520,74 @@ static void set_title(struct ad_candidate *c)
 }
 
 /* Adds ev as a member; returns 0, or -ENOMEM. Past max_members the alert is only counted. */
+/* --- text rule: MinHash of an alert's check and summary ------------------------------------ */
+
+#define TEXT_MIN_TOKENS 2 /* fewer words say too little to compare */
+#define TEXT_SAME 0.9     /* a text this close to one kept already adds no sketch */
+
+static void alert_sketch(const struct ad_event *ev, struct ad_minhash *m)
+{
+    ad_minhash_init(m);
+    ad_minhash_add_text(m, ev->check);
+    ad_minhash_add_text(m, ev->summary);
+}
+
+/* Keeps the member's text sketch (when it differs from those kept) and registers its bands. */
+static void text_register(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev,
+                          uint32_t member)
+{
+    struct slot *sl = &s->slots[idx];
+    struct ad_minhash m;
+    alert_sketch(ev, &m);
+    if (m.n_tokens < TEXT_MIN_TOKENS || sl->n_sk == TEXT_SKETCHES)
+        return;
+    for (uint32_t k = 0; k < sl->n_sk; k++)
+        if (ad_minhash_similarity(&sl->sk[k], &m) >= TEXT_SAME)
+            return;
+    sl->sk[sl->n_sk] = m;
+    sl->sk_member[sl->n_sk++] = member;
+    for (int b = 0; b < AD_MINHASH_BANDS; b++)
+        if (ad_u64map_put(&s->by_band, ad_minhash_band(&m, b), idx) < 0)
+            s->st.oom++; /* this band is not indexed: a lookup may miss it */
+}
+
+static bool live(const struct ad_svcwin *s, uint32_t idx, int64_t now_ns);
+
+/* The live candidate holding a text most similar to the alert's (at least text_similarity),
+ * found through the MinHash bands; NIL when none. */
+static uint32_t text_match(const struct ad_svcwin *s, const struct ad_event *ev, char *why,
+                           size_t n)
+{
+    struct ad_minhash m;
+    alert_sketch(ev, &m);
+    if (m.n_tokens < TEXT_MIN_TOKENS)
+        return NIL;
+    uint32_t best = NIL, best_k = 0;
+    double best_sim = 0;
+    for (int b = 0; b < AD_MINHASH_BANDS; b++) {
+        uint32_t idx;
+        if (!ad_u64map_get(&s->by_band, ad_minhash_band(&m, b), &idx) || !live(s, idx, ev->time_ns))
+            continue;
+        const struct slot *sl = &s->slots[idx];
+        for (uint32_t k = 0; k < sl->n_sk; k++) {
+            double sim = ad_minhash_similarity(&sl->sk[k], &m);
+            if (sim > best_sim) {
+                best_sim = sim;
+                best = idx;
+                best_k = k;
+            }
+        }
+    }
+    if (best == NIL || best_sim < s->cfg.text_similarity)
+        return NIL;
+    const struct ad_candidate *c = &s->slots[best].c;
+    uint32_t mi = s->slots[best].sk_member[best_k];
+    const struct ad_cand_member *other = mi < c->n_members ? &c->members[mi] : &c->members[0];
+    snprintf(why, n, "text like '%.80s on %.80s' (similarity %.2f)", other->check, other->resource,
+             best_sim);
+    return best;
+}
+
 static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev)
 {
     struct ad_candidate *c = &s->slots[idx].c;
@@ -538,6 +627,8 @@ static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *
     m->first_seen_ns = m->last_seen_ns = ev->time_ns;
     m->count = 1;
     c->n_members++;
+    if (s->text_on)
+        text_register(s, idx, ev, c->n_members - 1);
     return 0;
 }
 
@@ -743,7 +834,9 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
     char why[384] = "";
     for (size_t i = 0; i < s->rules.n && idx == NIL; i++) {
         rule = s->rules.order[i];
-        if (rule == RULE_TOPOLOGY && s->rules.topo) {
+        if (rule == RULE_TEXT) {
+            idx = text_match(s, ev, why, sizeof(why));
+        } else if (rule == RULE_TOPOLOGY && s->rules.topo) {
             idx = topology_match(s, ev, why, sizeof(why));
         } else if (rule == RULE_GROUP_BY) {
             uint32_t g;
@@ -1077,8 +1170,8 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
 
 /* --- snapshot ----------------------------------------------------------------------------- */
 
-#define SVCWIN_SNAP_VERSION 4 /* 4: causes (problems); 3: member flapping; 2: member services,
-                               * links, the CI index */
+#define SVCWIN_SNAP_VERSION 5 /* 5: text sketches; 4: causes (problems); 3: member flapping;
+                               * 2: member services, links, the CI index */
 #define SNAP_MAX_SLOTS (1u << 26)
 #define SNAP_MAX_STR (1u << 20)
 
@@ -1143,10 +1236,20 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
             ad_wr_cstr(w, m->service ? m->service : "");
             ad_wr_u8(w, m->flapping);
         }
+        ad_wr_u8(w, sl->n_sk);
+        for (uint32_t k = 0; k < sl->n_sk; k++) {
+            ad_wr_u32(w, sl->sk_member[k]);
+            ad_wr_u32(w, sl->sk[k].n_tokens);
+            for (int j = 0; j < AD_MINHASH_K; j++)
+                ad_wr_u32(w, sl->sk[k].v[j]);
+        }
         ad_wr_u32(w, c->n_links);
         for (uint32_t k = 0; k < c->n_links; k++) {
-            ad_wr_u8(w, c->links[k].rule == rule_names[RULE_TOPOLOGY] ? RULE_TOPOLOGY
-                                                                      : RULE_GROUP_BY);
+            uint8_t rule = RULE_GROUP_BY;
+            for (int j = 0; j < RULE_COUNT; j++)
+                if (c->links[k].rule == rule_names[j])
+                    rule = (uint8_t)j;
+            ad_wr_u8(w, rule);
             ad_wr_cstr(w, c->links[k].reason);
             ad_wr_u32(w, c->links[k].alerts);
         }
@@ -1154,6 +1257,7 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
     save_map(w, &s->by_service);
     save_map(w, &s->by_fp);
     save_map(w, &s->by_ci);
+    save_map(w, &s->by_band);
     ad_wr_u32(w, s->n_causes);
     for (uint32_t i = 0; i < s->n_causes; i++) {
         const struct cause *k = &s->causes[i];
@@ -1192,8 +1296,9 @@ static int load_map(struct ad_svcwin *s, struct ad_rd *r, struct ad_u64map *m)
     return 0;
 }
 
-static int load_candidate(struct ad_rd *r, struct ad_candidate *c, uint32_t version)
+static int load_candidate(struct ad_rd *r, struct slot *sl, uint32_t version)
 {
+    struct ad_candidate *c = &sl->c;
     char *id = ad_rd_strdup(r, AD_CAND_ID_LEN);
     if (id)
         memcpy(c->id, id, strlen(id) + 1);
@@ -1240,6 +1345,17 @@ static int load_candidate(struct ad_rd *r, struct ad_candidate *c, uint32_t vers
         c->n_members = k + 1; /* owned strings are freed by ad_candidate_fini on failure */
         if (r->bad || m->severity > AD_SEV_CRITICAL || m->status > AD_STATUS_RESOLVED)
             return -EINVAL;
+    }
+    if (version >= 5) {
+        sl->n_sk = ad_rd_u8(r);
+        if (r->bad || sl->n_sk > TEXT_SKETCHES)
+            return -EINVAL;
+        for (uint32_t k = 0; k < sl->n_sk; k++) {
+            sl->sk_member[k] = ad_rd_u32(r);
+            sl->sk[k].n_tokens = ad_rd_u32(r);
+            for (int j = 0; j < AD_MINHASH_K; j++)
+                sl->sk[k].v[j] = ad_rd_u32(r);
+        }
     }
     if (version < 2)
         return 0;
@@ -1358,7 +1474,7 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
         s->n_used++;
         sl->dirty = ad_rd_u8(r) != 0;
         sl->svc_key = ad_rd_u64(r);
-        rc = load_candidate(r, &sl->c, version);
+        rc = load_candidate(r, sl, version);
     }
     free(seen);
     /* Slots in neither list would be lost for good: refuse such a snapshot. */
@@ -1373,6 +1489,8 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
         rc = load_map(s, r, &s->by_ci);
     else if (rc == 0)
         rc = index_cis(s);
+    if (rc == 0 && version >= 5)
+        rc = load_map(s, r, &s->by_band);
     if (rc == 0 && version >= 4)
         rc = load_causes(s, r);
     return rc < 0 ? rc : r->bad ? -EINVAL : 0;
@@ -1424,6 +1542,9 @@ static const struct ad_opt svcwin_opts[] = {
                 "growing incident)."),
     AD_OPT_DURATION("urgency_window", "5m", "1s", "1d", struct ad_svcwin_cfg, urgency_window_ns,
                     "The window of urgency_growth."),
+    AD_OPT_DOUBLE("text_similarity", "0.6", "0.1", "1", struct ad_svcwin_cfg, text_similarity,
+                  "Text rule: estimated token-set (Jaccard) similarity of check and summary, "
+                  "numbers left out, at which an alert joins a candidate with such a text."),
     AD_OPT_UINT("problem_threshold", "3", "0", "1000", struct ad_svcwin_cfg, problem_threshold,
                 "Incidents with the same cause (root CI and check) within problem_period that "
                 "raise a problem candidate (docs/problems.md); 0: no problems."),
@@ -1462,6 +1583,9 @@ static int op_reconfigure(void *state, const void *cfgp, struct ad_err *reterr)
     s->cfg.link = s->cfg.group_by = (struct ad_strlist){0};
     s->cfg.topology_file = NULL;
     s->st.topology_reloads++;
+    s->text_on = false;
+    for (size_t i = 0; i < s->rules.n; i++)
+        s->text_on = s->text_on || s->rules.order[i] == RULE_TEXT;
     s->st.topology_nodes = ad_topology_nodes(s->rules.topo);
     s->st.topology_edges = ad_topology_edges(s->rules.topo);
     return index_cis(s);
@@ -1495,6 +1619,7 @@ static void op_stats(const void *state, struct ad_metrics *m)
     const char *jh = "Alerts joined to an existing candidate, by linking rule.";
     ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"topology\"", st.joined_by[0]);
     ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"group_by\"", st.joined_by[1]);
+    ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"text\"", st.joined_by[2]);
     ad_metrics_gauge(m, "aiopsd_topology_cis", "CIs in the loaded topology_file.", NULL,
                      (double)st.topology_nodes);
     ad_metrics_gauge(m, "aiopsd_topology_dependencies", "Dependencies in the loaded topology_file.",

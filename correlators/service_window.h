@@ -19,7 +19,7 @@ struct ad_svcwin_cfg {
     uint64_t max_open;          /* candidates held at once; oldest evicted past it */
     uint64_t max_members;       /* alerts tracked per candidate; more are counted only */
     uint64_t max_listed;        /* member alerts (and CIs) listed in the candidate JSON */
-    struct ad_strlist link;     /* linking rules in order: "topology", "group_by" */
+    struct ad_strlist link;     /* linking rules in order: "topology", "group_by", "text" */
     struct ad_strlist group_by; /* event fields (service, resource, check, source) or labels */
     char *topology_file;        /* "" = no topology */
     uint64_t topology_depth;    /* hops walked from an alert's CI */
@@ -30,6 +30,7 @@ struct ad_svcwin_cfg {
     uint64_t urgency_growth;    /* this many new alerts within urgency_window raise urgency */
     int64_t urgency_window_ns;
     int64_t resolve_after_ns;   /* 0: resolve only when every alert resolved */
+    double text_similarity;     /* text rule: MinHash Jaccard estimate to join */
     uint64_t problem_threshold; /* incidents of one cause within problem_period raise a problem */
     int64_t problem_period_ns;
     uint64_t max_problems;      /* causes tracked; the least recent forgotten past it */
@@ -39,7 +40,7 @@ struct ad_svcwin_stats {
     uint64_t opened, joined, reopened, resolved, updates_emitted, evicted, forgotten;
     uint64_t members_omitted, unknown_fingerprint, oom;
     uint64_t silenced;          /* new alerts marked AD_EVF_SILENCED (no incident opened) */
-    uint64_t joined_by[2];      /* by rule: [0] topology, [1] group_by */
+    uint64_t joined_by[3];      /* by rule: [0] topology, [1] group_by, [2] text */
     uint64_t flapping_quiet;    /* events of flapping members that emitted nothing */
     uint64_t resolved_quiet;    /* resolved by resolve_after */
     uint64_t problems_raised, problem_updates, causes_forgotten;

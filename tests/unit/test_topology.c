@@ -18,6 +18,7 @@
 #include "correlators/candidate.h"
 #include "correlators/service_window.h"
 #include "correlators/topology.h"
+#include "common/minhash.h"
 #include "fx_event.h"
 #include "models/dedup.h"
 
@@ -199,7 +200,7 @@ static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, cha
 {
     return (struct ad_svcwin_cfg){600 * S, 30 * S, 3600 * S, 10000, 1000, 32,
                                   {link, n_link}, {group, n_group}, f->path, 3, 120 * S,
-                                  {NULL, 0}, 1, 3, 10, 300 * S, 0, 3, 86400 * S, 10000};
+                                  {NULL, 0}, 1, 3, 10, 300 * S, 0, 0.6, 3, 86400 * S, 10000};
 }
 
 static struct fx *fx_new(char **link, size_t n_link, char **group, size_t n_group)
@@ -518,6 +519,69 @@ static void recurring_incidents_raise_a_problem(void **state)
     fx_free(f);
 }
 
+static double sim(const char *a, const char *b)
+{
+    struct ad_minhash x, y;
+    ad_minhash_init(&x);
+    ad_minhash_init(&y);
+    ad_minhash_add_text(&x, ad_str_c(a));
+    ad_minhash_add_text(&y, ad_str_c(b));
+    return ad_minhash_similarity(&x, &y);
+}
+
+static void minhash_estimates_token_set_similarity(void **state)
+{
+    (void)state;
+    /* Numbers, case and punctuation do not matter; words do. */
+    assert_true(sim("connection refused to db-17:5432", "Connection REFUSED to db-3:5432.") == 1.0);
+    assert_true(sim("p99 latency 812ms above 500ms", "p99 latency 1200ms above 500ms") == 1.0);
+    assert_true(sim("connection refused to db", "filesystem /data is full on stor") < 0.3);
+    /* 5 of 6 words shared: Jaccard 5/7 = 0.71, estimated within +-0.25. */
+    double s = sim("replication lag on primary database high now", "replication lag on replica database high now");
+    assert_true(s > 0.45 && s < 0.95);
+    assert_true(sim("", "anything at all") == 0);
+    assert_true(sim("1 2 3 4", "1 2 3 4") == 0); /* no words: nothing to compare */
+    struct ad_minhash x, y;
+    ad_minhash_init(&x);
+    ad_minhash_init(&y);
+    ad_minhash_add_text(&x, ad_str_c("disk full on the data volume"));
+    ad_minhash_add_text(&y, ad_str_c("DISK FULL on the data volume 97%"));
+    for (int b = 0; b < AD_MINHASH_BANDS; b++)
+        assert_true(ad_minhash_band(&x, b) == ad_minhash_band(&y, b));
+}
+
+/* The text rule joins alerts no label or dependency links, by what they say. */
+static void text_rule_joins_alerts_that_say_the_same(void **state)
+{
+    (void)state;
+    char *link[] = {"text"};
+    struct fx *f = fx_new(link, 1, by_service, 1);
+    struct ad_event a = fx_alert("billing", "bill-7", "DBConnFail", FX_T0);
+    a.summary = ad_str_c("connection refused to db-17:5432 (pool exhausted)");
+    struct ad_event b = fx_alert("search", "search-2", "DBConnFail", FX_T0 + 5 * S);
+    b.summary = ad_str_c("Connection refused to db-3:5432 (pool exhausted)");
+    struct ad_event c = fx_alert("search", "search-2", "DiskFull", FX_T0 + 6 * S);
+    c.summary = ad_str_c("filesystem /data on search-2 is 97% full");
+    feed(f, a);
+    feed(f, b);
+    feed(f, c);
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    bool found = false;
+    for (size_t i = 0; i < f->n; i++)
+        found = found || strstr(f->json[i], "{\"correlator\":\"text\",\"reason\":\"text like "
+                                            "'DBConnFail on bill-7' (similarity 1.00)\",\"alerts\":1}");
+    assert_true(found);
+    fx_free(f);
+    /* group_by alone keeps them apart (different services). */
+    f = fx_new(group_only, 1, by_service, 1);
+    feed(f, a);
+    feed(f, b);
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    fx_free(f);
+}
+
 static void bad_rules_are_refused(void **state)
 {
     (void)state;
@@ -550,6 +614,8 @@ int main(void)
         cmocka_unit_test(snapshot_with_topology_restores_identically),
         cmocka_unit_test(priority_is_impact_times_urgency_and_never_falls),
         cmocka_unit_test(recurring_incidents_raise_a_problem),
+        cmocka_unit_test(minhash_estimates_token_set_similarity),
+        cmocka_unit_test(text_rule_joins_alerts_that_say_the_same),
         cmocka_unit_test(bad_rules_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
