@@ -17,6 +17,7 @@
 #include "common/ser.h"
 #include "common/u64map.h"
 #include "correlators/candidate.h"
+#include "correlators/cooccur.h"
 #include "correlators/topology.h"
 #include "common/minhash.h"
 
@@ -37,8 +38,8 @@ struct slot {
     uint8_t n_sk;
 };
 
-enum rule { RULE_TOPOLOGY = 0, RULE_GROUP_BY, RULE_TEXT, RULE_COUNT };
-static const char *const rule_names[RULE_COUNT] = {"topology", "group_by", "text"};
+enum rule { RULE_TOPOLOGY = 0, RULE_GROUP_BY, RULE_TEXT, RULE_COOCCUR, RULE_COUNT };
+static const char *const rule_names[RULE_COUNT] = {"topology", "group_by", "text", "cooccurrence"};
 
 /* One group_by field: an event field, or a label (name owned). */
 enum gfield_kind { GF_LABEL = 0, GF_SERVICE, GF_RESOURCE, GF_CHECK, GF_SOURCE };
@@ -80,6 +81,9 @@ struct ad_svcwin {
     struct ad_u64map by_sig;
     struct ad_u64map by_band;   /* text rule: MinHash band key -> slot that last registered it */
     bool text_on;               /* "text" is among the rules */
+    bool co_on;                 /* "cooccurrence" is among the rules */
+    struct ad_cooccur *co;      /* kinds that fired together in resolved incidents */
+    struct ad_u64map by_kind;   /* cooccurrence: hash(check) -> slot that last took that kind */
     struct slot *slots;
     uint32_t cap, n_used, free_head;
     struct ad_u64map by_service;     /* hash(service) -> slot */
@@ -116,7 +120,7 @@ static int rules_build(const struct ad_svcwin_cfg *cfg, struct rules *r, struct 
         if (k < 0 || dup)
             return ad_err_set(reterr, EINVAL,
                               "correlators.service_window.link: %s '%s' (expected topology, "
-                              "group_by and/or text, each once)",
+                              "group_by, text and/or cooccurrence, each once)",
                               k < 0 ? "unknown rule" : "repeated rule", cfg->link.v[i]);
         r->order[r->n++] = (enum rule)k;
     }
@@ -183,7 +187,8 @@ int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, st
     s->free_head = NIL;
     if (ad_u64map_init(&s->by_service, 256) < 0 || ad_u64map_init(&s->by_fp, 1024) < 0 ||
         ad_u64map_init(&s->by_ci, 1024) < 0 || ad_u64map_init(&s->by_sig, 64) < 0 ||
-        ad_u64map_init(&s->by_band, 256) < 0) {
+        ad_u64map_init(&s->by_band, 256) < 0 || ad_u64map_init(&s->by_kind, 256) < 0 ||
+        ad_cooccur_create((uint32_t)cfg->cooccur_max_kinds, &s->co) < 0) {
         ad_svcwin_destroy(s);
         return ad_err_set(reterr, ENOMEM, "correlators.service_window: out of memory");
     }
@@ -194,8 +199,10 @@ int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, st
     }
     s->st.topology_nodes = ad_topology_nodes(s->rules.topo);
     s->st.topology_edges = ad_topology_edges(s->rules.topo);
-    for (size_t i = 0; i < s->rules.n; i++)
+    for (size_t i = 0; i < s->rules.n; i++) {
         s->text_on = s->text_on || s->rules.order[i] == RULE_TEXT;
+        s->co_on = s->co_on || s->rules.order[i] == RULE_COOCCUR;
+    }
     *ret = s;
     return 0;
 }
@@ -219,6 +226,8 @@ void ad_svcwin_destroy(struct ad_svcwin *s)
     free(s->causes);
     ad_u64map_fini(&s->by_sig);
     ad_u64map_fini(&s->by_band);
+    ad_u64map_fini(&s->by_kind);
+    ad_cooccur_destroy(s->co);
     rules_fini(&s->rules);
     free(s);
 }
@@ -440,6 +449,9 @@ static void forget(struct ad_svcwin *s, uint32_t idx)
         uint64_t ck = ci_key_c(sl->c.members[i].resource);
         if (ad_u64map_get(&s->by_ci, ck, &v) && v == idx)
             ad_u64map_del(&s->by_ci, ck);
+        uint64_t kk = ad_cooccur_key(ad_str_c(sl->c.members[i].check));
+        if (ad_u64map_get(&s->by_kind, kk, &v) && v == idx)
+            ad_u64map_del(&s->by_kind, kk);
     }
     if (sl->svc_key && ad_u64map_get(&s->by_service, sl->svc_key, &v) && v == idx)
         ad_u64map_del(&s->by_service, sl->svc_key);
@@ -588,6 +600,47 @@ static uint32_t text_match(const struct ad_svcwin *s, const struct ad_event *ev,
     return best;
 }
 
+/* --- cooccurrence rule: kinds that fired together before ---------------------------------- */
+
+/* The live candidate holding a kind that fired with the alert's kind in enough resolved
+ * incidents (cooccur_min_support, cooccur_min_confidence), the most confident first. */
+static uint32_t cooccur_match(const struct ad_svcwin *s, const struct ad_event *ev, char *why,
+                              size_t n)
+{
+    struct ad_cooccur_link l[AD_COOCCUR_PARTNERS];
+    size_t k = ad_cooccur_partners(s->co, ev->check, (uint32_t)s->cfg.cooccur_min_support,
+                                   s->cfg.cooccur_min_confidence, l, AD_COOCCUR_PARTNERS);
+    for (size_t i = 0; i < k; i++) {
+        uint32_t idx;
+        if (!ad_u64map_get(&s->by_kind, l[i].key, &idx) || !live(s, idx, ev->time_ns))
+            continue;
+        snprintf(why, n, "'%.*s' fired with '%.80s' in %u of %u incidents (confidence %.2f)",
+                 (int)(ev->check.len > 80 ? 80 : ev->check.len), ev->check.p, l[i].name,
+                 l[i].together, l[i].incidents, l[i].confidence);
+        return idx;
+    }
+    return NIL;
+}
+
+/* A resolved incident teaches which kinds (checks) fired together. */
+static void learn_kinds(struct ad_svcwin *s, const struct ad_candidate *c)
+{
+    if (!s->co_on)
+        return;
+    struct ad_str kinds[AD_COOCCUR_MAX_LEARN];
+    size_t n = 0;
+    for (uint32_t i = 0; i < c->n_members && n < AD_COOCCUR_MAX_LEARN; i++) {
+        struct ad_str k = ad_str_c(c->members[i].check);
+        bool dup = false;
+        for (size_t j = 0; j < n && !dup; j++)
+            dup = ad_str_eq(kinds[j], k);
+        if (!dup)
+            kinds[n++] = k;
+    }
+    if (n >= 2)
+        ad_cooccur_learn(s->co, kinds, n);
+}
+
 static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev)
 {
     struct ad_candidate *c = &s->slots[idx].c;
@@ -629,6 +682,8 @@ static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *
     c->n_members++;
     if (s->text_on)
         text_register(s, idx, ev, c->n_members - 1);
+    if (s->co_on && ad_u64map_put(&s->by_kind, ad_cooccur_key(ev->check), idx) < 0)
+        s->st.oom++;
     return 0;
 }
 
@@ -834,7 +889,9 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
     char why[384] = "";
     for (size_t i = 0; i < s->rules.n && idx == NIL; i++) {
         rule = s->rules.order[i];
-        if (rule == RULE_TEXT) {
+        if (rule == RULE_COOCCUR) {
+            idx = cooccur_match(s, ev, why, sizeof(why));
+        } else if (rule == RULE_TEXT) {
             idx = text_match(s, ev, why, sizeof(why));
         } else if (rule == RULE_TOPOLOGY && s->rules.topo) {
             idx = topology_match(s, ev, why, sizeof(why));
@@ -922,6 +979,7 @@ static int on_member_event(struct ad_svcwin *s, const struct ad_event *ev,
         c->resolved_because = "all alerts resolved";
         int r = emit(s, sl, ev->time_ns, sink);
         note_resolved(s, c, ev->time_ns, sink);
+        learn_kinds(s, c);
         return r;
     }
     if (c->state == AD_CAND_RESOLVED)
@@ -1134,6 +1192,7 @@ void ad_svcwin_tick(struct ad_svcwin *s, int64_t now_ns, const struct ad_cand_si
             s->st.resolved_quiet += !quiet_all_resolved;
             emit(s, sl, now_ns, sink);
             note_resolved(s, c, now_ns, sink);
+            learn_kinds(s, c);
             continue;
         }
         if (sl->dirty && now_ns - sl->c.updated_ns >= s->cfg.update_interval_ns)
@@ -1158,6 +1217,7 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
     *ret = s->st;
     ret->open = s->n_used;
     ret->causes_tracked = s->n_causes;
+    ret->cooccur_kinds = ad_cooccur_kinds(s->co);
     ret->tracked_alerts = s->by_fp.n;
     size_t bytes = sizeof(*s) + (size_t)s->cap * sizeof(struct slot) +
                    ad_u64map_bytes(&s->by_service) + ad_u64map_bytes(&s->by_fp) +
@@ -1170,8 +1230,8 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
 
 /* --- snapshot ----------------------------------------------------------------------------- */
 
-#define SVCWIN_SNAP_VERSION 5 /* 5: text sketches; 4: causes (problems); 3: member flapping;
-                               * 2: member services, links, the CI index */
+#define SVCWIN_SNAP_VERSION 6 /* 6: co-occurrence; 5: text sketches; 4: causes (problems);
+                               * 3: member flapping; 2: member services, links, the CI index */
 #define SNAP_MAX_SLOTS (1u << 26)
 #define SNAP_MAX_STR (1u << 20)
 
@@ -1258,6 +1318,8 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
     save_map(w, &s->by_fp);
     save_map(w, &s->by_ci);
     save_map(w, &s->by_band);
+    save_map(w, &s->by_kind);
+    ad_cooccur_save(s->co, w);
     ad_wr_u32(w, s->n_causes);
     for (uint32_t i = 0; i < s->n_causes; i++) {
         const struct cause *k = &s->causes[i];
@@ -1491,6 +1553,10 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
         rc = index_cis(s);
     if (rc == 0 && version >= 5)
         rc = load_map(s, r, &s->by_band);
+    if (rc == 0 && version >= 6)
+        rc = load_map(s, r, &s->by_kind);
+    if (rc == 0 && version >= 6)
+        rc = ad_cooccur_load(s->co, r);
     if (rc == 0 && version >= 4)
         rc = load_causes(s, r);
     return rc < 0 ? rc : r->bad ? -EINVAL : 0;
@@ -1545,6 +1611,17 @@ static const struct ad_opt svcwin_opts[] = {
     AD_OPT_DOUBLE("text_similarity", "0.6", "0.1", "1", struct ad_svcwin_cfg, text_similarity,
                   "Text rule: estimated token-set (Jaccard) similarity of check and summary, "
                   "numbers left out, at which an alert joins a candidate with such a text."),
+    AD_OPT_UINT("cooccur_min_support", "3", "1", "1000000", struct ad_svcwin_cfg,
+                cooccur_min_support,
+                "Co-occurrence rule: resolved incidents in which two kinds (checks) fired "
+                "together before they link."),
+    AD_OPT_DOUBLE("cooccur_min_confidence", "0.8", "0.1", "1", struct ad_svcwin_cfg,
+                  cooccur_min_confidence,
+                  "Co-occurrence rule: share of the alert kind's incidents that also held the "
+                  "other kind."),
+    AD_OPT_UINT("cooccur_max_kinds", "10000", "16", "10000000", struct ad_svcwin_cfg,
+                cooccur_max_kinds,
+                "Alert kinds learned; past it the kind seen in the fewest incidents is dropped."),
     AD_OPT_UINT("problem_threshold", "3", "0", "1000", struct ad_svcwin_cfg, problem_threshold,
                 "Incidents with the same cause (root CI and check) within problem_period that "
                 "raise a problem candidate (docs/problems.md); 0: no problems."),
@@ -1583,9 +1660,11 @@ static int op_reconfigure(void *state, const void *cfgp, struct ad_err *reterr)
     s->cfg.link = s->cfg.group_by = (struct ad_strlist){0};
     s->cfg.topology_file = NULL;
     s->st.topology_reloads++;
-    s->text_on = false;
-    for (size_t i = 0; i < s->rules.n; i++)
+    s->text_on = s->co_on = false;
+    for (size_t i = 0; i < s->rules.n; i++) {
         s->text_on = s->text_on || s->rules.order[i] == RULE_TEXT;
+        s->co_on = s->co_on || s->rules.order[i] == RULE_COOCCUR;
+    }
     s->st.topology_nodes = ad_topology_nodes(s->rules.topo);
     s->st.topology_edges = ad_topology_edges(s->rules.topo);
     return index_cis(s);
@@ -1620,6 +1699,10 @@ static void op_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"topology\"", st.joined_by[0]);
     ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"group_by\"", st.joined_by[1]);
     ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"text\"", st.joined_by[2]);
+    ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, "rule=\"cooccurrence\"",
+                       st.joined_by[3]);
+    ad_metrics_gauge(m, "aiopsd_cooccur_kinds", "Alert kinds with learned co-occurrences.", NULL,
+                     (double)st.cooccur_kinds);
     ad_metrics_gauge(m, "aiopsd_topology_cis", "CIs in the loaded topology_file.", NULL,
                      (double)st.topology_nodes);
     ad_metrics_gauge(m, "aiopsd_topology_dependencies", "Dependencies in the loaded topology_file.",

@@ -31,6 +31,9 @@ struct ad_svcwin_cfg {
     int64_t urgency_window_ns;
     int64_t resolve_after_ns;   /* 0: resolve only when every alert resolved */
     double text_similarity;     /* text rule: MinHash Jaccard estimate to join */
+    uint64_t cooccur_min_support; /* cooccurrence rule: incidents together before linking */
+    double cooccur_min_confidence;
+    uint64_t cooccur_max_kinds;
     uint64_t problem_threshold; /* incidents of one cause within problem_period raise a problem */
     int64_t problem_period_ns;
     uint64_t max_problems;      /* causes tracked; the least recent forgotten past it */
@@ -40,7 +43,8 @@ struct ad_svcwin_stats {
     uint64_t opened, joined, reopened, resolved, updates_emitted, evicted, forgotten;
     uint64_t members_omitted, unknown_fingerprint, oom;
     uint64_t silenced;          /* new alerts marked AD_EVF_SILENCED (no incident opened) */
-    uint64_t joined_by[3];      /* by rule: [0] topology, [1] group_by, [2] text */
+    uint64_t joined_by[4];      /* by rule: topology, group_by, text, cooccurrence */
+    size_t cooccur_kinds;
     uint64_t flapping_quiet;    /* events of flapping members that emitted nothing */
     uint64_t resolved_quiet;    /* resolved by resolve_after */
     uint64_t problems_raised, problem_updates, causes_forgotten;

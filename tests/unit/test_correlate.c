@@ -60,7 +60,8 @@ static struct fx *fx_new(uint64_t max_open, uint64_t max_members)
     struct ad_svcwin_cfg sc = {600 * S,     30 * S,          3600 * S, max_open, max_members,
                                32,          {links, 2},      {by_service, 1},    "", 3, 120 * S,
                                {NULL, 0},   1,               3,                  10, 300 * S, 0,
-                               0.6,         3,               86400 * S,          10000};
+                               0.6,         3,               0.8,                10000,
+                               3,           86400 * S,       10000};
     struct ad_err err;
     assert_int_equal(ad_dedup_create(&dc, &f->dedup, &err), 0);
     assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);

@@ -19,6 +19,7 @@
 #include "correlators/service_window.h"
 #include "correlators/topology.h"
 #include "common/minhash.h"
+#include "correlators/cooccur.h"
 #include "fx_event.h"
 #include "models/dedup.h"
 
@@ -200,7 +201,7 @@ static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, cha
 {
     return (struct ad_svcwin_cfg){600 * S, 30 * S, 3600 * S, 10000, 1000, 32,
                                   {link, n_link}, {group, n_group}, f->path, 3, 120 * S,
-                                  {NULL, 0}, 1, 3, 10, 300 * S, 0, 0.6, 3, 86400 * S, 10000};
+                                  {NULL, 0}, 1, 3, 10, 300 * S, 0, 0.6, 3, 0.8, 10000, 3, 86400 * S, 10000};
 }
 
 static struct fx *fx_new(char **link, size_t n_link, char **group, size_t n_group)
@@ -582,6 +583,76 @@ static void text_rule_joins_alerts_that_say_the_same(void **state)
     fx_free(f);
 }
 
+static void cooccurrence_counts_kinds_that_fire_together(void **state)
+{
+    (void)state;
+    struct ad_cooccur *c;
+    assert_int_equal(ad_cooccur_create(100, &c), 0);
+    struct ad_str ab[] = {ad_str_c("A"), ad_str_c("B")};
+    struct ad_str abc[] = {ad_str_c("A"), ad_str_c("B"), ad_str_c("C")};
+    struct ad_str a[] = {ad_str_c("A")};
+    ad_cooccur_learn(c, ab, 2);
+    ad_cooccur_learn(c, ab, 2);
+    ad_cooccur_learn(c, abc, 3);
+    ad_cooccur_learn(c, a, 1);
+    struct ad_cooccur_link l[8];
+    size_t n = ad_cooccur_partners(c, ad_str_c("A"), 3, 0.7, l, 8);
+    assert_int_equal(n, 1);
+    assert_string_equal(l[0].name, "B");
+    assert_int_equal(l[0].together, 3);
+    assert_int_equal(l[0].incidents, 4);
+    assert_true(l[0].confidence == 0.75);
+    assert_int_equal(ad_cooccur_partners(c, ad_str_c("A"), 3, 0.8, l, 8), 0); /* confidence */
+    assert_int_equal(ad_cooccur_partners(c, ad_str_c("C"), 1, 0.5, l, 8), 2);  /* A and B */
+    assert_int_equal(ad_cooccur_partners(c, ad_str_c("Z"), 1, 0.1, l, 8), 0);
+    /* Snapshot. */
+    struct ad_buf b;
+    ad_buf_init(&b);
+    struct ad_wr w = {&b, 0};
+    assert_int_equal(ad_cooccur_save(c, &w), 0);
+    struct ad_cooccur *d;
+    assert_int_equal(ad_cooccur_create(100, &d), 0);
+    struct ad_rd r = ad_rd_make(b.p, b.len);
+    assert_int_equal(ad_cooccur_load(d, &r), 0);
+    assert_int_equal(ad_cooccur_partners(d, ad_str_c("A"), 3, 0.7, l, 8), 1);
+    assert_int_equal(l[0].together, 3);
+    ad_buf_fini(&b);
+    ad_cooccur_destroy(d);
+    /* Bounded: past max_kinds the rarest kind goes. */
+    ad_cooccur_destroy(c);
+    assert_int_equal(ad_cooccur_create(2, &c), 0);
+    ad_cooccur_learn(c, ab, 2);
+    ad_cooccur_learn(c, abc, 3);
+    assert_int_equal(ad_cooccur_kinds(c), 2);
+    assert_true(ad_cooccur_forgotten(c) >= 1);
+    ad_cooccur_destroy(c);
+}
+
+/* Learned from resolved incidents: kinds that keep firing together link across services. */
+static void cooccurrence_rule_links_kinds_learned_together(void **state)
+{
+    (void)state;
+    char *link[] = {"group_by", "cooccurrence"};
+    struct fx *f = fx_new(link, 2, by_service, 1);
+    int64_t t = FX_T0;
+    for (int i = 0; i < 3; i++, t += 3600 * S) { /* training: same service, both kinds */
+        struct ad_event x = fx_alert("shop", "web-9", "HighLatency", t);
+        struct ad_event y = fx_alert("shop", "pg-9", "DBConnFail", t + 5 * S);
+        feed(f, x);
+        feed(f, y);
+        feed(f, fx_resolved(x, t + 60 * S));
+        feed(f, fx_resolved(y, t + 70 * S));
+    }
+    size_t before = distinct_ids(f);
+    feed(f, fx_alert("checkout", "web-1", "HighLatency", t));
+    feed(f, fx_alert("payments", "pg-1", "DBConnFail", t + 5 * S));
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), before + 1);
+    assert_non_null(strstr(last(f), "{\"correlator\":\"cooccurrence\",\"reason\":\"'DBConnFail' "
+                                    "fired with 'HighLatency' in 3 of 3 incidents (confidence 1.00)\""));
+    fx_free(f);
+}
+
 static void bad_rules_are_refused(void **state)
 {
     (void)state;
@@ -616,6 +687,8 @@ int main(void)
         cmocka_unit_test(recurring_incidents_raise_a_problem),
         cmocka_unit_test(minhash_estimates_token_set_similarity),
         cmocka_unit_test(text_rule_joins_alerts_that_say_the_same),
+        cmocka_unit_test(cooccurrence_counts_kinds_that_fire_together),
+        cmocka_unit_test(cooccurrence_rule_links_kinds_learned_together),
         cmocka_unit_test(bad_rules_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
