@@ -8,7 +8,6 @@
 
 #include "common/buf.h"
 #include "common/hash.h"
-#include "common/u64map.h"
 #include "common/json.h"
 #include "common/time.h"
 
@@ -49,40 +48,52 @@ static void member_json(struct ad_jsonw *w, const struct ad_cand_member *m)
     ad_jsonw_obj_end(w);
 }
 
-/* Distinct values of one string field of the members, at most max, in member order. A set of
- * the values' hashes keeps it linear (candidates can list thousands of members). */
+/* Distinct values of one string field of the members, at most max, in member order. At most
+ * max values are ever kept, so the set of seen hashes has room for 2 x max: on the stack for the
+ * usual 32, allocated for larger listings (offline evaluation). */
 static void distinct(struct ad_jsonw *w, const char *key, const struct ad_candidate *c, uint32_t max,
                      size_t field)
 {
 #define FIELD(i) (*(char *const *)((const char *)&c->members[i] + field))
-    struct ad_u64map seen;
-    bool have_set = ad_u64map_init(&seen, c->n_members < 16 ? 16 : c->n_members) == 0;
+    struct seen {
+        uint64_t h; /* 0: empty */
+        uint32_t at;
+    } stack[128], *set = stack;
+    size_t cap = 128;
+    while (cap < 2 * (size_t)max && cap < ((size_t)1 << 24))
+        cap *= 2;
+    if (cap > 128 && !(set = calloc(cap, sizeof(*set)))) {
+        set = stack; /* out of memory: list fewer, never more than the stack set holds */
+        cap = 128;
+        if (max > 64)
+            max = 64;
+    }
+    if (set == stack)
+        memset(stack, 0, sizeof(stack));
     ad_jsonw_key(w, key);
     ad_jsonw_arr_begin(w);
     for (uint32_t i = 0, shown = 0; i < c->n_members && shown < max; i++) {
         const char *v = FIELD(i);
         if (!v)
             continue;
+        uint64_t h = ad_hash64(v, strlen(v), 0xd15) | 1;
+        size_t k = (size_t)h & (cap - 1);
         bool dup = false;
-        uint32_t at;
-        uint64_t k = ad_u64map_key(ad_hash64(v, strlen(v), 0xd15));
-        if (have_set && ad_u64map_get(&seen, k, &at))
-            dup = strcmp(FIELD(at), v) == 0; /* a hash collision is listed twice: harmless */
-        else if (!have_set) /* out of memory: the quadratic way */
-            for (uint32_t j = 0; j < i && !dup; j++)
-                dup = FIELD(j) && strcmp(FIELD(j), v) == 0;
+        for (; set[k].h; k = (k + 1) & (cap - 1))
+            if (set[k].h == h && strcmp(FIELD(set[k].at), v) == 0) {
+                dup = true;
+                break;
+            }
         if (dup)
             continue;
-        if (have_set && ad_u64map_put(&seen, k, i) < 0) {
-            ad_u64map_fini(&seen);
-            have_set = false;
-        }
+        set[k].h = h;
+        set[k].at = i;
         ad_jsonw_cstr(w, v);
         shown++;
     }
     ad_jsonw_arr_end(w);
-    if (have_set)
-        ad_u64map_fini(&seen);
+    if (set != stack)
+        free(set);
 #undef FIELD
 }
 

@@ -36,7 +36,12 @@ struct slot {
     struct ad_minhash sk[TEXT_SKETCHES];
     uint32_t sk_member[TEXT_SKETCHES];
     uint8_t n_sk;
+    /* priority: hashes of the distinct member services, the first SVC_MAX (enough for any
+     * impact_services), kept as members join so that no event compares strings for it */
+    uint64_t svc_h[16];
+    uint8_t n_svc;
 };
+#define SVC_MAX 16
 
 enum rule { RULE_TOPOLOGY = 0, RULE_GROUP_BY, RULE_TEXT, RULE_COOCCUR, RULE_COUNT };
 static const char *const rule_names[RULE_COUNT] = {"topology", "group_by", "text", "cooccurrence"};
@@ -322,33 +327,39 @@ static enum level urgency_of_severity(enum ad_severity sev)
 }
 
 /* Distinct services of the members, counted up to limit (small: the threshold is a handful). */
-static uint32_t count_services(const struct ad_candidate *c, uint32_t limit)
+/* Notes a member's service among the candidate's distinct ones (see struct slot). */
+static void note_service(struct slot *sl, const char *svc)
 {
-    const char *seen[16];
-    uint32_t n = 0;
-    if (limit > 16)
-        limit = 16;
-    for (uint32_t i = 0; i < c->n_members && n < limit; i++) {
-        const char *svc = c->members[i].service;
-        bool dup = !svc;
-        for (uint32_t j = 0; j < n && !dup; j++)
-            dup = strcmp(seen[j], svc) == 0;
-        if (!dup)
-            seen[n++] = svc;
-    }
-    return n;
+    if (!svc || sl->n_svc == SVC_MAX)
+        return;
+    uint64_t h = ad_hash64(svc, strlen(svc), 0x5e7);
+    for (uint32_t i = 0; i < sl->n_svc; i++)
+        if (sl->svc_h[i] == h)
+            return;
+    sl->svc_h[sl->n_svc++] = h;
+}
+
+/* Distinct services of the members (up to SVC_MAX). The slot holds the candidate first. */
+static uint32_t count_services(const struct ad_candidate *c)
+{
+    return ((const struct slot *)(const void *)c)->n_svc;
 }
 
 /* Impact from the most critical CI involved and how many services are affected; urgency from
  * the highest firing severity and the rate new alerts join. Priority = matrix[impact][urgency],
  * and it never falls while the candidate lives: an incident is not downgraded because one of its
  * alerts cleared. Returns whether the priority changed. */
-static bool recompute_priority(const struct ad_svcwin *s, struct ad_candidate *c, int64_t now_ns)
+static bool recompute_priority(const struct ad_svcwin *s, struct ad_candidate *c, int64_t now_ns,
+                               bool with_reason)
 {
+    /* Per event this runs on the candidate the event touched: the member loops are skipped
+     * when they cannot matter (no topology: every CI has the default criticality; fewer
+     * members than urgency_growth: it cannot be growing), and the reason is written only when
+     * the candidate is emitted. */
     const struct ad_topology *t = s->rules.topo;
     int crit = -1;
     const char *crit_ci = NULL;
-    for (uint32_t i = 0; i < c->n_members; i++) {
+    for (uint32_t i = 0; t && i < c->n_members; i++) {
         uint32_t node = ad_topology_find(t, ad_str_c(c->members[i].resource));
         int k = node == AD_TOPO_NONE ? s->cfg.default_criticality
                                      : (int)ad_topology_criticality(t, node);
@@ -359,27 +370,29 @@ static bool recompute_priority(const struct ad_svcwin *s, struct ad_candidate *c
     }
     if (crit < 0)
         crit = s->cfg.default_criticality;
-    uint32_t services = count_services(c, (uint32_t)s->cfg.impact_services);
+    uint32_t services = count_services(c);
     int score = crit + (services >= s->cfg.impact_services ? 1 : 0);
     enum level impact = score >= 3 ? LVL_HIGH : score >= 1 ? LVL_MEDIUM : LVL_LOW;
 
     enum level urgency = urgency_of_severity(c->severity);
-    uint32_t recent = 0;
-    for (uint32_t i = 0; i < c->n_members; i++)
-        recent += now_ns - c->members[i].first_seen_ns <= s->cfg.urgency_window_ns;
-    bool growing = recent >= s->cfg.urgency_growth;
+    /* Members are kept in the order they joined: urgency_growth of them joined within the
+     * window when the urgency_growth-th newest did. */
+    uint64_t g = s->cfg.urgency_growth;
+    bool growing = c->n_members >= g &&
+                   now_ns - c->members[c->n_members - g].first_seen_ns <= s->cfg.urgency_window_ns;
     if (growing && urgency > LVL_HIGH)
         urgency--;
 
     int prio = s->rules.prio[impact][urgency];
     c->impact = (uint8_t)impact;
     c->urgency = (uint8_t)urgency;
-    snprintf(c->priority_reason, sizeof(c->priority_reason),
-             "impact %s: %s CI%s%.60s%s, %u service%s; urgency %s: %s severity%s",
-             level_names[impact], ad_criticality_name((enum ad_criticality)crit),
-             crit_ci ? " '" : "", crit_ci ? crit_ci : "", crit_ci ? "'" : "", services,
-             services == 1 ? "" : "s", level_names[urgency], ad_severity_name(c->severity),
-             growing ? ", growing" : "");
+    if (with_reason)
+        snprintf(c->priority_reason, sizeof(c->priority_reason),
+                 "impact %s: %s CI%s%.60s%s, %u service%s; urgency %s: %s severity%s",
+                 level_names[impact], ad_criticality_name((enum ad_criticality)crit),
+                 crit_ci ? " '" : "", crit_ci ? crit_ci : "", crit_ci ? "'" : "", services,
+                 services == 1 ? "" : "s", level_names[urgency], ad_severity_name(c->severity),
+                 growing ? ", growing" : "");
     if (c->priority != 0 && c->priority <= prio)
         return false;
     c->priority = prio;
@@ -424,11 +437,9 @@ static void set_root(const struct ad_svcwin *s, struct ad_candidate *c)
     set_title(c);
 }
 
-static bool recompute_priority(const struct ad_svcwin *s, struct ad_candidate *c, int64_t now_ns);
-
 static int emit(struct ad_svcwin *s, struct slot *sl, int64_t now_ns, const struct ad_cand_sink *sink)
 {
-    recompute_priority(s, &sl->c, now_ns); /* the reason as of now; it only ever rises */
+    recompute_priority(s, &sl->c, now_ns, true); /* the reason as of now; it only ever rises */
     set_root(s, &sl->c);
     sl->c.version++;
     sl->c.updated_ns = now_ns;
@@ -680,6 +691,7 @@ static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *
     m->first_seen_ns = m->last_seen_ns = ev->time_ns;
     m->count = 1;
     c->n_members++;
+    note_service(&s->slots[idx], m->service);
     if (s->text_on)
         text_register(s, idx, ev, c->n_members - 1);
     if (s->co_on && ad_u64map_put(&s->by_kind, ad_cooccur_key(ev->check), idx) < 0)
@@ -717,7 +729,15 @@ static bool recompute_severity(const struct ad_svcwin *s, struct ad_candidate *c
     if (!any)
         sev = c->severity;
     c->severity = sev;
-    return recompute_priority(s, c, now_ns);
+    return recompute_priority(s, c, now_ns, false);
+}
+
+static bool has_link(const struct ad_candidate *c, enum rule rule)
+{
+    for (uint32_t i = 0; i < c->n_links; i++)
+        if (c->links[i].rule == rule_names[rule])
+            return true;
+    return false;
 }
 
 /* Counts an alert joined by rule; the first alert a rule joins gives its reason. */
@@ -854,7 +874,7 @@ static int open_candidate(struct ad_svcwin *s, const struct ad_event *ev,
         return -ENOMEM;
     }
     c->event_count = 1;
-    recompute_priority(s, c, ev->time_ns);
+    recompute_priority(s, c, ev->time_ns, false);
     /* The opening alert counts for the first rule: the group when group_by is a rule. */
     bool grouped = false;
     for (size_t i = 0; i < s->rules.n; i++)
@@ -897,10 +917,8 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
             idx = topology_match(s, ev, why, sizeof(why));
         } else if (rule == RULE_GROUP_BY) {
             uint32_t g;
-            if (ad_u64map_get(&s->by_service, group_key(s, ev), &g) && live(s, g, ev->time_ns)) {
-                idx = g;
-                group_reason(s, ev, why, sizeof(why));
-            }
+            if (ad_u64map_get(&s->by_service, group_key(s, ev), &g) && live(s, g, ev->time_ns))
+                idx = g; /* the reason is written below, only if this rule is new there */
         }
     }
     if (idx == NIL)
@@ -929,6 +947,8 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
             s->st.oom++;
             return -ENOMEM;
         }
+        if (rule == RULE_GROUP_BY && !has_link(c, rule))
+            group_reason(s, ev, why, sizeof(why));
         add_link(c, rule, why);
         set_title(c);
         s->st.joined++;
@@ -1537,6 +1557,8 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
         sl->dirty = ad_rd_u8(r) != 0;
         sl->svc_key = ad_rd_u64(r);
         rc = load_candidate(r, sl, version);
+        for (uint32_t k = 0; rc == 0 && k < sl->c.n_members; k++)
+            note_service(sl, sl->c.members[k].service);
     }
     free(seen);
     /* Slots in neither list would be lost for good: refuse such a snapshot. */
