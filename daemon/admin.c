@@ -145,13 +145,22 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
     if (path) {
+        struct route *under = NULL; /* the longest "/prefix/" route holding path */
         for (size_t i = 0; i < a->n_routes; i++) {
             struct route *rt = &a->routes[i];
+            size_t n = strlen(rt->path);
             if (strcmp(rt->path, path) == 0) {
-                rt->requests++;
-                rt->fn(req, rt->ctx);
-                return;
+                under = rt;
+                break;
             }
+            if (rt->path[n - 1] == '/' && strncmp(rt->path, path, n) == 0 && path[n] &&
+                (!under || n > strlen(under->path)))
+                under = rt;
+        }
+        if (under) {
+            under->requests++;
+            under->fn(req, under->ctx);
+            return;
         }
     }
     a->unrouted++;

@@ -39,7 +39,9 @@ void ad_admin_destroy(struct ad_admin *a); /* NULL-safe; closes the listener and
 /* The bound TCP port (useful with port 0), or 0 when disabled. */
 int ad_admin_port(const struct ad_admin *a);
 
-/* Adds a route for an exact path (query strings are ignored when matching). The handler gets
+/* Adds a route for an exact path (query strings are ignored when matching); a path ending in '/'
+ * ("/api/v1/silences/") also takes every longer path under it, the handler reading the rest from
+ * the request URI (an exact route wins, then the longest such prefix). The handler gets
  * every method and must answer (ad_admin_reply or evhttp_send_reply) before returning. path is
  * copied; ctx is borrowed. Requests are counted per route on /metrics. Returns 0, -EEXIST (path
  * taken), -EINVAL (path not "/..." or longer than 63 bytes, or has quotes or backslashes), or

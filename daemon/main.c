@@ -27,6 +27,7 @@
 #include "daemon/out_redis.h"
 #include "daemon/pipeline.h"
 #include "daemon/sections.h"
+#include "daemon/silence_store.h"
 #include "daemon/streams.h"
 
 #ifndef AD_VERSION
@@ -56,6 +57,9 @@ struct daemon {
     struct ad_admin *admin;
     struct ad_pipeline *pipe;
     struct ad_streams *streams; /* per-partition pipelines (Kafka) */
+    /* Owns the one silence set every pipeline's silence model points at (each holds a
+     * reference), so a silence added over the admin API applies to all partitions at once. */
+    struct ad_silence_store *silences;
     struct collector colls[MAX_COLLECTORS];
     size_t n_colls;
     struct ad_collector_env env;
@@ -237,6 +241,7 @@ static void metrics(void *ctx, struct ad_metrics *m)
             d->colls[i].ops->stats(d->colls[i].state, m);
     ad_pipeline_stats(d->pipe, m);
     ad_streams_stats(d->streams, m);
+    ad_silence_store_stats(d->silences, m);
     ad_metrics_counter(m, "aiopsd_candidates_emitted_total",
                        "Candidate changes handed to the Redis output.", NULL,
                        d->candidates_emitted);
@@ -322,6 +327,8 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
      * a config that cannot be built is refused before any running stage is touched. */
     if (r == 0)
         r = check_pipeline(next, &err);
+    if (r == 0)
+        r = ad_silence_store_reconfigure(d->silences, next, &err);
     if (r == 0)
         r = ad_pipeline_reconfigure(d->pipe, next, &err);
     if (r == 0)
@@ -431,14 +438,19 @@ static int run(struct daemon *d)
     struct ad_cand_sink sink = {d, cand_emit};
 
     r = ad_out_redis_create(ad_config_get(d->cfg, "outputs.redis"), d->base, &d->redis, &err);
+    if (r == 0)
+        r = ad_silence_store_create(d->cfg, &d->silences, &err);
     if (r == 0) {
         ad_out_redis_on_drain(d->redis, resume_collectors, d);
         r = ad_pipeline_create(d->cfg, &sink, &d->pipe, &err);
     }
     if (r == 0) {
+        ad_pipeline_set_silences(d->pipe, ad_silence_store_set(d->silences));
         struct ad_streams_hooks sh = {d, processed, reject_at};
         r = ad_streams_create(d->cfg, &sink, d->redis, &sh, &d->streams, &err);
     }
+    if (r == 0)
+        ad_streams_set_silences(d->streams, ad_silence_store_set(d->silences));
     if (r == 0)
         d->env = (struct ad_collector_env){d->base,       d, env_emit, env_reject, env_batch_done,
                                            ad_streams_env(d->streams)};
@@ -446,6 +458,8 @@ static int run(struct daemon *d)
         struct ad_admin_hooks hooks = {d, ready, metrics};
         r = ad_admin_create(ad_config_get(d->cfg, "admin"), d->base, &hooks, &d->admin, &err);
     }
+    if (r == 0 && (r = ad_silence_store_routes(d->silences, d->admin)) < 0)
+        ad_err_set(&err, -r, "admin: cannot add the silence routes");
     if (r == 0)
         r = ad_out_redis_start(d->redis);
     if (r == 0)
@@ -484,6 +498,7 @@ static void teardown(struct daemon *d)
     ad_admin_destroy(d->admin);
     ad_streams_destroy(d->streams);
     ad_pipeline_destroy(d->pipe);
+    ad_silence_store_destroy(d->silences);
     ad_out_redis_destroy(d->redis);
     if (d->ev_term)
         event_free(d->ev_term);

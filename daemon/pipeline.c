@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "daemon/sections.h"
 #include "models/model.h"
+#include "models/silence.h"
 
 #define MAX_STAGES 16
 
@@ -180,6 +181,13 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m)
     for (size_t i = 0; i < p->n_corrs; i++)
         if (p->corrs[i].corr->stats)
             p->corrs[i].corr->stats(p->corrs[i].state, m);
+}
+
+void ad_pipeline_set_silences(struct ad_pipeline *p, struct ad_silences *s)
+{
+    for (size_t i = 0; i < p->n_models; i++)
+        if (p->models[i].model == &ad_model_silence)
+            ad_silence_attach(p->models[i].state, s);
 }
 
 /* --- snapshot ----------------------------------------------------------------------------- */

@@ -30,10 +30,17 @@ int64_t ad_pipeline_now(const struct ad_pipeline *p); /* highest event time seen
 void ad_pipeline_flush(struct ad_pipeline *p);
 void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m);
 
+struct ad_silences;
+/* Points the pipeline's silence model (models/silence.h) at the daemon's shared set, so that a
+ * silence added at run time applies to every pipeline at once; the model takes a reference.
+ * Without it the model uses a private set built from models.silence.silences (aiopsctl). */
+void ad_pipeline_set_silences(struct ad_pipeline *p, struct ad_silences *s);
+
 struct ad_buf;
 /* Snapshot of the whole state (event time and every stage that keeps state) appended to out:
  * restoring it into a new pipeline and feeding the events that followed gives the same output as
- * an uninterrupted run. 0 or -ENOMEM. */
+ * an uninterrupted run. Silences are not part of it: they come from the config and the daemon's
+ * silences file, the same for every pipeline. 0 or -ENOMEM. */
 int ad_pipeline_save(const struct ad_pipeline *p, struct ad_buf *out);
 /* Restores a snapshot into a pipeline that has seen no event. A stage the snapshot does not
  * mention starts empty; a section for a stage that no longer exists is skipped. On error

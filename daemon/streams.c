@@ -31,18 +31,28 @@ struct ad_streams {
     struct ad_stream_env env;
     struct ad_stream *head;
     size_t n;
+    struct ad_silences *silences; /* the daemon's shared set (borrowed; NULL: none) */
     struct ad_buf scratch; /* checkpoint serialization */
     uint64_t checkpoints, checkpoint_failures, checkpoint_bytes_last, restored, restore_missing,
         restore_failed;
 };
+
+/* Every stream pipeline sees the daemon's silences, including streams opened after a silence
+ * was added over the API. */
+static int new_pipeline(struct ad_streams *s, struct ad_pipeline **ret, struct ad_err *err)
+{
+    int r = ad_pipeline_create(s->cfg, &s->sink, ret, err);
+    if (r == 0 && s->silences)
+        ad_pipeline_set_silences(*ret, s->silences);
+    return r;
+}
 
 static struct ad_stream *st_open(void *ctx, const char *name)
 {
     struct ad_streams *s = ctx;
     struct ad_stream *st = calloc(1, sizeof(*st));
     struct ad_err err = {0};
-    if (!st || !(st->name = strdup(name)) ||
-        ad_pipeline_create(s->cfg, &s->sink, &st->pipe, &err) < 0) {
+    if (!st || !(st->name = strdup(name)) || new_pipeline(s, &st->pipe, &err) < 0) {
         if (st)
             free(st->name);
         free(st);
@@ -110,7 +120,7 @@ static void on_state(void *arg, int err, bool found, uint64_t position, const vo
         ad_log(AD_LOG_ERROR, "stream %s: checkpoint at position %llu refused (%s); starting empty",
                st->name, (unsigned long long)position, ad_err_str(&e, buf, sizeof(buf)));
         struct ad_pipeline *fresh;
-        if (ad_pipeline_create(s->cfg, &s->sink, &fresh, &e) == 0) {
+        if (new_pipeline(s, &fresh, &e) == 0) {
             ad_pipeline_destroy(st->pipe);
             st->pipe = fresh;
         }
@@ -203,6 +213,13 @@ void ad_streams_destroy(struct ad_streams *s)
 }
 
 const struct ad_stream_env *ad_streams_env(struct ad_streams *s) { return &s->env; }
+
+void ad_streams_set_silences(struct ad_streams *s, struct ad_silences *set)
+{
+    s->silences = set;
+    for (struct ad_stream *st = s->head; st; st = st->next)
+        ad_pipeline_set_silences(st->pipe, set);
+}
 
 int ad_streams_reconfigure(struct ad_streams *s, const struct ad_config *cfg, struct ad_err *reterr)
 {

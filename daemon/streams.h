@@ -29,6 +29,10 @@ int ad_streams_create(const struct ad_config *cfg, const struct ad_cand_sink *si
                       struct ad_streams **ret, struct ad_err *reterr);
 void ad_streams_destroy(struct ad_streams *s); /* NULL-safe; closes what collectors left open */
 const struct ad_stream_env *ad_streams_env(struct ad_streams *s);
+struct ad_silences;
+/* The daemon's shared silence set for every stream pipeline, open now or later
+ * (ad_pipeline_set_silences). set is borrowed: it must outlive the streams. */
+void ad_streams_set_silences(struct ad_streams *s, struct ad_silences *set);
 /* A reloaded config for every live stream and for the ones opened later. */
 int ad_streams_reconfigure(struct ad_streams *s, const struct ad_config *cfg, struct ad_err *reterr);
 /* The idle timer: streams without events since the last call follow the wall clock (as the

@@ -2,9 +2,11 @@
 #include "models/dedup.h"
 #include "models/flap.h"
 #include "models/model.h"
+#include "models/silence.h"
 
 const struct ad_model_ops *const ad_models[] = {
     &ad_model_dedup,
+    &ad_model_silence, /* after dedup: sees only the alerts dedup passed on */
     &ad_model_flap,
     NULL,
 };

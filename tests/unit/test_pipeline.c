@@ -1,4 +1,5 @@
-/* tests/unit/test_pipeline.c: the pure pipeline's snapshot (a Kafka partition's checkpoint).
+/* tests/unit/test_pipeline.c: the pure pipeline's snapshot (a Kafka partition's checkpoint), and
+ * the silence set shared by all pipelines.
  * Interrupting a stream anywhere, saving, and restoring into a new pipeline must give the very
  * same candidate changes as the uninterrupted run; a corrupt snapshot is refused, never trusted. */
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "config/config.h"
@@ -17,6 +19,7 @@
 #include "daemon/pipeline.h"
 #include "daemon/sections.h"
 #include "fx_event.h"
+#include "models/silence.h"
 
 #define S AD_NS_PER_S
 #define N_EVENTS 3000
@@ -166,11 +169,66 @@ static void corrupt_snapshots_are_refused(void **state)
     ad_config_destroy(cfg);
 }
 
+/* The daemon's case: one silence set for the main pipeline and every partition's. */
+static void a_shared_silence_set_applies_to_every_pipeline_and_to_restored_ones(void **state)
+{
+    (void)state;
+    struct ad_config *cfg = config();
+    struct out o1 = {0}, o2 = {0};
+    ad_buf_init(&o1.text);
+    ad_buf_init(&o2.text);
+    struct ad_pipeline *p1 = make(cfg, &o1), *p2 = make(cfg, &o2);
+    struct ad_silences *set;
+    struct ad_arena arena;
+    struct ad_silence_spec sp;
+    struct ad_err err;
+    assert_int_equal(ad_silences_create(&set), 0);
+    ad_pipeline_set_silences(p1, set);
+    ad_pipeline_set_silences(p2, set);
+    ad_arena_init(&arena, 1024);
+    assert_int_equal(ad_silence_parse("service=quiet", false, &arena, &sp, &err), 0);
+    assert_int_equal(ad_silences_add(set, &sp, FX_T0, NULL, &err), 0);
+
+    struct ad_event ev = fx_alert("quiet", "h1", "c", FX_T0 + S);
+    assert_int_equal(ad_pipeline_process(p1, &ev), 0);
+    assert_true(ev.flags & AD_EVF_SILENCED);
+    ev = fx_alert("quiet", "h2", "c", FX_T0 + S);
+    assert_int_equal(ad_pipeline_process(p2, &ev), 0);
+    assert_true(ev.flags & AD_EVF_SILENCED);
+    assert_int_equal(o1.n + o2.n, 0); /* no incident opened */
+    ev = fx_alert("loud", "h3", "c", FX_T0 + S);
+    assert_int_equal(ad_pipeline_process(p1, &ev), 0);
+    assert_int_equal(o1.n, 1);
+
+    /* Silences are not in the snapshot: a restored pipeline gets the set from the daemon. */
+    struct ad_buf snap;
+    ad_buf_init(&snap);
+    assert_int_equal(ad_pipeline_save(p2, &snap), 0);
+    ad_pipeline_destroy(p2);
+    p2 = make(cfg, &o2);
+    assert_int_equal(ad_pipeline_load(p2, snap.p, snap.len, &err), 0);
+    ad_pipeline_set_silences(p2, set);
+    ad_silences_unref(set); /* the pipelines keep it alive */
+    ev = fx_alert("quiet", "h4", "c", FX_T0 + 2 * S);
+    assert_int_equal(ad_pipeline_process(p2, &ev), 0);
+    assert_true(ev.flags & AD_EVF_SILENCED);
+    assert_int_equal(o2.n, 0);
+
+    ad_pipeline_destroy(p1);
+    ad_pipeline_destroy(p2);
+    ad_arena_fini(&arena);
+    ad_buf_fini(&snap);
+    ad_buf_fini(&o1.text);
+    ad_buf_fini(&o2.text);
+    ad_config_destroy(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restored_run_equals_the_uninterrupted_one),
         cmocka_unit_test(corrupt_snapshots_are_refused),
+        cmocka_unit_test(a_shared_silence_set_applies_to_every_pipeline_and_to_restored_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,455 @@
+/* daemon/silence_store.c: see silence_store.h. The set itself (matching, ids, JSON form) is
+ * models/silence; this file adds what a pure model may not do: the wall clock, HTTP and files. */
+#include "daemon/silence_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "common/json_silence.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/time.h"
+#include "config/config.h"
+#include "daemon/admin.h"
+#include "models/silence.h"
+
+#define COLLECTION "/api/v1/silences"
+#define ITEM_PREFIX COLLECTION "/"
+#define MAX_FILE_SIZE (16 * 1024 * 1024) /* far above AD_SILENCE_MAX silences */
+
+_Static_assert(AD_JSIL_MAX_MATCHERS == AD_SILENCE_MAX_MATCHERS, "matcher bounds differ");
+
+struct ad_silence_store {
+    struct ad_silences *set;   /* one reference; every pipeline's silence model holds another */
+    char *file;                /* owned copy of models.silence.file; "" = not persisted */
+    int64_t retention_ns;
+    uint64_t saved_generation; /* the set's generation the file holds */
+    struct ad_buf scratch;     /* response bodies and the file image */
+    struct ad_arena arena;     /* request parsing */
+    uint64_t requests_rejected, file_writes, file_write_failures;
+};
+
+static const struct ad_silence_cfg *section(const struct ad_config *cfg)
+{
+    return ad_config_get(cfg, "models.silence");
+}
+
+/* --- JSON documents to specs --------------------------------------------------------------- */
+
+static int parse_time(struct ad_str s, const char *what, int64_t *ret, struct ad_err *reterr)
+{
+    if (!s.p)
+        return 0;
+    if (ad_time_parse_rfc3339(s, ret) < 0)
+        return ad_err_set(reterr, EINVAL, "%s: expected an RFC 3339 time (e.g. "
+                          "2026-12-24T06:00:00Z), got \"%.*s\"", what,
+                          (int)(s.len > 64 ? 64 : s.len), s.p);
+    return 0;
+}
+
+/* One silence object (POST body or file element) to a spec; strings stay in the arena. */
+static int spec_of(const struct ad_jsil *j, struct ad_arena *arena, struct ad_silence_spec *sp,
+                   struct ad_err *reterr)
+{
+    int r;
+    if (j->matchers_text.p) {
+        r = ad_silence_parse(j->matchers_text.p, false, arena, sp, reterr);
+        if (r < 0) {
+            char msg[sizeof(reterr->msg)];
+            snprintf(msg, sizeof(msg), "%s", reterr->msg);
+            return ad_err_set(reterr, -r, "matchers: %s", msg);
+        }
+    } else {
+        memset(sp, 0, sizeof(*sp));
+        sp->start_ns = AD_SILENCE_OPEN_START;
+        sp->end_ns = AD_SILENCE_OPEN_END;
+        for (size_t i = 0; i < j->n_matchers; i++)
+            sp->matchers[i] = (struct ad_silence_matcher_spec){
+                j->matchers[i].name, j->matchers[i].value, j->matchers[i].is_regex,
+                j->matchers[i].is_equal};
+        sp->n_matchers = j->n_matchers;
+    }
+    if ((r = parse_time(j->starts_at, "startsAt", &sp->start_ns, reterr)) < 0 ||
+        (r = parse_time(j->ends_at, "endsAt", &sp->end_ns, reterr)) < 0 ||
+        (r = parse_time(j->updated_at, "updatedAt", &sp->updated_ns, reterr)) < 0)
+        return r;
+    sp->id = j->id.p ? j->id : AD_STR_NULL;
+    sp->created_by = j->created_by.p ? j->created_by : AD_STR_NULL;
+    sp->comment = j->comment.p ? j->comment : AD_STR_NULL;
+    return 0;
+}
+
+/* --- the file ------------------------------------------------------------------------------- */
+
+/* Writes the run-time silences to file.tmp, fsyncs it and renames it over the file, so a crash
+ * leaves the old file or the new one, never half of one. Blocks briefly (a few KiB, on admin
+ * requests only). */
+static int save(struct ad_silence_store *st)
+{
+    if (!st->file[0] || ad_silences_generation(st->set) == st->saved_generation)
+        return 0;
+    ad_buf_reset(&st->scratch);
+    int r = ad_silences_to_json(st->set, NULL, true, ad_now_ns(), &st->scratch);
+    if (r == 0)
+        r = ad_buf_puts(&st->scratch, "\n");
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", st->file);
+    int fd = r < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (r == 0 && fd < 0)
+        r = -errno;
+    size_t off = 0;
+    while (r == 0 && off < st->scratch.len) {
+        ssize_t n = write(fd, st->scratch.p + off, st->scratch.len - off);
+        if (n < 0 && errno != EINTR)
+            r = -errno;
+        else if (n > 0)
+            off += (size_t)n;
+    }
+    if (r == 0 && fsync(fd) != 0)
+        r = -errno;
+    if (fd >= 0 && close(fd) != 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, st->file) != 0)
+        r = -errno;
+    if (r < 0) {
+        st->file_write_failures++;
+        if (fd >= 0)
+            unlink(tmp);
+        ad_log(AD_LOG_ERROR, "silences: cannot write %s: %s (the silences stay in memory)",
+               st->file, strerror(-r));
+        return r;
+    }
+    st->file_writes++;
+    st->saved_generation = ad_silences_generation(st->set);
+    return 0;
+}
+
+static int read_file(const char *path, struct ad_buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat sb;
+    int r = fstat(fd, &sb) != 0 ? -errno : sb.st_size > MAX_FILE_SIZE ? -EFBIG : 0;
+    if (r == 0)
+        r = ad_buf_reserve(out, (size_t)sb.st_size + 1);
+    while (r == 0) {
+        ssize_t n = read(fd, out->p + out->len, out->cap - out->len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            r = -errno;
+        else if (n == 0)
+            break;
+        else if ((out->len += (size_t)n) == out->cap - 1 && ad_buf_reserve(out, 4096) < 0)
+            r = -ENOMEM;
+        if (out->len > MAX_FILE_SIZE)
+            r = -EFBIG;
+    }
+    close(fd);
+    return r;
+}
+
+struct load_ctx {
+    struct ad_silence_store *st;
+    struct ad_arena *arena;
+    size_t loaded, skipped;
+};
+
+static int load_one(void *ctx, const struct ad_jsil *j, size_t idx)
+{
+    struct load_ctx *lc = ctx;
+    struct ad_silence_spec sp;
+    struct ad_err err = {0};
+    int r = j->id.p ? spec_of(j, lc->arena, &sp, &err)
+                    : ad_err_set(&err, EINVAL, "no \"id\"");
+    if (r == 0)
+        r = ad_silences_add(lc->st->set, &sp, ad_now_ns(), NULL, &err);
+    if (r < 0) {
+        /* One bad entry (edited by hand, or a regex this libc refuses) costs only itself. */
+        lc->skipped++;
+        ad_log(AD_LOG_WARN, "silences: %s: silences[%zu] skipped: %s", lc->st->file, idx,
+               err.msg);
+        return 0;
+    }
+    lc->loaded++;
+    return 0;
+}
+
+static void load(struct ad_silence_store *st)
+{
+    struct ad_buf b;
+    struct ad_err err = {0};
+    struct load_ctx lc = {st, &st->arena, 0, 0};
+    ad_buf_init(&b);
+    int r = read_file(st->file, &b);
+    if (r == -ENOENT) {
+        ad_log(AD_LOG_INFO, "silences: %s does not exist yet; no run-time silences", st->file);
+    } else if (r < 0) {
+        ad_log(AD_LOG_ERROR, "silences: cannot read %s: %s; starting without run-time silences",
+               st->file, strerror(-r));
+    } else if ((r = ad_json_parse_silences(b.p ? b.p : "", b.len, true, AD_SILENCE_MAX,
+                                           &st->arena, load_one, &lc, &err)) < 0) {
+        /* Moved aside, so the next write does not destroy what an operator may want back. */
+        char aside[4200];
+        snprintf(aside, sizeof(aside), "%s.corrupt", st->file);
+        bool moved = rename(st->file, aside) == 0;
+        ad_log(AD_LOG_ERROR, "silences: %s is corrupt (%s)%s%s; starting without run-time "
+               "silences", st->file, err.msg, moved ? ", moved to " : "", moved ? aside : "");
+    } else {
+        size_t gone = ad_silences_gc(st->set, ad_now_ns(), st->retention_ns);
+        ad_log(AD_LOG_INFO, "silences: %zu loaded from %s (%zu skipped, %zu past retention)",
+               lc.loaded - gone, st->file, lc.skipped, gone);
+    }
+    ad_arena_reset(&st->arena);
+    ad_buf_fini(&b);
+    st->saved_generation = ad_silences_generation(st->set);
+}
+
+/* --- HTTP --------------------------------------------------------------------------------- */
+
+static int http_code(int r)
+{
+    switch (r) {
+    case -ENOENT: return 404;
+    case -EPERM:
+    case -EEXIST:
+    case -ENOSPC: return 409;
+    case -ENOMEM: return 500;
+    default: return 400;
+    }
+}
+
+static void reply_json(struct ad_silence_store *st, struct evhttp_request *req, int code)
+{
+    ad_admin_reply(req, code, "application/json", st->scratch.p ? st->scratch.p : "",
+                   st->scratch.len);
+}
+
+/* {"key":"value"}: the id of a new silence, or an error. */
+static void reply_kv(struct ad_silence_store *st, struct evhttp_request *req, int code,
+                     const char *key, const char *value)
+{
+    struct ad_jsonw w;
+    ad_buf_reset(&st->scratch);
+    ad_jsonw_init(&w, &st->scratch);
+    ad_jsonw_obj_begin(&w);
+    ad_jsonw_key(&w, key);
+    ad_jsonw_cstr(&w, value);
+    ad_jsonw_obj_end(&w);
+    if (ad_jsonw_finish(&w) < 0)
+        ad_admin_reply(req, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
+    else
+        reply_json(st, req, code);
+}
+
+static void reply_error(struct ad_silence_store *st, struct evhttp_request *req, int code,
+                        const char *msg)
+{
+    if (code >= 400 && code < 500)
+        st->requests_rejected++;
+    reply_kv(st, req, code, "error", msg);
+}
+
+static void reply_list(struct ad_silence_store *st, struct evhttp_request *req, const char *id)
+{
+    ad_buf_reset(&st->scratch);
+    int r = ad_silences_to_json(st->set, id, false, ad_now_ns(), &st->scratch);
+    if (r < 0)
+        reply_error(st, req, http_code(r), r == -ENOENT ? "no such silence" : "out of memory");
+    else
+        reply_json(st, req, 200);
+}
+
+struct post_ctx {
+    const struct ad_jsil *j;
+};
+
+static int take_post(void *ctx, const struct ad_jsil *j, size_t idx)
+{
+    (void)idx;
+    ((struct post_ctx *)ctx)->j = j;
+    return 0;
+}
+
+static int create(struct ad_silence_store *st, struct evhttp_request *req, char *ret_id,
+                  struct ad_err *err)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    struct post_ctx pc = {NULL};
+    struct ad_silence_spec sp;
+    int64_t now = ad_now_ns();
+
+    if (len == 0)
+        return ad_err_set(err, EBADMSG, "empty request body (expected a JSON silence)");
+    if (!body)
+        return ad_err_set(err, ENOMEM, "out of memory");
+    int r = ad_json_parse_silences(body, len, false, 1, &st->arena, take_post, &pc, err);
+    if (r == 0)
+        r = spec_of(pc.j, &st->arena, &sp, err);
+    if (r < 0)
+        return r;
+    /* Alertmanager's update: posting with the id of an existing silence replaces it (the old
+     * one expires once the new one, with a new id, is in). */
+    char old[AD_SILENCE_ID_SIZE] = "";
+    if (sp.id.len) {
+        snprintf(old, sizeof(old), "%.*s", (int)sp.id.len, sp.id.p);
+        r = sp.id.len < sizeof(old) ? ad_silences_check_expire(st->set, old) : -ENOENT;
+        if (r < 0)
+            return ad_err_set(err, -r, r == -EPERM ? "silence %s comes from the config" :
+                              "no silence with id %s", old);
+        sp.id = AD_STR_NULL;
+    }
+    sp.updated_ns = now;
+    ad_silences_gc(st->set, now, st->retention_ns);
+    r = ad_silences_add(st->set, &sp, now, ret_id, err);
+    if (r == 0 && old[0])
+        ad_silences_expire(st->set, old, now);
+    return r;
+}
+
+static void on_collection(struct evhttp_request *req, void *ctx)
+{
+    struct ad_silence_store *st = ctx;
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
+        ad_silences_gc(st->set, ad_now_ns(), st->retention_ns);
+        save(st);
+        reply_list(st, req, NULL);
+        return;
+    }
+    if (m != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD, POST");
+        reply_error(st, req, 405, "method not allowed (GET or POST)");
+        return;
+    }
+    char id[AD_SILENCE_ID_SIZE];
+    struct ad_err err = {0};
+    int r = create(st, req, id, &err);
+    ad_arena_reset(&st->arena);
+    if (r < 0) {
+        reply_error(st, req, http_code(r), err.msg);
+        return;
+    }
+    ad_log(AD_LOG_NOTICE, "silences: %s added over the API", id);
+    save(st);
+    reply_kv(st, req, 200, "silenceID", id);
+}
+
+static void on_item(struct evhttp_request *req, void *ctx)
+{
+    struct ad_silence_store *st = ctx;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *id = path ? path + strlen(ITEM_PREFIX) : "";
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+
+    if (!path || !*id || strchr(id, '/')) {
+        reply_error(st, req, 404, "expected /api/v1/silences/<id>");
+    } else if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
+        reply_list(st, req, id);
+    } else if (m == EVHTTP_REQ_DELETE) {
+        int r = ad_silences_expire(st->set, id, ad_now_ns());
+        if (r < 0) {
+            reply_error(st, req, http_code(r), r == -EPERM
+                                                   ? "a config silence: remove it from "
+                                                     "models.silence.silences and reload"
+                                                   : "no such silence");
+            return;
+        }
+        ad_log(AD_LOG_NOTICE, "silences: %s expired over the API", id);
+        save(st);
+        reply_list(st, req, id);
+    } else {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD, DELETE");
+        reply_error(st, req, 405, "method not allowed (GET or DELETE)");
+    }
+}
+
+/* --- life cycle ----------------------------------------------------------------------------- */
+
+int ad_silence_store_create(const struct ad_config *cfg, struct ad_silence_store **ret,
+                            struct ad_err *reterr)
+{
+    const struct ad_silence_cfg *c = section(cfg);
+    struct ad_silence_store *st = calloc(1, sizeof(*st));
+    if (!st || ad_silences_create(&st->set) < 0 || !(st->file = strdup(c->file ? c->file : ""))) {
+        ad_silence_store_destroy(st);
+        return ad_err_set(reterr, ENOMEM, "silences: out of memory");
+    }
+    ad_buf_init(&st->scratch);
+    ad_arena_init(&st->arena, 16 * 1024);
+    st->retention_ns = c->retention_ns;
+    int r = ad_silences_set_config(st->set, &c->silences, reterr);
+    if (r < 0) {
+        ad_silence_store_destroy(st);
+        return r;
+    }
+    if (st->file[0])
+        load(st);
+    *ret = st;
+    return 0;
+}
+
+void ad_silence_store_destroy(struct ad_silence_store *st)
+{
+    if (!st)
+        return;
+    ad_silences_unref(st->set);
+    ad_buf_fini(&st->scratch);
+    ad_arena_fini(&st->arena);
+    free(st->file);
+    free(st);
+}
+
+struct ad_silences *ad_silence_store_set(struct ad_silence_store *st) { return st->set; }
+
+int ad_silence_store_routes(struct ad_silence_store *st, struct ad_admin *a)
+{
+    int r = ad_admin_route(a, COLLECTION, on_collection, st);
+    return r < 0 ? r : ad_admin_route(a, ITEM_PREFIX, on_item, st);
+}
+
+int ad_silence_store_reconfigure(struct ad_silence_store *st, const struct ad_config *cfg,
+                                 struct ad_err *reterr)
+{
+    const struct ad_silence_cfg *c = section(cfg);
+    int r = ad_silences_set_config(st->set, &c->silences, reterr);
+    if (r == 0)
+        st->retention_ns = c->retention_ns;
+    return r;
+}
+
+void ad_silence_store_stats(const struct ad_silence_store *st, struct ad_metrics *m)
+{
+    const char *h = "Silences by state (wall clock; matching uses event time).";
+    int64_t now = ad_now_ns();
+    ad_metrics_gauge(m, "aiopsd_silences", h, "state=\"active\"",
+                     (double)ad_silences_count(st->set, AD_SILENCE_ACTIVE, now));
+    ad_metrics_gauge(m, "aiopsd_silences", h, "state=\"pending\"",
+                     (double)ad_silences_count(st->set, AD_SILENCE_PENDING, now));
+    ad_metrics_gauge(m, "aiopsd_silences", h, "state=\"expired\"",
+                     (double)ad_silences_count(st->set, AD_SILENCE_EXPIRED, now));
+    ad_metrics_counter(m, "aiopsd_silence_requests_rejected_total",
+                       "Silence API requests refused (bad JSON, bad matcher, unknown id).", NULL,
+                       st->requests_rejected);
+    const char *fh = "Writes of models.silence.file.";
+    ad_metrics_counter(m, "aiopsd_silence_file_writes_total", fh, "result=\"ok\"",
+                       st->file_writes);
+    ad_metrics_counter(m, "aiopsd_silence_file_writes_total", fh, "result=\"failed\"",
+                       st->file_write_failures);
+}
