@@ -85,8 +85,7 @@ struct ad_svcwin {
     uint32_t n_causes, cap_causes;
     struct ad_u64map by_sig;
     struct ad_u64map by_band;   /* text rule: MinHash band key -> slot that last registered it */
-    bool text_on;               /* "text" is among the rules */
-    bool co_on;                 /* "cooccurrence" is among the rules */
+    bool active[RULE_COUNT];    /* the rules `link` lists */
     struct ad_cooccur *co;      /* kinds that fired together in resolved incidents */
     struct ad_u64map by_kind;   /* cooccurrence: hash(check) -> slot that last took that kind */
     struct slot *slots;
@@ -100,6 +99,7 @@ static const char *const NAME = "service_window";
 
 static void note_resolved(struct ad_svcwin *s, const struct ad_candidate *c, int64_t now_ns,
                           const struct ad_cand_sink *sink);
+static void rules_resolved(struct ad_svcwin *s, const struct ad_candidate *c);
 
 static void rules_fini(struct rules *r)
 {
@@ -204,10 +204,8 @@ int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, st
     }
     s->st.topology_nodes = ad_topology_nodes(s->rules.topo);
     s->st.topology_edges = ad_topology_edges(s->rules.topo);
-    for (size_t i = 0; i < s->rules.n; i++) {
-        s->text_on = s->text_on || s->rules.order[i] == RULE_TEXT;
-        s->co_on = s->co_on || s->rules.order[i] == RULE_COOCCUR;
-    }
+    for (size_t i = 0; i < s->rules.n; i++)
+        s->active[s->rules.order[i]] = true;
     *ret = s;
     return 0;
 }
@@ -450,29 +448,35 @@ static int emit(struct ad_svcwin *s, struct slot *sl, int64_t now_ns, const stru
     return sink->emit(sink->ctx, &sl->c);
 }
 
+/* A linking rule (docs/topology.md): how a new alert finds the live candidate to join, and what
+ * the rule indexes as alerts join, candidates are forgotten and incidents resolve. A new rule is
+ * one entry in link_rules[] (below the rules' functions) and its name in rule_names[]; the
+ * config's `link` orders the active ones. */
+struct link_rule {
+    /* The live candidate for ev, or NIL; why gets the reason when the candidate has no link of
+     * this rule yet (the first alert a rule joins gives it). */
+    uint32_t (*match)(struct ad_svcwin *s, const struct ad_event *ev, char *why, size_t n);
+    /* A member joined slot idx (index it); NULL when nothing is indexed. */
+    void (*joined)(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev, uint32_t member);
+    /* Slot idx is forgotten: drop what points at it. */
+    void (*forgot)(struct ad_svcwin *s, uint32_t idx);
+    /* An incident resolved (learn from it); NULL when nothing is learned. */
+    void (*resolved)(struct ad_svcwin *s, const struct ad_candidate *c);
+};
+static const struct link_rule link_rules[RULE_COUNT];
+
 static void forget(struct ad_svcwin *s, uint32_t idx)
 {
     struct slot *sl = &s->slots[idx];
     uint32_t v;
-    for (uint32_t i = 0; i < sl->c.n_members; i++) {
+    for (uint32_t i = 0; i < sl->c.n_members; i++)
         if (ad_u64map_get(&s->by_fp, sl->c.members[i].fingerprint, &v) && v == idx)
             ad_u64map_del(&s->by_fp, sl->c.members[i].fingerprint);
-        uint64_t ck = ci_key_c(sl->c.members[i].resource);
-        if (ad_u64map_get(&s->by_ci, ck, &v) && v == idx)
-            ad_u64map_del(&s->by_ci, ck);
-        uint64_t kk = ad_cooccur_key(ad_str_c(sl->c.members[i].check));
-        if (ad_u64map_get(&s->by_kind, kk, &v) && v == idx)
-            ad_u64map_del(&s->by_kind, kk);
-    }
-    if (sl->svc_key && ad_u64map_get(&s->by_service, sl->svc_key, &v) && v == idx)
-        ad_u64map_del(&s->by_service, sl->svc_key);
-    for (uint32_t k = 0; k < sl->n_sk; k++)
-        for (int b = 0; b < AD_MINHASH_BANDS; b++) {
-            uint64_t bk = ad_minhash_band(&sl->sk[k], b);
-            if (ad_u64map_get(&s->by_band, bk, &v) && v == idx)
-                ad_u64map_del(&s->by_band, bk);
-        }
-    sl->n_sk = 0;
+    /* Every rule's index, active or not: a rule switched off by a reload may still hold this
+     * slot, which is about to be reused. */
+    for (int r = 0; r < RULE_COUNT; r++)
+        if (link_rules[r].forgot)
+            link_rules[r].forgot(s, idx);
     ad_candidate_fini(&sl->c);
     sl->used = false;
     sl->dirty = false;
@@ -636,8 +640,6 @@ static uint32_t cooccur_match(const struct ad_svcwin *s, const struct ad_event *
 /* A resolved incident teaches which kinds (checks) fired together. */
 static void learn_kinds(struct ad_svcwin *s, const struct ad_candidate *c)
 {
-    if (!s->co_on)
-        return;
     struct ad_str kinds[AD_COOCCUR_MAX_LEARN];
     size_t n = 0;
     for (uint32_t i = 0; i < c->n_members && n < AD_COOCCUR_MAX_LEARN; i++) {
@@ -678,8 +680,7 @@ static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *
     m->check = dup_str(ev->check);
     m->service = dup_str(ev->service);
     if (!m->resource || !m->check || !m->service ||
-        ad_u64map_put(&s->by_fp, ev->fingerprint, idx) < 0 ||
-        (s->rules.topo && ad_u64map_put(&s->by_ci, ci_key(ev->resource), idx) < 0)) {
+        ad_u64map_put(&s->by_fp, ev->fingerprint, idx) < 0) {
         free(m->resource);
         free(m->check);
         free(m->service);
@@ -692,10 +693,11 @@ static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *
     m->count = 1;
     c->n_members++;
     note_service(&s->slots[idx], m->service);
-    if (s->text_on)
-        text_register(s, idx, ev, c->n_members - 1);
-    if (s->co_on && ad_u64map_put(&s->by_kind, ad_cooccur_key(ev->check), idx) < 0)
-        s->st.oom++;
+    for (size_t i = 0; i < s->rules.n; i++) {
+        const struct link_rule *r = &link_rules[s->rules.order[i]];
+        if (r->joined)
+            r->joined(s, idx, ev, c->n_members - 1);
+    }
     return 0;
 }
 
@@ -897,6 +899,125 @@ static int open_candidate(struct ad_svcwin *s, const struct ad_event *ev,
     return emit(s, sl, ev->time_ns, sink);
 }
 
+/* --- the rule table ------------------------------------------------------------------------ */
+
+static uint32_t topology_rule_match(struct ad_svcwin *s, const struct ad_event *ev, char *why,
+                                    size_t n)
+{
+    return s->rules.topo ? topology_match(s, ev, why, n) : NIL;
+}
+
+static void topology_joined(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev,
+                            uint32_t member)
+{
+    (void)member;
+    if (s->rules.topo && ad_u64map_put(&s->by_ci, ci_key(ev->resource), idx) < 0)
+        s->st.oom++; /* this CI is not indexed: a later alert may not find it */
+}
+
+/* Drops the entries of a map that point at idx, for a key computed from each member. */
+static void unindex_members(struct ad_svcwin *s, struct ad_u64map *m, uint32_t idx,
+                            uint64_t (*key)(const struct ad_cand_member *))
+{
+    const struct ad_candidate *c = &s->slots[idx].c;
+    uint32_t v;
+    for (uint32_t i = 0; i < c->n_members; i++) {
+        uint64_t k = key(&c->members[i]);
+        if (ad_u64map_get(m, k, &v) && v == idx)
+            ad_u64map_del(m, k);
+    }
+}
+
+static uint64_t member_ci_key(const struct ad_cand_member *m) { return ci_key_c(m->resource); }
+
+static uint64_t member_kind_key(const struct ad_cand_member *m)
+{
+    return ad_cooccur_key(ad_str_c(m->check));
+}
+
+static void topology_forgot(struct ad_svcwin *s, uint32_t idx)
+{
+    unindex_members(s, &s->by_ci, idx, member_ci_key);
+}
+
+static uint32_t group_match(struct ad_svcwin *s, const struct ad_event *ev, char *why, size_t n)
+{
+    uint32_t g;
+    if (!ad_u64map_get(&s->by_service, group_key(s, ev), &g) || !live(s, g, ev->time_ns))
+        return NIL;
+    if (!has_link(&s->slots[g].c, RULE_GROUP_BY)) /* the reason only when it will be kept */
+        group_reason(s, ev, why, n);
+    return g;
+}
+
+static void group_forgot(struct ad_svcwin *s, uint32_t idx)
+{
+    struct slot *sl = &s->slots[idx];
+    uint32_t v;
+    if (sl->svc_key && ad_u64map_get(&s->by_service, sl->svc_key, &v) && v == idx)
+        ad_u64map_del(&s->by_service, sl->svc_key);
+}
+
+static void text_joined(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev,
+                        uint32_t member)
+{
+    text_register(s, idx, ev, member);
+}
+
+static void text_forgot(struct ad_svcwin *s, uint32_t idx)
+{
+    struct slot *sl = &s->slots[idx];
+    uint32_t v;
+    for (uint32_t k = 0; k < sl->n_sk; k++)
+        for (int b = 0; b < AD_MINHASH_BANDS; b++) {
+            uint64_t bk = ad_minhash_band(&sl->sk[k], b);
+            if (ad_u64map_get(&s->by_band, bk, &v) && v == idx)
+                ad_u64map_del(&s->by_band, bk);
+        }
+    sl->n_sk = 0;
+}
+
+static uint32_t text_rule_match(struct ad_svcwin *s, const struct ad_event *ev, char *why, size_t n)
+{
+    return text_match(s, ev, why, n);
+}
+
+static uint32_t cooccur_rule_match(struct ad_svcwin *s, const struct ad_event *ev, char *why,
+                                   size_t n)
+{
+    return cooccur_match(s, ev, why, n);
+}
+
+static void cooccur_joined(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev,
+                           uint32_t member)
+{
+    (void)member;
+    if (ad_u64map_put(&s->by_kind, ad_cooccur_key(ev->check), idx) < 0)
+        s->st.oom++;
+}
+
+static void cooccur_forgot(struct ad_svcwin *s, uint32_t idx)
+{
+    unindex_members(s, &s->by_kind, idx, member_kind_key);
+}
+
+static const struct link_rule link_rules[RULE_COUNT] = {
+    [RULE_TOPOLOGY] = {topology_rule_match, topology_joined, topology_forgot, NULL},
+    [RULE_GROUP_BY] = {group_match, NULL, group_forgot, NULL},
+    [RULE_TEXT] = {text_rule_match, text_joined, text_forgot, NULL},
+    [RULE_COOCCUR] = {cooccur_rule_match, cooccur_joined, cooccur_forgot, learn_kinds},
+};
+
+/* The active rules learn from a resolved incident. */
+static void rules_resolved(struct ad_svcwin *s, const struct ad_candidate *c)
+{
+    for (size_t i = 0; i < s->rules.n; i++) {
+        const struct link_rule *r = &link_rules[s->rules.order[i]];
+        if (r->resolved)
+            r->resolved(s, c);
+    }
+}
+
 static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
                         const struct ad_cand_sink *sink)
 {
@@ -909,17 +1030,7 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
     char why[384] = "";
     for (size_t i = 0; i < s->rules.n && idx == NIL; i++) {
         rule = s->rules.order[i];
-        if (rule == RULE_COOCCUR) {
-            idx = cooccur_match(s, ev, why, sizeof(why));
-        } else if (rule == RULE_TEXT) {
-            idx = text_match(s, ev, why, sizeof(why));
-        } else if (rule == RULE_TOPOLOGY && s->rules.topo) {
-            idx = topology_match(s, ev, why, sizeof(why));
-        } else if (rule == RULE_GROUP_BY) {
-            uint32_t g;
-            if (ad_u64map_get(&s->by_service, group_key(s, ev), &g) && live(s, g, ev->time_ns))
-                idx = g; /* the reason is written below, only if this rule is new there */
-        }
+        idx = link_rules[rule].match(s, ev, why, sizeof(why));
     }
     if (idx == NIL)
         return open_candidate(s, ev, sink);
@@ -947,8 +1058,6 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
             s->st.oom++;
             return -ENOMEM;
         }
-        if (rule == RULE_GROUP_BY && !has_link(c, rule))
-            group_reason(s, ev, why, sizeof(why));
         add_link(c, rule, why);
         set_title(c);
         s->st.joined++;
@@ -999,7 +1108,7 @@ static int on_member_event(struct ad_svcwin *s, const struct ad_event *ev,
         c->resolved_because = "all alerts resolved";
         int r = emit(s, sl, ev->time_ns, sink);
         note_resolved(s, c, ev->time_ns, sink);
-        learn_kinds(s, c);
+        rules_resolved(s, c);
         return r;
     }
     if (c->state == AD_CAND_RESOLVED)
@@ -1212,7 +1321,7 @@ void ad_svcwin_tick(struct ad_svcwin *s, int64_t now_ns, const struct ad_cand_si
             s->st.resolved_quiet += !quiet_all_resolved;
             emit(s, sl, now_ns, sink);
             note_resolved(s, c, now_ns, sink);
-            learn_kinds(s, c);
+            rules_resolved(s, c);
             continue;
         }
         if (sl->dirty && now_ns - sl->c.updated_ns >= s->cfg.update_interval_ns)
@@ -1682,11 +1791,9 @@ static int op_reconfigure(void *state, const void *cfgp, struct ad_err *reterr)
     s->cfg.link = s->cfg.group_by = (struct ad_strlist){0};
     s->cfg.topology_file = NULL;
     s->st.topology_reloads++;
-    s->text_on = s->co_on = false;
-    for (size_t i = 0; i < s->rules.n; i++) {
-        s->text_on = s->text_on || s->rules.order[i] == RULE_TEXT;
-        s->co_on = s->co_on || s->rules.order[i] == RULE_COOCCUR;
-    }
+    memset(s->active, 0, sizeof(s->active));
+    for (size_t i = 0; i < s->rules.n; i++)
+        s->active[s->rules.order[i]] = true;
     s->st.topology_nodes = ad_topology_nodes(s->rules.topo);
     s->st.topology_edges = ad_topology_edges(s->rules.topo);
     return index_cis(s);
