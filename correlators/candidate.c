@@ -59,8 +59,8 @@ static void distinct(struct ad_jsonw *w, const char *key, const struct ad_candid
         uint64_t h; /* 0: empty */
         uint32_t at;
     } stack[128], *set = stack;
-    size_t cap = 128;
-    while (cap < 2 * (size_t)max && cap < ((size_t)1 << 24))
+    size_t cap = 128, room = max < c->n_members ? max : c->n_members; /* values ever kept */
+    while (cap < 2 * room && cap < ((size_t)1 << 24))
         cap *= 2;
     if (cap > 128 && !(set = calloc(cap, sizeof(*set)))) {
         set = stack; /* out of memory: list fewer, never more than the stack set holds */
@@ -209,7 +209,7 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
     ad_jsonw_cstr(&w, prio);
     ad_jsonw_key(&w, "priority_level");
     ad_jsonw_int(&w, c->priority);
-    if (c->priority_reason[0]) {
+    if (c->priority_reason && c->priority_reason[0]) {
         static const char *const levels[] = {"high", "medium", "low"};
         ad_jsonw_key(&w, "impact");
         ad_jsonw_cstr(&w, levels[c->impact < 3 ? c->impact : 2]);
@@ -301,6 +301,7 @@ void ad_candidate_fini(struct ad_candidate *c)
     }
     for (uint32_t i = 0; i < c->n_links; i++)
         free(c->links[i].reason);
+    free(c->priority_reason);
     free(c->members);
     free(c->service);
     free(c->ci);

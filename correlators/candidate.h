@@ -45,9 +45,14 @@ struct ad_cand_member {
 };
 
 struct ad_candidate {
+    /* First what a correlator's periodic scan reads, together in one cache line. */
+    enum ad_cand_state state;
+    uint32_t alerts_firing;       /* distinct alerts currently firing */
+    uint32_t members_omitted;     /* alerts beyond the member bound, counted only */
+    int64_t last_seen_ns;
+    int64_t updated_ns;           /* event time of the last emitted change */
     enum ad_cand_type type;       /* incident unless set */
     char id[AD_CAND_ID_LEN + 1];  /* deterministic: derived from service, first fingerprint, time */
-    enum ad_cand_state state;
     uint32_t version;             /* 1 on open, +1 per emitted change; idempotency key with id */
     int priority;                 /* 1 (P1, highest) .. 5 (P5) */
     enum ad_severity severity;    /* highest firing member severity */
@@ -55,15 +60,11 @@ struct ad_candidate {
     char *ci;                     /* owned: primary CI (resource of the first alert) */
     char *title;                  /* owned */
     uint32_t alert_count;         /* distinct alerts (fingerprints) that joined */
-    uint32_t alerts_firing;       /* of those, currently firing */
     uint64_t event_count;         /* events (including duplicates the correlator saw) */
     int64_t first_seen_ns;
-    int64_t last_seen_ns;
-    int64_t updated_ns;           /* event time of the last emitted change */
     struct ad_cand_member *members; /* owned array, n_members <= max_members */
     uint32_t n_members;
     uint32_t cap_members;
-    uint32_t members_omitted;     /* alerts beyond the member bound, counted only */
     const char *correlator;       /* static name of the correlator that built it */
     char *reason;                 /* owned: "joined because ..." */
     uint32_t max_listed;          /* member alerts and CIs listed in the JSON (0: the default) */
@@ -71,7 +72,7 @@ struct ad_candidate {
     uint32_t n_links;             /* 0: the JSON lists correlator/reason instead */
     uint32_t root_member;         /* index in members of the probable root cause */
     uint8_t impact, urgency;      /* ITIL levels: 0 high, 1 medium, 2 low (docs/priority.md) */
-    char priority_reason[200];    /* "impact high: ...; urgency medium: ..."; "" when not set */
+    char *priority_reason;        /* owned: "impact high: ...; urgency medium: ..."; NULL: none */
     const char *root_reason;      /* static; NULL: "first alert" */
     const char *resolved_because; /* static, while resolved: "all alerts resolved", "quiet" */
     /* Problems only (borrowed from the correlator for the call): the recent incidents of the

@@ -5,6 +5,7 @@
 #include "correlators/service_window.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,20 +26,24 @@
 
 #define TEXT_SKETCHES 4 /* distinct alert texts kept per candidate for the text rule */
 
-struct slot {
-    struct ad_candidate c;
-    bool used;
-    bool dirty;          /* changed since the last emitted version */
-    uint64_t svc_key;    /* key in by_service while this slot is the service's live candidate */
-    uint32_t next_free;
-    /* text rule: MinHash sketches of up to TEXT_SKETCHES distinct member texts (check and
-     * summary), each with the member it came from. */
+/* text rule: MinHash sketches of up to TEXT_SKETCHES distinct member texts (check and summary),
+ * each with the member it came from. Apart from the slot, which every tick walks: kept small. */
+struct slot_text {
     struct ad_minhash sk[TEXT_SKETCHES];
     uint32_t sk_member[TEXT_SKETCHES];
     uint8_t n_sk;
+};
+
+struct slot {
+    bool used;           /* first, with the candidate's scan fields: every tick walks the slots */
+    bool dirty;          /* changed since the last emitted version */
+    struct ad_candidate c;
+    uint64_t svc_key;    /* key in by_service while this slot is the service's live candidate */
+    uint32_t next_free;
+    struct slot_text *tx; /* text rule only (allocated on first use): see struct slot_text */
     /* priority: hashes of the distinct member services, the first SVC_MAX (enough for any
      * impact_services), kept as members join so that no event compares strings for it */
-    uint64_t svc_h[16];
+    uint32_t svc_h[16];
     uint8_t n_svc;
 };
 #define SVC_MAX 16
@@ -71,8 +76,8 @@ struct rules {
 struct cause {
     uint64_t sig;      /* 0: free */
     char *ci, *check, *service;
-    struct ad_cand_incident inc[CAUSE_MAX_INCIDENTS];
-    uint32_t n_inc, total;
+    struct ad_cand_incident *inc; /* owned, cap_inc of them (most causes recur never) */
+    uint32_t n_inc, cap_inc, total;
     uint32_t version;  /* of its problem candidate; 0: none raised yet */
     int64_t last_ns;
 };
@@ -217,11 +222,14 @@ void ad_svcwin_destroy(struct ad_svcwin *s)
     for (uint32_t i = 0; i < s->cap; i++)
         if (s->slots[i].used)
             ad_candidate_fini(&s->slots[i].c);
+    for (uint32_t i = 0; i < s->cap; i++)
+        free(s->slots[i].tx);
     free(s->slots);
     ad_u64map_fini(&s->by_service);
     ad_u64map_fini(&s->by_fp);
     ad_u64map_fini(&s->by_ci);
     for (uint32_t i = 0; i < s->n_causes; i++) {
+        free(s->causes[i].inc);
         free(s->causes[i].ci);
         free(s->causes[i].check);
         free(s->causes[i].service);
@@ -316,6 +324,7 @@ static char *dup_str(struct ad_str s)
 /* --- ITIL priority: impact x urgency (docs/priority.md) --------------------------------------- */
 
 enum level { LVL_HIGH = 0, LVL_MEDIUM, LVL_LOW };
+#define PRIO_REASON_LEN 200
 static const char *const level_names[] = {"high", "medium", "low"};
 
 /* Urgency of a severity alone: major and critical need action now. */
@@ -330,17 +339,18 @@ static void note_service(struct slot *sl, const char *svc)
 {
     if (!svc || sl->n_svc == SVC_MAX)
         return;
-    uint64_t h = ad_hash64(svc, strlen(svc), 0x5e7);
+    uint32_t h = (uint32_t)ad_hash64(svc, strlen(svc), 0x5e7);
     for (uint32_t i = 0; i < sl->n_svc; i++)
         if (sl->svc_h[i] == h)
             return;
     sl->svc_h[sl->n_svc++] = h;
 }
 
-/* Distinct services of the members (up to SVC_MAX). The slot holds the candidate first. */
+/* Distinct services of the members (up to SVC_MAX), from the slot that holds c. */
 static uint32_t count_services(const struct ad_candidate *c)
 {
-    return ((const struct slot *)(const void *)c)->n_svc;
+    const char *p = (const char *)c - offsetof(struct slot, c);
+    return ((const struct slot *)(const void *)p)->n_svc;
 }
 
 /* Impact from the most critical CI involved and how many services are affected; urgency from
@@ -384,8 +394,9 @@ static bool recompute_priority(const struct ad_svcwin *s, struct ad_candidate *c
     int prio = s->rules.prio[impact][urgency];
     c->impact = (uint8_t)impact;
     c->urgency = (uint8_t)urgency;
-    if (with_reason)
-        snprintf(c->priority_reason, sizeof(c->priority_reason),
+    /* Kept apart from the candidate (a pointer): every tick walks the candidates. */
+    if (with_reason && (c->priority_reason || (c->priority_reason = malloc(PRIO_REASON_LEN))))
+        snprintf(c->priority_reason, PRIO_REASON_LEN,
                  "impact %s: %s CI%s%.60s%s, %u service%s; urgency %s: %s severity%s",
                  level_names[impact], ad_criticality_name((enum ad_criticality)crit),
                  crit_ci ? " '" : "", crit_ci ? crit_ci : "", crit_ci ? "'" : "", services,
@@ -566,13 +577,20 @@ static void text_register(struct ad_svcwin *s, uint32_t idx, const struct ad_eve
     struct slot *sl = &s->slots[idx];
     struct ad_minhash m;
     alert_sketch(ev, &m);
-    if (m.n_tokens < TEXT_MIN_TOKENS || sl->n_sk == TEXT_SKETCHES)
+    if (m.n_tokens < TEXT_MIN_TOKENS)
         return;
-    for (uint32_t k = 0; k < sl->n_sk; k++)
-        if (ad_minhash_similarity(&sl->sk[k], &m) >= TEXT_SAME)
+    if (!sl->tx && !(sl->tx = calloc(1, sizeof(*sl->tx)))) {
+        s->st.oom++;
+        return;
+    }
+    struct slot_text *tx = sl->tx;
+    if (tx->n_sk == TEXT_SKETCHES)
+        return;
+    for (uint32_t k = 0; k < tx->n_sk; k++)
+        if (ad_minhash_similarity(&tx->sk[k], &m) >= TEXT_SAME)
             return;
-    sl->sk[sl->n_sk] = m;
-    sl->sk_member[sl->n_sk++] = member;
+    tx->sk[tx->n_sk] = m;
+    tx->sk_member[tx->n_sk++] = member;
     for (int b = 0; b < AD_MINHASH_BANDS; b++)
         if (ad_u64map_put(&s->by_band, ad_minhash_band(&m, b), idx) < 0)
             s->st.oom++; /* this band is not indexed: a lookup may miss it */
@@ -595,9 +613,9 @@ static uint32_t text_match(const struct ad_svcwin *s, const struct ad_event *ev,
         uint32_t idx;
         if (!ad_u64map_get(&s->by_band, ad_minhash_band(&m, b), &idx) || !live(s, idx, ev->time_ns))
             continue;
-        const struct slot *sl = &s->slots[idx];
-        for (uint32_t k = 0; k < sl->n_sk; k++) {
-            double sim = ad_minhash_similarity(&sl->sk[k], &m);
+        const struct slot_text *tx = s->slots[idx].tx;
+        for (uint32_t k = 0; tx && k < tx->n_sk; k++) {
+            double sim = ad_minhash_similarity(&tx->sk[k], &m);
             if (sim > best_sim) {
                 best_sim = sim;
                 best = idx;
@@ -608,7 +626,7 @@ static uint32_t text_match(const struct ad_svcwin *s, const struct ad_event *ev,
     if (best == NIL || best_sim < s->cfg.text_similarity)
         return NIL;
     const struct ad_candidate *c = &s->slots[best].c;
-    uint32_t mi = s->slots[best].sk_member[best_k];
+    uint32_t mi = s->slots[best].tx->sk_member[best_k];
     const struct ad_cand_member *other = mi < c->n_members ? &c->members[mi] : &c->members[0];
     snprintf(why, n, "text like '%.80s on %.80s' (similarity %.2f)", other->check, other->resource,
              best_sim);
@@ -968,13 +986,14 @@ static void text_forgot(struct ad_svcwin *s, uint32_t idx)
 {
     struct slot *sl = &s->slots[idx];
     uint32_t v;
-    for (uint32_t k = 0; k < sl->n_sk; k++)
+    for (uint32_t k = 0; sl->tx && k < sl->tx->n_sk; k++)
         for (int b = 0; b < AD_MINHASH_BANDS; b++) {
-            uint64_t bk = ad_minhash_band(&sl->sk[k], b);
+            uint64_t bk = ad_minhash_band(&sl->tx->sk[k], b);
             if (ad_u64map_get(&s->by_band, bk, &v) && v == idx)
                 ad_u64map_del(&s->by_band, bk);
         }
-    sl->n_sk = 0;
+    free(sl->tx);
+    sl->tx = NULL;
 }
 
 static uint32_t text_rule_match(struct ad_svcwin *s, const struct ad_event *ev, char *why, size_t n)
@@ -1130,6 +1149,7 @@ static uint64_t cause_sig(const char *ci, const char *check)
 
 static void cause_free(struct cause *k)
 {
+    free(k->inc);
     free(k->ci);
     free(k->check);
     free(k->service);
@@ -1145,10 +1165,14 @@ static struct cause *cause_get(struct ad_svcwin *s, uint64_t sig, const struct a
     if (ad_u64map_get(&s->by_sig, sig, &i))
         return &s->causes[i];
     if (s->n_causes >= s->cfg.max_problems && s->n_causes > 0) {
-        uint32_t old = 0;
-        for (uint32_t k = 1; k < s->n_causes; k++)
+        /* The least recently seen of 64 records sampled at places the new signature decides:
+         * bounded work at the bound, and the same choice in a replay or after a restore. */
+        uint32_t old = (uint32_t)(sig % s->n_causes);
+        for (uint32_t j = 1; j < 64 && j < s->n_causes; j++) {
+            uint32_t k = (uint32_t)((sig + (uint64_t)j * 0x9E3779B1u) % s->n_causes);
             if (s->causes[k].last_ns < s->causes[old].last_ns)
                 old = k;
+        }
         ad_u64map_del(&s->by_sig, s->causes[old].sig);
         cause_free(&s->causes[old]);
         uint32_t last = --s->n_causes;
@@ -1249,6 +1273,16 @@ static void note_resolved(struct ad_svcwin *s, const struct ad_candidate *c, int
     if (k->n_inc == CAUSE_MAX_INCIDENTS) {
         memmove(&k->inc[0], &k->inc[1], (CAUSE_MAX_INCIDENTS - 1) * sizeof(k->inc[0]));
         k->n_inc--;
+    }
+    if (k->n_inc == k->cap_inc) {
+        uint32_t cap = k->cap_inc ? k->cap_inc * 2 : 2;
+        struct ad_cand_incident *v = realloc(k->inc, (size_t)cap * sizeof(*v));
+        if (!v) {
+            s->st.oom++;
+            return;
+        }
+        k->inc = v;
+        k->cap_inc = cap;
     }
     struct ad_cand_incident *x = &k->inc[k->n_inc++];
     memset(x, 0, sizeof(*x));
@@ -1425,12 +1459,13 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
             ad_wr_cstr(w, m->service ? m->service : "");
             ad_wr_u8(w, m->flapping);
         }
-        ad_wr_u8(w, sl->n_sk);
-        for (uint32_t k = 0; k < sl->n_sk; k++) {
-            ad_wr_u32(w, sl->sk_member[k]);
-            ad_wr_u32(w, sl->sk[k].n_tokens);
+        const struct slot_text *tx = sl->tx;
+        ad_wr_u8(w, tx ? tx->n_sk : 0);
+        for (uint32_t k = 0; tx && k < tx->n_sk; k++) {
+            ad_wr_u32(w, tx->sk_member[k]);
+            ad_wr_u32(w, tx->sk[k].n_tokens);
             for (int j = 0; j < AD_MINHASH_K; j++)
-                ad_wr_u32(w, sl->sk[k].v[j]);
+                ad_wr_u32(w, tx->sk[k].v[j]);
         }
         ad_wr_u32(w, c->n_links);
         for (uint32_t k = 0; k < c->n_links; k++) {
@@ -1538,14 +1573,17 @@ static int load_candidate(struct ad_rd *r, struct slot *sl, uint32_t version)
             return -EINVAL;
     }
     if (version >= 5) {
-        sl->n_sk = ad_rd_u8(r);
-        if (r->bad || sl->n_sk > TEXT_SKETCHES)
+        uint8_t n_sk = ad_rd_u8(r);
+        if (r->bad || n_sk > TEXT_SKETCHES)
             return -EINVAL;
-        for (uint32_t k = 0; k < sl->n_sk; k++) {
-            sl->sk_member[k] = ad_rd_u32(r);
-            sl->sk[k].n_tokens = ad_rd_u32(r);
+        if (n_sk && !(sl->tx = calloc(1, sizeof(*sl->tx))))
+            return -ENOMEM;
+        for (uint32_t k = 0; k < n_sk; k++) {
+            sl->tx->sk_member[k] = ad_rd_u32(r);
+            sl->tx->sk[k].n_tokens = ad_rd_u32(r);
             for (int j = 0; j < AD_MINHASH_K; j++)
-                sl->sk[k].v[j] = ad_rd_u32(r);
+                sl->tx->sk[k].v[j] = ad_rd_u32(r);
+            sl->tx->n_sk = (uint8_t)(k + 1);
         }
     }
     if (version < 2)
@@ -1587,10 +1625,13 @@ static int load_causes(struct ad_svcwin *s, struct ad_rd *r)
         k->total = ad_rd_u32(r);
         k->version = ad_rd_u32(r);
         k->last_ns = ad_rd_i64(r);
-        k->n_inc = ad_rd_u32(r);
+        uint32_t n_inc = ad_rd_u32(r);
         s->n_causes = i + 1; /* owned strings freed by destroy on failure */
-        if (r->bad || k->sig == 0 || k->n_inc > CAUSE_MAX_INCIDENTS)
+        if (r->bad || k->sig == 0 || n_inc > CAUSE_MAX_INCIDENTS)
             return -EINVAL;
+        if (n_inc && !(k->inc = calloc(n_inc, sizeof(*k->inc))))
+            return -ENOMEM;
+        k->n_inc = k->cap_inc = n_inc;
         for (uint32_t j = 0; j < k->n_inc; j++) {
             char *id = ad_rd_strdup(r, AD_CAND_ID_LEN);
             if (!id)

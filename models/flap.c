@@ -13,7 +13,7 @@
 #include "common/u64map.h"
 
 #define HISTORY 20          /* observed state changes kept, as Nagios does (21 states) */
-#define EXPIRE_BUDGET 4096  /* slots looked at per expire() call */
+#define EXPIRE_BUDGET 256   /* slots looked at per expire() call (a tick: 1 s of event time) */
 #define NIL UINT32_MAX
 
 struct rec {
