@@ -837,16 +837,18 @@ static uint32_t topology_match(const struct ad_svcwin *s, const struct ad_event 
         return NIL;
     int cl = (int)(ev->resource.len > 120 ? 120 : ev->resource.len);
     uint32_t idx;
-    if (ad_u64map_get(&s->by_ci, ci_key(ev->resource), &idx) && live(s, idx, ev->time_ns)) {
+    /* First what the CI depends on (the alert is a symptom of a failure below): that explains
+     * it better than another alert on the same CI, which may be unrelated (a CPU alert before
+     * the database under it failed). Then the CI itself, then what depends on it (the alert is
+     * the cause of failures above). Along dependency chains only, never sideways through a
+     * shared dependency: a network switch or a storage array that everything uses must not
+     * merge whatever fails near it. */
+    struct topo_probe p = {s, ev->time_ns, NIL, 0, 0, false};
+    bool found = ad_topology_walk_deps(t, node, false, s->rules.depth, TOPO_MAX_VISIT, topo_visit, &p);
+    if (!found && ad_u64map_get(&s->by_ci, ci_key(ev->resource), &idx) && live(s, idx, ev->time_ns)) {
         snprintf(why, n, "same CI '%.*s'", cl, ev->resource.p);
         return idx;
     }
-    /* Along dependency chains only, never sideways through a shared dependency: a network switch
-     * or a storage array that everything uses must not merge whatever fails near it. First what
-     * the CI depends on (the alert is a symptom of a failure below), then what depends on it (the
-     * alert is the cause of failures above). */
-    struct topo_probe p = {s, ev->time_ns, NIL, 0, 0, false};
-    bool found = ad_topology_walk_deps(t, node, false, s->rules.depth, TOPO_MAX_VISIT, topo_visit, &p);
     if (!found)
         found = ad_topology_walk_deps(t, node, true, s->rules.depth, TOPO_MAX_VISIT, topo_visit, &p);
     if (!found)

@@ -280,6 +280,28 @@ static void a_cascade_across_services_is_one_incident_rooted_at_the_deepest_ci(v
     fx_free(f);
 }
 
+/* A failing dependency explains a new alert better than an unrelated alert already firing on the
+ * same CI: the symptom joins the database's incident, not the earlier CPU alert's. */
+static void a_failing_dependency_wins_over_the_same_ci(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    feed(f, fx_alert("orders", "app-1", "CPUSaturated", FX_T0));
+    feed(f, fx_sev(fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 300 * S), AD_SEV_CRITICAL));
+    feed(f, fx_alert("orders", "app-1", "DBConnFail", FX_T0 + 310 * S));
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    const char *db = NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (strstr(f->json[i], "\"check\":\"DBDown\""))
+            db = f->json[i];
+    assert_non_null(db);
+    assert_non_null(strstr(db, "\"check\":\"DBConnFail\""));
+    assert_null(strstr(db, "CPUSaturated"));
+    assert_non_null(strstr(db, "'app-1' depends on 'db-1' (1 hop)"));
+    fx_free(f);
+}
+
 /* The same alerts without the topology rule: one candidate per service. */
 static void without_topology_the_cascade_is_five_incidents(void **state)
 {
@@ -679,6 +701,7 @@ int main(void)
         cmocka_unit_test(errors_name_line_and_column),
         cmocka_unit_test(a_cascade_across_services_is_one_incident_rooted_at_the_deepest_ci),
         cmocka_unit_test(without_topology_the_cascade_is_five_incidents),
+        cmocka_unit_test(a_failing_dependency_wins_over_the_same_ci),
         cmocka_unit_test(topology_links_respect_window_and_depth),
         cmocka_unit_test(group_by_a_label_joins_across_services),
         cmocka_unit_test(reconfigure_reloads_the_graph_and_keeps_it_when_broken),
