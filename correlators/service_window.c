@@ -804,7 +804,7 @@ static bool fits_in_time(const struct ad_svcwin *s, const struct ad_candidate *c
         const struct ad_cand_member *m = &c->members[i];
         if (m->status != AD_STATUS_FIRING || strcmp(m->resource, ci) != 0)
             continue;
-        if (down ? now_ns - m->first_seen_ns <= s->cfg.window_ns
+        if (down ? now_ns - m->first_seen_ns <= s->cfg.topology_window_ns
                  : now_ns - m->first_seen_ns <= s->cfg.topology_lag_ns)
             return true;
     }
@@ -1806,6 +1806,10 @@ static const struct ad_opt svcwin_opts[] = {
     AD_OPT_DURATION("resolve_after", "0s", "0s", "30d", struct ad_svcwin_cfg, resolve_after_ns,
                     "Resolve a candidate that saw no event for this long, firing alerts or not "
                     "(for sources that never send resolves); 0s: only when all alerts resolved."),
+    AD_OPT_DURATION("topology_window", "10m", "1s", "1d", struct ad_svcwin_cfg, topology_window_ns,
+                    "How long after its cause's alert a symptom may fire and still join it along "
+                    "a dependency. Alerting rules with a 'for:' delay fire minutes after the "
+                    "cause, so keep it above the longest such delay (docs/topology.md)."),
     AD_OPT_DURATION("topology_lag", "2m", "0s", "1h", struct ad_svcwin_cfg, topology_lag_ns,
                     "How much earlier than its cause a symptom may be seen: an alert joins a "
                     "candidate whose firing alerts on CIs that depend on it started at most this "

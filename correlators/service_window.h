@@ -24,6 +24,7 @@ struct ad_svcwin_cfg {
     char *topology_file;        /* "" = no topology */
     uint64_t topology_depth;    /* hops walked from an alert's CI */
     int64_t topology_lag_ns;    /* a symptom may precede its cause by at most this */
+    int64_t topology_window_ns; /* a symptom follows its cause within this */
     struct ad_strlist priority_matrix; /* 9 of P1..P5: impact high..low x urgency high..low */
     int default_criticality;    /* enum ad_criticality of CIs not in the topology */
     uint64_t impact_services;   /* this many services affected raise the impact one level */

@@ -200,7 +200,7 @@ static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, cha
                                    size_t n_group)
 {
     return (struct ad_svcwin_cfg){600 * S, 30 * S, 3600 * S, 10000, 1000, 32,
-                                  {link, n_link}, {group, n_group}, f->path, 3, 120 * S,
+                                  {link, n_link}, {group, n_group}, f->path, 3, 120 * S, 600 * S,
                                   {NULL, 0}, 1, 3, 10, 300 * S, 0, 0.6, 3, 0.8, 10000, 3, 86400 * S, 10000};
 }
 
