@@ -97,6 +97,58 @@ static void distinct(struct ad_jsonw *w, const char *key, const struct ad_candid
 #undef FIELD
 }
 
+/* The fields both documents start with: id, message_key, type, source, state. */
+static void head_fields(struct ad_jsonw *w, const struct ad_candidate *c, const char *type)
+{
+    ad_jsonw_key(w, "id");
+    ad_jsonw_cstr(w, c->id);
+    ad_jsonw_key(w, "message_key"); /* ServiceNow's dedup key: stable per candidate */
+    ad_jsonw_cstr(w, c->id);
+    ad_jsonw_key(w, "type");
+    ad_jsonw_cstr(w, type);
+    ad_jsonw_key(w, "source");
+    ad_jsonw_cstr(w, "aiopsd");
+    ad_jsonw_key(w, "state");
+    ad_jsonw_cstr(w, ad_cand_state_name(c->state));
+}
+
+static void priority_fields(struct ad_jsonw *w, int priority)
+{
+    char prio[16];
+    snprintf(prio, sizeof(prio), "P%d", priority);
+    ad_jsonw_key(w, "priority");
+    ad_jsonw_cstr(w, prio);
+    ad_jsonw_key(w, "priority_level");
+    ad_jsonw_int(w, priority);
+}
+
+/* service, ci, title. */
+static void where_fields(struct ad_jsonw *w, const struct ad_candidate *c)
+{
+    ad_jsonw_key(w, "service");
+    ad_jsonw_cstr(w, c->service ? c->service : "");
+    ad_jsonw_key(w, "ci");
+    ad_jsonw_cstr(w, c->ci ? c->ci : "");
+    ad_jsonw_key(w, "title");
+    ad_jsonw_cstr(w, c->title ? c->title : "");
+}
+
+/* One entry of "correlation": {correlator, reason[, alerts]} (alerts < 0: left out). */
+static void correlation_entry(struct ad_jsonw *w, const char *correlator, const char *reason,
+                              int64_t alerts)
+{
+    ad_jsonw_obj_begin(w);
+    ad_jsonw_key(w, "correlator");
+    ad_jsonw_cstr(w, correlator ? correlator : "");
+    ad_jsonw_key(w, "reason");
+    ad_jsonw_cstr(w, reason ? reason : "");
+    if (alerts >= 0) {
+        ad_jsonw_key(w, "alerts");
+        ad_jsonw_uint(w, (uint64_t)alerts);
+    }
+    ad_jsonw_obj_end(w);
+}
+
 /* docs/redis.md "Problem JSON". */
 static int problem_json(const struct ad_candidate *c, struct ad_buf *out)
 {
@@ -104,29 +156,11 @@ static int problem_json(const struct ad_candidate *c, struct ad_buf *out)
     char prio[4];
     ad_jsonw_init(&w, out);
     ad_jsonw_obj_begin(&w);
-    ad_jsonw_key(&w, "id");
-    ad_jsonw_cstr(&w, c->id);
-    ad_jsonw_key(&w, "message_key");
-    ad_jsonw_cstr(&w, c->id);
-    ad_jsonw_key(&w, "type");
-    ad_jsonw_cstr(&w, "problem");
-    ad_jsonw_key(&w, "source");
-    ad_jsonw_cstr(&w, "aiopsd");
-    ad_jsonw_key(&w, "state");
-    ad_jsonw_cstr(&w, ad_cand_state_name(c->state));
+    head_fields(&w, c, "problem");
     ad_jsonw_key(&w, "version");
     ad_jsonw_uint(&w, c->version);
-    snprintf(prio, sizeof(prio), "P%d", c->priority);
-    ad_jsonw_key(&w, "priority");
-    ad_jsonw_cstr(&w, prio);
-    ad_jsonw_key(&w, "priority_level");
-    ad_jsonw_int(&w, c->priority);
-    ad_jsonw_key(&w, "service");
-    ad_jsonw_cstr(&w, c->service ? c->service : "");
-    ad_jsonw_key(&w, "ci");
-    ad_jsonw_cstr(&w, c->ci ? c->ci : "");
-    ad_jsonw_key(&w, "title");
-    ad_jsonw_cstr(&w, c->title ? c->title : "");
+    priority_fields(&w, c->priority);
+    where_fields(&w, c);
     ad_jsonw_key(&w, "cause");
     ad_jsonw_obj_begin(&w);
     ad_jsonw_key(&w, "ci");
@@ -165,12 +199,7 @@ static int problem_json(const struct ad_candidate *c, struct ad_buf *out)
     ad_jsonw_arr_end(&w);
     ad_jsonw_key(&w, "correlation");
     ad_jsonw_arr_begin(&w);
-    ad_jsonw_obj_begin(&w);
-    ad_jsonw_key(&w, "correlator");
-    ad_jsonw_cstr(&w, "problems");
-    ad_jsonw_key(&w, "reason");
-    ad_jsonw_cstr(&w, c->reason ? c->reason : "");
-    ad_jsonw_obj_end(&w);
+    correlation_entry(&w, "problems", c->reason, -1);
     ad_jsonw_arr_end(&w);
     ad_jsonw_obj_end(&w);
     return ad_jsonw_finish(&w);
@@ -179,23 +208,13 @@ static int problem_json(const struct ad_candidate *c, struct ad_buf *out)
 int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
 {
     struct ad_jsonw w;
-    char prio[4];
 
     if (c->type == AD_CAND_PROBLEM)
         return problem_json(c, out);
 
     ad_jsonw_init(&w, out);
     ad_jsonw_obj_begin(&w);
-    ad_jsonw_key(&w, "id");
-    ad_jsonw_cstr(&w, c->id);
-    ad_jsonw_key(&w, "message_key"); /* ServiceNow's dedup key: stable per candidate */
-    ad_jsonw_cstr(&w, c->id);
-    ad_jsonw_key(&w, "type");
-    ad_jsonw_cstr(&w, "incident");
-    ad_jsonw_key(&w, "source");
-    ad_jsonw_cstr(&w, "aiopsd");
-    ad_jsonw_key(&w, "state");
-    ad_jsonw_cstr(&w, ad_cand_state_name(c->state));
+    head_fields(&w, c, "incident");
     ad_jsonw_key(&w, "resolution_state"); /* ServiceNow: New / Closing */
     ad_jsonw_cstr(&w, c->state == AD_CAND_RESOLVED ? "Closing" : "New");
     ad_jsonw_key(&w, "version");
@@ -204,11 +223,7 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
         ad_jsonw_key(&w, "resolved_because");
         ad_jsonw_cstr(&w, c->resolved_because);
     }
-    snprintf(prio, sizeof(prio), "P%d", c->priority);
-    ad_jsonw_key(&w, "priority");
-    ad_jsonw_cstr(&w, prio);
-    ad_jsonw_key(&w, "priority_level");
-    ad_jsonw_int(&w, c->priority);
+    priority_fields(&w, c->priority);
     if (c->priority_reason && c->priority_reason[0]) {
         static const char *const levels[] = {"high", "medium", "low"};
         ad_jsonw_key(&w, "impact");
@@ -222,12 +237,7 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
     ad_jsonw_cstr(&w, ad_severity_name(c->severity));
     ad_jsonw_key(&w, "severity_code"); /* ServiceNow numeric: 1 critical .. 5 info */
     ad_jsonw_int(&w, ad_severity_snow_code(c->severity));
-    ad_jsonw_key(&w, "service");
-    ad_jsonw_cstr(&w, c->service ? c->service : "");
-    ad_jsonw_key(&w, "ci");
-    ad_jsonw_cstr(&w, c->ci ? c->ci : "");
-    ad_jsonw_key(&w, "title");
-    ad_jsonw_cstr(&w, c->title ? c->title : "");
+    where_fields(&w, c);
     ad_jsonw_key(&w, "alert_count");
     ad_jsonw_uint(&w, c->alert_count);
     ad_jsonw_key(&w, "alerts_firing");
@@ -269,24 +279,10 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
 
     ad_jsonw_key(&w, "correlation");
     ad_jsonw_arr_begin(&w);
-    for (uint32_t i = 0; i < c->n_links; i++) {
-        ad_jsonw_obj_begin(&w);
-        ad_jsonw_key(&w, "correlator");
-        ad_jsonw_cstr(&w, c->links[i].rule);
-        ad_jsonw_key(&w, "reason");
-        ad_jsonw_cstr(&w, c->links[i].reason ? c->links[i].reason : "");
-        ad_jsonw_key(&w, "alerts");
-        ad_jsonw_uint(&w, c->links[i].alerts);
-        ad_jsonw_obj_end(&w);
-    }
-    if (c->n_links == 0) {
-        ad_jsonw_obj_begin(&w);
-        ad_jsonw_key(&w, "correlator");
-        ad_jsonw_cstr(&w, c->correlator ? c->correlator : "");
-        ad_jsonw_key(&w, "reason");
-        ad_jsonw_cstr(&w, c->reason ? c->reason : "");
-        ad_jsonw_obj_end(&w);
-    }
+    for (uint32_t i = 0; i < c->n_links; i++)
+        correlation_entry(&w, c->links[i].rule, c->links[i].reason, c->links[i].alerts);
+    if (c->n_links == 0)
+        correlation_entry(&w, c->correlator, c->reason, -1);
     ad_jsonw_arr_end(&w);
     ad_jsonw_obj_end(&w);
     return ad_jsonw_finish(&w);

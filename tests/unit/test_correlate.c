@@ -13,6 +13,7 @@
 #include "correlators/candidate.h"
 #include "correlators/service_window.h"
 #include "fx_event.h"
+#include "fx_svcwin.h"
 #include "models/dedup.h"
 
 #define S AD_NS_PER_S
@@ -57,11 +58,10 @@ static struct fx *fx_new(uint64_t max_open, uint64_t max_members)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct ad_dedup_cfg dc = {300 * S, 3600 * S, 10000, {identity, 3}, {NULL, 0}};
-    struct ad_svcwin_cfg sc = {600 * S,     30 * S,          3600 * S, max_open, max_members,
-                               32,          {links, 2},      {by_service, 1},    "", 3, 120 * S, 600 * S,
-                               {NULL, 0},   1,               3,                  10, 300 * S, 0,
-                               0.6,         3,               0.8,                10000,
-                               3,           86400 * S,       10000};
+    struct ad_svcwin_cfg sc = fx_svcwin_cfg((struct ad_strlist){links, 2},
+                                            (struct ad_strlist){by_service, 1});
+    sc.max_open = max_open;
+    sc.max_members = max_members;
     struct ad_err err;
     assert_int_equal(ad_dedup_create(&dc, &f->dedup, &err), 0);
     assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);

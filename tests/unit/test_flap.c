@@ -17,6 +17,7 @@
 #include "correlators/candidate.h"
 #include "correlators/service_window.h"
 #include "fx_event.h"
+#include "fx_svcwin.h"
 #include "models/dedup.h"
 #include "models/flap.h"
 
@@ -149,10 +150,9 @@ static struct fx *fx_new(int64_t resolve_after_ns)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct ad_dedup_cfg dc = {300 * S, 3600 * S, 10000, {identity, 3}, {NULL, 0}};
-    struct ad_svcwin_cfg sc = {600 * S,   30 * S, 3600 * S, 10000, 1000, 32, {links, 1},
-                               {by_service, 1}, "", 3, 120 * S, 600 * S, {NULL, 0}, 1, 3, 10,
-                               300 * S, resolve_after_ns, 0.6, 3, 0.8, 10000, 3, 86400 * S,
-                               10000};
+    struct ad_svcwin_cfg sc = fx_svcwin_cfg((struct ad_strlist){links, 1},
+                                            (struct ad_strlist){by_service, 1});
+    sc.resolve_after_ns = resolve_after_ns;
     struct ad_err err;
     assert_int_equal(ad_dedup_create(&dc, &f->dedup, &err), 0);
     f->flap = flap_new(1000);

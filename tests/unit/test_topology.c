@@ -21,6 +21,7 @@
 #include "common/minhash.h"
 #include "correlators/cooccur.h"
 #include "fx_event.h"
+#include "fx_svcwin.h"
 #include "models/dedup.h"
 
 #define S AD_NS_PER_S
@@ -199,9 +200,10 @@ static void write_file(char *path, const char *text)
 static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, char **group,
                                    size_t n_group)
 {
-    return (struct ad_svcwin_cfg){600 * S, 30 * S, 3600 * S, 10000, 1000, 32,
-                                  {link, n_link}, {group, n_group}, f->path, 3, 120 * S, 600 * S,
-                                  {NULL, 0}, 1, 3, 10, 300 * S, 0, 0.6, 3, 0.8, 10000, 3, 86400 * S, 10000};
+    struct ad_svcwin_cfg sc =
+        fx_svcwin_cfg((struct ad_strlist){link, n_link}, (struct ad_strlist){group, n_group});
+    sc.topology_file = f->path;
+    return sc;
 }
 
 static struct fx *fx_new(char **link, size_t n_link, char **group, size_t n_group)
