@@ -377,14 +377,10 @@ out_destroy:
 static int hc_start(void *state, struct ad_err *reterr)
 {
     struct hc *c = state;
-    struct sockaddr_storage ss;
-    socklen_t sl;
     char host[64];
 
     if (c->started || c->stopped)
         return ad_err_set(reterr, EINVAL, "collectors.http: already started");
-    if (ad_addr_parse(c->listen, &ss, &sl) < 0)
-        return ad_err_set(reterr, EINVAL, "collectors.http.listen: bad address \"%s\"", c->listen);
     c->http = evhttp_new(c->env->base);
     if (!c->http)
         return ad_err_set(reterr, ENOMEM, "collectors.http: out of memory");
@@ -399,22 +395,10 @@ static int hc_start(void *state, struct ad_err *reterr)
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(c->http, on_request, c);
-    struct evconnlistener *l = evconnlistener_new_bind(
-        c->env->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sl);
-    if (!l) {
-        int e = errno ? errno : EADDRNOTAVAIL;
-        return ad_err_set(reterr, e, "collectors.http: cannot listen on %s: %s", c->listen,
-                          strerror(e));
-    }
-    if (!evhttp_bind_listener(c->http, l)) {
-        evconnlistener_free(l);
-        return ad_err_set(reterr, ENOMEM, "collectors.http: out of memory");
-    }
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof(bound);
-    if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&bound, &bl) == 0)
-        c->port = ad_addr_port(&bound);
+    int r = ad_http_listen(c->http, c->env->base, "collectors.http", c->listen, LISTEN_BACKLOG,
+                           &c->port, reterr);
+    if (r < 0)
+        return r;
     c->started = true;
     ad_addr_host(c->listen, host, sizeof(host));
     ad_log(AD_LOG_INFO, "http: listening on http://%s:%d (/api/v1/events, /api/v1/alertmanager%s)",

@@ -594,15 +594,6 @@ out_destroy:
     return r;
 }
 
-static int bound_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-        return 0;
-    return ad_addr_port(&ss);
-}
-
 static int start_udp(struct sc *c, struct ad_err *reterr)
 {
     c->udp_fd = socket(c->udp_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -617,7 +608,7 @@ static int start_udp(struct sc *c, struct ad_err *reterr)
     c->ev_udp = event_new(c->env->base, c->udp_fd, EV_READ | EV_PERSIST, on_udp, c);
     if (!c->ev_udp || (!c->paused && event_add(c->ev_udp, NULL) != 0))
         return ad_err_set(reterr, ENOMEM, "collectors.syslog: cannot add the udp socket");
-    c->udp_port = bound_port(c->udp_fd);
+    c->udp_port = ad_addr_bound_port(c->udp_fd);
     ad_log(AD_LOG_INFO, "syslog: listening on udp %s (port %d)", c->udp_where, c->udp_port);
     return 0;
 }
@@ -635,7 +626,7 @@ static int start_tcp(struct sc *c, struct ad_err *reterr)
     evconnlistener_set_error_cb(c->lis, on_accept_error);
     if (c->paused)
         evconnlistener_disable(c->lis);
-    c->tcp_port = bound_port(evconnlistener_get_fd(c->lis));
+    c->tcp_port = ad_addr_bound_port(evconnlistener_get_fd(c->lis));
     ad_log(AD_LOG_INFO, "syslog: listening on tcp %s (port %d)", c->tcp_where, c->tcp_port);
     return 0;
 }

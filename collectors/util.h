@@ -7,7 +7,10 @@
 
 #include "config/opt.h"
 
+struct ad_err;
 struct ad_metrics;
+struct event_base;
+struct evhttp;
 
 enum ad_reject {
     AD_REJECT_BAD_JSON = 0, /* malformed, wrong type, missing/unknown field (-EBADMSG) */
@@ -30,6 +33,13 @@ struct ad_collector_counts {
  * aiopsd_collector_paused, labelled collector="<name>". */
 void ad_collector_counts_stats(const struct ad_collector_counts *c, const char *name,
                                struct ad_metrics *m);
+
+/* Serves http on listen ("IPv4:port" or "[IPv6]:port", IP literals only: start-up never waits
+ * on DNS; port 0 picks a free one) through a listener of ours (close-on-exec, reusable address),
+ * and writes the bound port. what names the server in errors ("admin", "collectors.http").
+ * Returns 0 or -errno with reterr set. */
+int ad_http_listen(struct evhttp *http, struct event_base *base, const char *what,
+                   const char *listen, int backlog, int *ret_port, struct ad_err *reterr);
 
 int ad_strlist_copy(struct ad_strlist *dst, const struct ad_strlist *src); /* 0 or -ENOMEM */
 void ad_strlist_free(struct ad_strlist *l);                               /* leaves it empty */

@@ -58,6 +58,15 @@ int ad_addr_port(const struct sockaddr_storage *ss)
     return 0;
 }
 
+int ad_addr_bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    return ad_addr_port(&ss);
+}
+
 void ad_addr_host(const char *s, char *buf, size_t n)
 {
     const char *colon = strrchr(s, ':');

@@ -9,5 +9,7 @@
 int ad_addr_parse(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len);
 /* The port of an AF_INET or AF_INET6 address (host order), 0 for anything else. */
 int ad_addr_port(const struct sockaddr_storage *ss);
+/* The port socket fd is bound to (what port 0 became), 0 when it cannot be told. */
+int ad_addr_bound_port(int fd);
 /* The host part of s for log lines ("127.0.0.1", "[::1]"): at most n - 1 bytes, NUL-terminated. */
 void ad_addr_host(const char *s, char *buf, size_t n);

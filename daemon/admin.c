@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "collectors/util.h"
 #include "common/addr.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -186,28 +187,10 @@ int ad_admin_route(struct ad_admin *a, const char *path, ad_admin_handler h, voi
     return 0;
 }
 
-static int bound_port(struct evconnlistener *l)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len) != 0)
-        return 0;
-    return ad_addr_port(&ss);
-}
-
 static int start_http(struct ad_admin *a, const char *listen, struct event_base *base,
                       struct ad_err *reterr)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
     char host[64];
-
-    /* IP literals only, so start-up never waits on DNS; port 0 picks a free one (tests). */
-    if (ad_addr_parse(listen, &ss, &len) < 0)
-        return ad_err_set(reterr, EINVAL,
-                          "admin.listen: expected \"IPv4:port\" or \"[IPv6]:port\" (e.g. "
-                          "127.0.0.1:9101), got \"%s\"",
-                          listen);
     a->http = evhttp_new(base);
     if (!a->http)
         return ad_err_set(reterr, ENOMEM, "admin: cannot create the HTTP server");
@@ -216,19 +199,9 @@ static int start_http(struct ad_admin *a, const char *listen, struct event_base 
     evhttp_set_timeout(a->http, IO_TIMEOUT_S);
     evhttp_set_default_content_type(a->http, "text/plain; charset=utf-8");
     evhttp_set_gencb(a->http, on_request, a);
-
-    struct evconnlistener *l = evconnlistener_new_bind(
-        base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)len);
-    if (!l) {
-        int e = errno ? errno : EADDRNOTAVAIL;
-        return ad_err_set(reterr, e, "admin: cannot listen on %s: %s", listen, strerror(e));
-    }
-    if (!evhttp_bind_listener(a->http, l)) {
-        evconnlistener_free(l);
-        return ad_err_set(reterr, ENOMEM, "admin: cannot listen on %s: out of memory", listen);
-    }
-    a->port = bound_port(l);
+    int r = ad_http_listen(a->http, base, "admin", listen, LISTEN_BACKLOG, &a->port, reterr);
+    if (r < 0)
+        return r;
     ad_addr_host(listen, host, sizeof(host));
     ad_log(AD_LOG_INFO, "admin: listening on http://%s:%d", host, a->port);
     return 0;
