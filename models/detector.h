@@ -1,0 +1,98 @@
+/* models/detector.h: per-series anomaly detectors for dynamic baselining (issue 6,
+ * docs/baselines.md). A detector is a small ops table and a fixed-size state with no pointers in
+ * it, so a series' state is saved and restored as bytes (the baseline model's state file and the
+ * Kafka checkpoints) and costs the same number of bytes for every series. O(1) per point, pure:
+ * no I/O, no clock, no allocation in update.
+ *
+ * The caller (models/baseline.c, aiopsctl baseline, the benches) goes through ad_det_update(),
+ * which rejects what must not be learned (NaN/inf values, a timestamp not after the last one)
+ * before the detector sees it. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest state any detector may have, header included: with the series table's entry and
+ * its key this keeps a series under 1 KiB (issue 6's target for weekly seasonality). */
+#define AD_DET_STATE_MAX 896
+
+/* Settings shared by the series that one config pattern selects (models.baseline.detectors[]). */
+struct ad_det_params {
+    double band;          /* band half-width in units of the detector's spread (default 3) */
+    double q;             /* false-alarm probability per point for the SPOT tail (1e-4) */
+    uint32_t warmup;      /* points before anything is scored (score 0, warm false) */
+    double memory;        /* points of memory for level/spread tracking: alpha = 2/(memory+1) */
+    int64_t max_gap_ns;   /* a gap longer than this between two points: see each detector */
+};
+
+/* What one point produced. Before warm-up ends: warm false, score 0, expected the value itself,
+ * lower/upper NaN. After: lower <= expected <= upper, score in [0,1], monotonic in how far the
+ * value is from expected relative to the band, and score > 0.5 exactly when the value is
+ * outside [lower, upper]. */
+struct ad_det_out {
+    double score;
+    double expected, lower, upper;
+    bool warm;
+};
+
+/* For GET /api/v1/baselines and aiopsctl baseline --suggest. */
+struct ad_det_info {
+    const char *season; /* "none", "daily", "weekly" (static strings) */
+    uint64_t points;    /* points learned */
+};
+
+/* Suggested static thresholds (NaN where a side makes no sense), each with its reasoning in one
+ * line: warning at a false-alarm probability of 10*q per point, critical at q. */
+struct ad_det_suggest {
+    double warning_hi, critical_hi, warning_lo, critical_lo;
+    char why_warning[200], why_critical[200];
+};
+
+/* Common head of every state: written by ad_det_init/ad_det_update, read by everyone. */
+struct ad_det_hdr {
+    uint8_t det;       /* ad_det_ops.id */
+    uint8_t reserved[7];
+    int64_t last_ns;   /* time of the last point learned */
+    uint64_t points;   /* points learned */
+};
+
+struct ad_det_ops {
+    const char *name; /* "robust", "seasonal", "spot", ... as in the config */
+    uint8_t id;       /* stable: stored in state files; never reuse a retired id */
+    size_t state_size; /* <= AD_DET_STATE_MAX; the state starts with struct ad_det_hdr */
+    void (*init)(void *st, const struct ad_det_params *p);
+    /* Scores x at t against what was learned, then learns it (a detector may decline to learn
+     * points it judges anomalous). t is after the last point's time; x is finite. */
+    void (*update)(void *st, const struct ad_det_params *p, int64_t t_ns, double x,
+                   struct ad_det_out *out);
+    /* What the detector expects at time t (no learning); score 0. */
+    void (*expect)(const void *st, const struct ad_det_params *p, int64_t t_ns,
+                   struct ad_det_out *out);
+    void (*describe)(const void *st, struct ad_det_info *info);
+    void (*suggest)(const void *st, const struct ad_det_params *p, struct ad_det_suggest *s);
+};
+
+extern const struct ad_det_ops ad_det_robust;   /* EWMA/robust level and spread, no season */
+extern const struct ad_det_ops ad_det_seasonal; /* hour-of-day/hour-of-week, season auto-chosen */
+extern const struct ad_det_ops ad_det_spot;     /* DSPOT: GPD tails over a drifting level */
+
+/* NULL-terminated; the first is the default detector. */
+extern const struct ad_det_ops *const ad_detectors[];
+const struct ad_det_ops *ad_det_find(const char *name); /* NULL when unknown */
+const struct ad_det_ops *ad_det_by_id(uint8_t id);      /* NULL when unknown */
+void ad_det_params_default(struct ad_det_params *p);
+
+/* A state buffer: any detector fits. */
+struct ad_det_state {
+    _Alignas(8) unsigned char b[AD_DET_STATE_MAX];
+};
+
+void ad_det_init(const struct ad_det_ops *d, struct ad_det_state *st, const struct ad_det_params *p);
+/* Returns 0, -EINVAL for a NaN or infinite x (not learned), -ERANGE for t_ns not after the last
+ * point's time (out of order or repeated: not learned). */
+int ad_det_update(const struct ad_det_ops *d, struct ad_det_state *st,
+                  const struct ad_det_params *p, int64_t t_ns, double x, struct ad_det_out *out);
+static inline const struct ad_det_hdr *ad_det_hdr(const struct ad_det_state *st)
+{
+    return (const struct ad_det_hdr *)(const void *)st->b;
+}
