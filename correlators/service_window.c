@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,9 @@
 #include "correlators/topology.h"
 #include "common/minhash.h"
 
+#define DELAY_BINS 20          /* learned topology window: histogram resolution */
+#define DELAY_MIN_TOTAL 30     /* delays seen before the histogram is trusted */
+#define DELAY_MAX_TOTAL 4096   /* past it every bin is halved: old delays fade */
 #define NIL UINT32_MAX
 
 #define TEXT_SKETCHES 4 /* distinct alert texts kept per candidate for the text rule */
@@ -97,6 +101,13 @@ struct ad_svcwin {
     uint32_t cap, n_used, free_head;
     struct ad_u64map by_service;     /* hash(service) -> slot */
     struct ad_u64map by_fp;          /* member fingerprint -> slot */
+    /* topology_learn: how long after a failing dependency's alert new alerts on CIs that
+     * depend on it arrived (the nearest such dependency within topology_window), in
+     * DELAY_BINS bins of topology_window / DELAY_BINS, halved past DELAY_MAX_TOTAL. */
+    uint32_t delay_hist[DELAY_BINS];
+    uint32_t delay_total;
+    int64_t delay_bin_ns;            /* the bin width the histogram was built with */
+    int64_t learned_window_ns;       /* 0: not learned yet (topology_window applies) */
     struct ad_svcwin_stats st;
 };
 
@@ -410,29 +421,78 @@ static bool recompute_priority(const struct ad_svcwin *s, struct ad_candidate *c
 
 static void set_title(struct ad_candidate *c);
 
-/* The probable root cause: the member CI lowest in the dependency graph (a database under the
- * applications that use it), firing members first, the earliest on ties. Without a topology, or
- * when no member CI is in it: the first alert. Also makes it the candidate's ci and title. */
+#define ROOT_MAX_MEMBERS 256 /* members weighed for the root cause (the first ones) */
+
+struct root_walk {
+    const uint32_t *nodes; /* member CI nodes, sorted */
+    uint32_t n;
+    uint32_t *explains;    /* per entry of nodes */
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool root_visit(void *ctx, uint32_t node, uint32_t hops, bool down)
+{
+    (void)hops;
+    (void)down;
+    struct root_walk *rw = ctx;
+    const uint32_t *hit = bsearch(&node, rw->nodes, rw->n, sizeof(node), cmp_u32);
+    if (hit)
+        rw->explains[hit - rw->nodes]++;
+    return false;
+}
+
+/* The probable root cause: the member CI that most other member CIs depend on (within
+ * topology_depth: the failure that explains most of the candidate), then the lowest in the
+ * dependency graph (a database under the applications that use it), then the earliest. A
+ * cause that has recovered stays the cause. Without a topology, or when no member CI is in it:
+ * the first alert. Also makes it the candidate's ci and title. */
 static void set_root(const struct ad_svcwin *s, struct ad_candidate *c)
 {
-    uint32_t best = NIL, best_h = 0;
-    bool best_firing = false;
-    for (uint32_t i = 0; s->rules.topo && i < c->n_members; i++) {
-        const struct ad_cand_member *m = &c->members[i];
-        uint32_t node = ad_topology_find(s->rules.topo, ad_str_c(m->resource));
-        if (node == AD_TOPO_NONE)
+    uint32_t best = NIL, best_h = 0, best_x = 0;
+    uint32_t nodes[ROOT_MAX_MEMBERS], sorted[ROOT_MAX_MEMBERS], explains[ROOT_MAX_MEMBERS];
+    uint32_t n = c->n_members < ROOT_MAX_MEMBERS ? c->n_members : ROOT_MAX_MEMBERS, ns = 0;
+    const struct ad_topology *t = s->rules.topo;
+    for (uint32_t i = 0; t && i < n; i++) {
+        nodes[i] = ad_topology_find(t, ad_str_c(c->members[i].resource));
+        if (nodes[i] != AD_TOPO_NONE && (ns == 0 || sorted[ns - 1] != nodes[i]))
+            sorted[ns++] = nodes[i];
+    }
+    if (t && ns > 1) {
+        qsort(sorted, ns, sizeof(sorted[0]), cmp_u32);
+        uint32_t u = 0; /* unique */
+        for (uint32_t i = 0; i < ns; i++)
+            if (u == 0 || sorted[u - 1] != sorted[i])
+                sorted[u++] = sorted[i];
+        ns = u;
+    }
+    memset(explains, 0, sizeof(explains));
+    struct root_walk rw = {sorted, ns, explains};
+    /* Each member CI once: what it depends on gets one more member explained. */
+    for (uint32_t i = 0; ns > 1 && i < ns; i++)
+        ad_topology_walk_deps(t, sorted[i], false, s->rules.depth, TOPO_MAX_VISIT, root_visit, &rw);
+    for (uint32_t i = 0; t && i < n; i++) {
+        if (nodes[i] == AD_TOPO_NONE)
             continue;
-        uint32_t h = ad_topology_height(s->rules.topo, node);
-        bool firing = m->status == AD_STATUS_FIRING;
-        if (best == NIL || (firing && !best_firing) || (firing == best_firing && h < best_h)) {
+        const uint32_t *hit = bsearch(&nodes[i], sorted, ns, sizeof(uint32_t), cmp_u32);
+        uint32_t x = hit ? explains[hit - sorted] : 0;
+        uint32_t h = ad_topology_height(t, nodes[i]);
+        if (best == NIL || x > best_x || (x == best_x && h < best_h) ||
+            (x == best_x && h == best_h &&
+             c->members[i].first_seen_ns < c->members[best].first_seen_ns)) {
             best = i;
             best_h = h;
-            best_firing = firing;
+            best_x = x;
         }
     }
     c->root_member = best == NIL ? 0 : best;
     c->root_reason = best == NIL ? NULL
-                                 : "lowest in the dependency graph among the candidate's CIs";
+                     : best_x > 0 ? "the CI most of the candidate's other CIs depend on"
+                                  : "lowest in the dependency graph among the candidate's CIs";
     if (c->n_members == 0)
         return;
     const char *root = c->members[c->root_member].resource;
@@ -791,44 +851,124 @@ struct topo_probe {
     uint32_t found, hops;
     uint32_t node;
     bool down;
+    int64_t first_delay_ns; /* down: the delay to the first fitting dependency found; -1 none */
+    int64_t delay_ns;       /* down: the delay to the dependency found */
 };
 
-/* Whether the candidate has a firing alert on ci that fits in time as the cause (down: the new
- * alert depends on ci, so ci failed first, at most `window` earlier) or as a symptom (up: ci
- * depends on the new alert's CI, which cannot have failed much later than its symptom: at most
- * topology_lag, for monitoring that notices the cause late). */
-static bool fits_in_time(const struct ad_svcwin *s, const struct ad_candidate *c, const char *ci,
-                         int64_t now_ns, bool down)
+/* The window a symptom may follow its cause within: the learned one when topology_learn has
+ * enough delays, else topology_window. */
+static int64_t down_window(const struct ad_svcwin *s)
 {
+    return s->cfg.topology_learn && s->learned_window_ns > 0 ? s->learned_window_ns
+                                                              : s->cfg.topology_window_ns;
+}
+
+/* Learns one delay. The delays of alerts that are not caused by the dependency fall anywhere
+ * in [0, topology_window] (a flat background); real symptoms gather where propagation and
+ * alerting delays put them. The background level is the 5th smallest bin; the learned window
+ * ends one bin after the last bin whose count is above it beyond Poisson chance (3 sigma). */
+static void learn_delay(struct ad_svcwin *s, int64_t d)
+{
+    int64_t bin_ns = s->cfg.topology_window_ns / DELAY_BINS;
+    if (bin_ns <= 0)
+        return;
+    if (bin_ns != s->delay_bin_ns) { /* topology_window changed: start again */
+        memset(s->delay_hist, 0, sizeof(s->delay_hist));
+        s->delay_total = 0;
+        s->delay_bin_ns = bin_ns;
+        s->learned_window_ns = 0;
+    }
+    int64_t b = d / bin_ns;
+    s->delay_hist[b >= DELAY_BINS ? DELAY_BINS - 1 : b < 0 ? 0 : b]++;
+    if (++s->delay_total > DELAY_MAX_TOTAL) {
+        s->delay_total = 0;
+        for (int i = 0; i < DELAY_BINS; i++)
+            s->delay_total += s->delay_hist[i] /= 2;
+    }
+    if (s->delay_total < DELAY_MIN_TOTAL)
+        return;
+    uint32_t sorted[DELAY_BINS];
+    memcpy(sorted, s->delay_hist, sizeof(sorted));
+    for (int i = 1; i < DELAY_BINS; i++) /* insertion sort: 20 values */
+        for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+            uint32_t t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    double bg = sorted[4], thr = bg + 3 * sqrt(bg) + 1;
+    int last = -1;
+    for (int i = 0; i < DELAY_BINS; i++)
+        if (s->delay_hist[i] > thr)
+            last = i;
+    /* Nothing stands out: the delays look like chance, keep the configured window. */
+    int64_t w = last < 0 ? s->cfg.topology_window_ns : (int64_t)(last + 2) * bin_ns;
+    s->learned_window_ns = w > s->cfg.topology_window_ns ? s->cfg.topology_window_ns : w;
+}
+
+/* Whether the candidate has a firing alert on ci that fits in time as the cause (down: the new
+ * alert depends on ci, so ci failed first, at most the down window earlier; *delay gets the
+ * smallest delay within topology_window, for learning) or as a symptom (up: ci depends on the
+ * new alert's CI, which cannot have failed much later than its symptom: at most topology_lag,
+ * for monitoring that notices the cause late). */
+static bool fits_in_time(const struct ad_svcwin *s, const struct ad_candidate *c, const char *ci,
+                         int64_t now_ns, bool down, int64_t *delay)
+{
+    int64_t best = -1;
     for (uint32_t i = 0; i < c->n_members; i++) {
         const struct ad_cand_member *m = &c->members[i];
         if (m->status != AD_STATUS_FIRING || strcmp(m->resource, ci) != 0)
             continue;
-        if (down ? now_ns - m->first_seen_ns <= s->cfg.topology_window_ns
-                 : now_ns - m->first_seen_ns <= s->cfg.topology_lag_ns)
+        int64_t d = now_ns - m->first_seen_ns;
+        if (!down && d <= s->cfg.topology_lag_ns)
             return true;
+        if (down && d >= 0 && d <= s->cfg.topology_window_ns && (best < 0 || d < best))
+            best = d;
     }
-    return false;
+    *delay = best;
+    return down && best >= 0 && best <= down_window(s);
 }
 
+/* How well a delay fits what symptoms here usually take: the learned histogram's count at it
+ * (more is likelier); before anything is learned, a shorter delay is likelier. */
+static double delay_fit(const struct ad_svcwin *s, int64_t delay)
+{
+    if (s->cfg.topology_learn && s->learned_window_ns > 0 && s->delay_bin_ns > 0) {
+        int64_t b = delay / s->delay_bin_ns;
+        return s->delay_hist[b >= DELAY_BINS ? DELAY_BINS - 1 : b];
+    }
+    return -(double)delay;
+}
+
+/* Down (dependencies): of the failing dependencies at the nearest distance, the one whose
+ * alert time best explains the new alert's (delay_fit). Up (dependents): the first found. */
 static bool topo_visit(void *ctx, uint32_t node, uint32_t hops, bool down)
 {
     struct topo_probe *p = ctx;
+    if (down && p->found != NIL && hops > p->hops)
+        return true; /* nearest first: nothing nearer is left */
     uint32_t idx;
+    int64_t delay = -1;
     const char *ci = ad_topology_name(p->s->rules.topo, node);
-    if (!ad_u64map_get(&p->s->by_ci, ci_key_c(ci), &idx) || !live(p->s, idx, p->now_ns) ||
-        !fits_in_time(p->s, &p->s->slots[idx].c, ci, p->now_ns, down))
+    if (!ad_u64map_get(&p->s->by_ci, ci_key_c(ci), &idx) || !live(p->s, idx, p->now_ns))
+        return false;
+    bool fits = fits_in_time(p->s, &p->s->slots[idx].c, ci, p->now_ns, down, &delay);
+    if (down && delay >= 0 && p->first_delay_ns < 0)
+        p->first_delay_ns = delay;
+    if (!fits)
+        return false;
+    if (down && p->found != NIL && delay_fit(p->s, delay) <= delay_fit(p->s, p->delay_ns))
         return false;
     p->found = idx;
     p->hops = hops;
     p->node = node;
     p->down = down;
-    return true;
+    p->delay_ns = delay;
+    return !down;
 }
 
 /* The live candidate holding the alert's CI, else the nearest CI in the dependency graph (within
  * topology_depth hops) that a live candidate holds; NIL when none. */
-static uint32_t topology_match(const struct ad_svcwin *s, const struct ad_event *ev, char *why,
+static uint32_t topology_match(struct ad_svcwin *s, const struct ad_event *ev, char *why,
                                size_t n)
 {
     const struct ad_topology *t = s->rules.topo;
@@ -843,14 +983,24 @@ static uint32_t topology_match(const struct ad_svcwin *s, const struct ad_event 
      * the cause of failures above). Along dependency chains only, never sideways through a
      * shared dependency: a network switch or a storage array that everything uses must not
      * merge whatever fails near it. */
-    struct topo_probe p = {s, ev->time_ns, NIL, 0, 0, false};
-    bool found = ad_topology_walk_deps(t, node, false, s->rules.depth, TOPO_MAX_VISIT, topo_visit, &p);
+    struct topo_probe p = {s, ev->time_ns, NIL, 0, 0, false, -1, -1};
+    ad_topology_walk_deps(t, node, false, s->rules.depth, TOPO_MAX_VISIT, topo_visit, &p);
+    bool found = p.found != NIL;
+    if (p.first_delay_ns >= 0) {
+        if (!found)
+            s->st.topology_late++;
+        if (s->cfg.topology_learn)
+            learn_delay(s, p.first_delay_ns);
+    }
     if (!found && ad_u64map_get(&s->by_ci, ci_key(ev->resource), &idx) && live(s, idx, ev->time_ns)) {
         snprintf(why, n, "same CI '%.*s'", cl, ev->resource.p);
         return idx;
     }
+    /* A symptom seen before its cause: only on a CI that depends on the alert's CI directly (a
+     * monitoring delay between the two); further up, the failure would have had to pass CIs
+     * that had not failed yet. */
     if (!found)
-        found = ad_topology_walk_deps(t, node, true, s->rules.depth, TOPO_MAX_VISIT, topo_visit, &p);
+        found = ad_topology_walk_deps(t, node, true, 1, TOPO_MAX_VISIT, topo_visit, &p);
     if (!found)
         return NIL;
     const char *other = ad_topology_name(t, p.node);
@@ -1384,6 +1534,7 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
     ret->causes_tracked = s->n_causes;
     ret->cooccur_kinds = ad_cooccur_kinds(s->co);
     ret->tracked_alerts = s->by_fp.n;
+    ret->topology_window_learned_ns = down_window(s);
     size_t bytes = sizeof(*s) + (size_t)s->cap * sizeof(struct slot) +
                    ad_u64map_bytes(&s->by_service) + ad_u64map_bytes(&s->by_fp) +
                    ad_u64map_bytes(&s->by_ci);
@@ -1395,7 +1546,7 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
 
 /* --- snapshot ----------------------------------------------------------------------------- */
 
-#define SVCWIN_SNAP_VERSION 6 /* 6: co-occurrence; 5: text sketches; 4: causes (problems);
+#define SVCWIN_SNAP_VERSION 7 /* 7: learned topology delays; 6: co-occurrence; 5: text sketches; 4: causes (problems);
                                * 3: member flapping; 2: member services, links, the CI index */
 #define SNAP_MAX_SLOTS (1u << 26)
 #define SNAP_MAX_STR (1u << 20)
@@ -1505,6 +1656,11 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
             ad_wr_u32(w, k->inc[j].alert_count);
         }
     }
+    for (int i = 0; i < DELAY_BINS; i++)
+        ad_wr_u32(w, s->delay_hist[i]);
+    ad_wr_u32(w, s->delay_total);
+    ad_wr_i64(w, s->delay_bin_ns);
+    ad_wr_i64(w, s->learned_window_ns);
     return w->err;
 }
 
@@ -1733,6 +1889,15 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
         rc = ad_cooccur_load(s->co, r);
     if (rc == 0 && version >= 4)
         rc = load_causes(s, r);
+    if (rc == 0 && version >= 7) {
+        for (int i = 0; i < DELAY_BINS; i++)
+            s->delay_hist[i] = ad_rd_u32(r);
+        s->delay_total = ad_rd_u32(r);
+        s->delay_bin_ns = ad_rd_i64(r);
+        s->learned_window_ns = ad_rd_i64(r);
+        if (s->delay_bin_ns < 0 || s->learned_window_ns < 0)
+            rc = -EINVAL;
+    }
     return rc < 0 ? rc : r->bad ? -EINVAL : 0;
 }
 
@@ -1810,6 +1975,10 @@ static const struct ad_opt svcwin_opts[] = {
                     "How long after its cause's alert a symptom may fire and still join it along "
                     "a dependency. Alerting rules with a 'for:' delay fire minutes after the "
                     "cause, so keep it above the longest such delay (docs/topology.md)."),
+    AD_OPT_BOOL("topology_learn", "true", struct ad_svcwin_cfg, topology_learn,
+                "Learn how long after their cause symptoms arrive here (a histogram of the delays "
+                "to failing dependencies) and join only delays seen more often than chance; "
+                "topology_window stays the upper bound (docs/topology.md)."),
     AD_OPT_DURATION("topology_lag", "2m", "0s", "1h", struct ad_svcwin_cfg, topology_lag_ns,
                     "How much earlier than its cause a symptom may be seen: an alert joins a "
                     "candidate whose firing alerts on CIs that depend on it started at most this "
@@ -1883,6 +2052,13 @@ static void op_stats(const void *state, struct ad_metrics *m)
                      (double)st.topology_nodes);
     ad_metrics_gauge(m, "aiopsd_topology_dependencies", "Dependencies in the loaded topology_file.",
                      NULL, (double)st.topology_edges);
+    ad_metrics_gauge(m, "aiopsd_topology_window_seconds",
+                     "How long after a failing dependency a symptom may join it: learned "
+                     "(topology_learn) or topology_window.", NULL,
+                     (double)st.topology_window_learned_ns / 1e9);
+    ad_metrics_counter(m, "aiopsd_topology_late_total",
+                       "Alerts whose failing dependency fired longer ago than the learned window "
+                       "(not joined along the dependency).", NULL, st.topology_late);
     ad_metrics_counter(m, "aiopsd_candidates_total", h, "transition=\"reopened\"", st.reopened);
     ad_metrics_counter(m, "aiopsd_candidates_total", h, "transition=\"resolved\"", st.resolved);
     ad_metrics_counter(m, "aiopsd_candidate_updates_total", "Coalesced 'updated' entries emitted.",

@@ -25,6 +25,7 @@ struct ad_svcwin_cfg {
     uint64_t topology_depth;    /* hops walked from an alert's CI */
     int64_t topology_lag_ns;    /* a symptom may precede its cause by at most this */
     int64_t topology_window_ns; /* a symptom follows its cause within this */
+    bool topology_learn;        /* join only delays seen more often than chance (learned) */
     struct ad_strlist priority_matrix; /* 9 of P1..P5: impact high..low x urgency high..low */
     int default_criticality;    /* enum ad_criticality of CIs not in the topology */
     uint64_t impact_services;   /* this many services affected raise the impact one level */
@@ -51,6 +52,8 @@ struct ad_svcwin_stats {
     uint64_t problems_raised, problem_updates, causes_forgotten;
     size_t causes_tracked;
     uint64_t topology_reloads;
+    int64_t topology_window_learned_ns; /* the window in force; topology_window until learned */
+    uint64_t topology_late;     /* dependency matches later than the learned window */
     uint32_t topology_nodes, topology_edges;
     size_t open, tracked_alerts, bytes;
 };

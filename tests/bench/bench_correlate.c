@@ -8,7 +8,7 @@
  * candidate, and the replay's alerts/s and peak RSS. Then the throughput scenario: 1 M alerts
  * over 10 000 CIs, alerts/s and peak RSS only. Measures; asserts nothing but that it ran.
  *
- *   bench_correlate [--seed N] [--only NAME] [--events N] [--keep]
+ *   bench_correlate [--seed N | --seeds N] [--only NAME] [--events N] [--keep]
  *   NAME: small, storm, noisy, throughput. --events: size of the throughput scenario.
  *   $AD_EVAL_CONFIG: a config file to use instead of the built-in one, "@TOPOLOGY@" in it
  *   replaced by the scenario's topology file (keep max_listed and max_members high). */
@@ -167,8 +167,14 @@ static long replay_events(const char *err_path)
     return n;
 }
 
+/* Sums over seeds, for --seeds. */
+struct totals {
+    int runs;
+    double nr_events, nr_alerts, p, r, f1, root;
+};
+
 static int run_scenario(const struct scenario *s, const char *dir, unsigned long long seed,
-                        long throughput_events)
+                        long throughput_events, struct totals *tot)
 {
     char ev[512], tr[512], topo[512], cfg[512], cand[512], err[512], seed_s[32], n_s[32];
     snprintf(ev, sizeof(ev), "%s/%s.events.jsonl", dir, s->name);
@@ -228,17 +234,25 @@ static int run_scenario(const struct scenario *s, const char *dir, unsigned long
            r.pairs.recall, r.pairs.f1, r.root_top1, r.root_correct, r.incidents, r.ttfc_median_s,
            r.ttfc_p95_s, r.ttfc_n, r.unlisted, wall, (double)r.events / wall,
            (double)rss / 1024);
+    tot->runs++;
+    tot->nr_events += r.noise_reduction_events;
+    tot->nr_alerts += r.noise_reduction_alerts;
+    tot->p += r.pairs.precision;
+    tot->r += r.pairs.recall;
+    tot->f1 += r.pairs.f1;
+    tot->root += r.root_top1;
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    unsigned long long seed = 1;
+    unsigned long long seed = 1, seeds = 0;
     const char *only = NULL;
     long tp_events = 1000000;
     bool keep = false;
     static const struct option o[] = {{"seed", 1, 0, 's'}, {"only", 1, 0, 'o'},
                                       {"events", 1, 0, 'e'}, {"keep", 0, 0, 'k'},
+                                      {"seeds", 1, 0, 'n'},
                                       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
@@ -247,10 +261,12 @@ int main(int argc, char **argv)
         case 'o': only = optarg; break;
         case 'e': tp_events = atol(optarg); break;
         case 'k': keep = true; break;
+        case 'n': seeds = strtoull(optarg, NULL, 10); break;
         default:
             fprintf(c == 'h' ? stdout : stderr,
-                    "usage: bench_correlate [--seed N] [--only small|storm|noisy|throughput] "
-                    "[--events N] [--keep]\n");
+                    "usage: bench_correlate [--seed N | --seeds N] "
+                    "[--only small|storm|noisy|throughput] [--events N] [--keep]\n"
+                    "  --seeds N: the evaluated scenarios with seeds 1..N, then their means\n");
             return c == 'h' ? 0 : 2;
         }
     }
@@ -259,7 +275,8 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    printf("bench_correlate: seed=%llu, config %s, files in %s%s\n", seed,
+    printf("bench_correlate: seed=%s%llu, config %s, files in %s%s\n", seeds ? "1.." : "",
+           seeds ? seeds : seed,
            getenv("AD_EVAL_CONFIG") && *getenv("AD_EVAL_CONFIG") ? getenv("AD_EVAL_CONFIG")
                                                                  : "built-in",
            dir, keep ? "" : " (removed at exit)");
@@ -269,9 +286,21 @@ int main(int argc, char **argv)
         if (only && strcmp(only, scenarios[i].name) != 0)
             continue;
         ran++;
-        if (run_scenario(&scenarios[i], dir, seed, tp_events) < 0)
-            rc = 1;
-        fflush(stdout);
+        struct totals tot = {0};
+        unsigned long long from = seeds ? 1 : seed, to = seeds ? seeds : seed;
+        for (unsigned long long sd = from; sd <= to && (sd == from || scenarios[i].eval); sd++) {
+            if (seeds)
+                printf("seed=%llu ", sd);
+            if (run_scenario(&scenarios[i], dir, sd, tp_events, &tot) < 0)
+                rc = 1;
+            fflush(stdout);
+        }
+        if (seeds && tot.runs > 1)
+            printf("scenario=%s mean over %d seeds | noise_reduction=%.1f%% (vs alerts %.1f%%) | "
+                   "pairs P=%.3f R=%.3f F1=%.3f | root_top1=%.2f\n",
+                   scenarios[i].name, tot.runs, 100 * tot.nr_events / tot.runs,
+                   100 * tot.nr_alerts / tot.runs, tot.p / tot.runs, tot.r / tot.runs,
+                   tot.f1 / tot.runs, tot.root / tot.runs);
     }
     if (!keep) {
         char cmd[600];

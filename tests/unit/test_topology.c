@@ -695,6 +695,102 @@ static void bad_rules_are_refused(void **state)
     fx_free(f);
 }
 
+/* The root cause is the CI the most other member CIs depend on, even when an alert on an equally
+ * deep CI came first, and it stays the root once it has recovered while others still fire. */
+static void the_root_explains_most_of_the_candidate_and_survives_recovery(void **state)
+{
+    (void)state;
+    char *link[] = {"topology"};
+    struct fx *f = fx_new(link, 1, by_service, 1);
+    feed(f, fx_alert("cache", "cache-1", "CacheSlow", FX_T0));
+    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 5 * S));
+    struct ad_event db = fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 8 * S);
+    feed(f, db); /* app-1 depends on it directly and alerted just before: joins */
+    feed(f, fx_alert("billing", "app-2", "DBConnFail", FX_T0 + 10 * S));
+    feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 12 * S));
+    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 14 * S));
+    feed(f, fx_resolved(db, FX_T0 + 60 * S));
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 1);
+    /* db-1 explains app-1, app-2, web-1, lb-1; cache-1 only app-1, web-1, lb-1. */
+    assert_non_null(strstr(last(f), "\"root_cause\":{\"ci\":\"db-1\",\"check\":\"DBDown\""));
+    assert_non_null(strstr(last(f), "the CI most of the candidate's other CIs depend on"));
+    fx_free(f);
+}
+
+/* A cause seen after its symptom joins only a direct dependent's candidate: a database alert
+ * after the load balancer's (three hops above) opens its own. */
+static void a_late_cause_joins_only_a_direct_dependent(void **state)
+{
+    (void)state;
+    char *link[] = {"topology"};
+    struct fx *f = fx_new(link, 1, by_service, 1);
+    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0));
+    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 10 * S));
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_int_equal(distinct_ids(f), 2);
+    fx_free(f);
+}
+
+/* One episode: db-1 fails, app-2 follows after `delay`; both resolve. Returns whether app-2
+ * joined db-1's candidate. */
+static bool episode(struct fx *f, int64_t t, int64_t delay)
+{
+    f->n = 0;
+    struct ad_event db = fx_alert("orders-db", "db-1", "DBDown", t);
+    struct ad_event app = fx_alert("billing", "app-2", "DBConnFail", t + delay);
+    feed(f, db);
+    feed(f, app);
+    feed(f, fx_resolved(app, t + delay + 30 * S));
+    feed(f, fx_resolved(db, t + delay + 40 * S));
+    ad_svcwin_flush(f->corr, &f->sink);
+    size_t incidents = 0; /* distinct incident ids (problems recur here too) */
+    for (size_t i = 0; i < f->n; i++) {
+        bool seen = strncmp(f->id[i], "inc-", 4) != 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(f->id[i], f->id[j]) == 0;
+        incidents += !seen;
+    }
+    return incidents == 1;
+}
+
+/* topology_learn: once symptoms have followed their cause within a minute many times, a
+ * dependent's alert eight minutes after the cause is no longer taken for its symptom; without
+ * the learning (or before enough delays were seen) topology_window (10 min) decides. */
+static void the_topology_window_is_learned_from_the_delays(void **state)
+{
+    (void)state;
+    char *link[] = {"topology"};
+    struct fx *f = fx_new(link, 1, by_service, 1);
+    int64_t t = FX_T0;
+    assert_true(episode(f, t, 480 * S)); /* nothing learned yet: within 10 minutes */
+    for (int i = 0; i < 40; i++)
+        assert_true(episode(f, t += 3600 * S, (10 + i % 30) * S));
+    struct ad_svcwin_stats st;
+    ad_svcwin_get_stats(f->corr, &st);
+    assert_true(st.topology_window_learned_ns >= 60 * S);
+    assert_true(st.topology_window_learned_ns <= 120 * S);
+    assert_false(episode(f, t += 3600 * S, 480 * S));
+    ad_svcwin_get_stats(f->corr, &st);
+    assert_int_equal(st.topology_late, 1);
+    assert_true(episode(f, t += 3600 * S, 20 * S));
+    fx_free(f);
+
+    f = fx_new(link, 1, by_service, 1);
+    struct ad_svcwin_cfg sc = cfg_of(f, link, 1, by_service, 1);
+    sc.topology_learn = false;
+    ad_svcwin_destroy(f->corr);
+    struct ad_err err;
+    assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);
+    t = FX_T0;
+    for (int i = 0; i < 40; i++)
+        assert_true(episode(f, t += 3600 * S, (10 + i % 30) * S));
+    assert_true(episode(f, t += 3600 * S, 480 * S));
+    ad_svcwin_get_stats(f->corr, &st);
+    assert_int_equal(st.topology_window_learned_ns, 600 * S);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,6 +811,9 @@ int main(void)
         cmocka_unit_test(cooccurrence_counts_kinds_that_fire_together),
         cmocka_unit_test(cooccurrence_rule_links_kinds_learned_together),
         cmocka_unit_test(bad_rules_are_refused),
+        cmocka_unit_test(the_root_explains_most_of_the_candidate_and_survives_recovery),
+        cmocka_unit_test(a_late_cause_joins_only_a_direct_dependent),
+        cmocka_unit_test(the_topology_window_is_learned_from_the_delays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
