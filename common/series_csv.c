@@ -275,7 +275,7 @@ int ad_csv_next(struct ad_csv_reader *r, struct ad_csv_row *row, struct ad_err *
         if (rc == 0)
             return 0;
         if (rc == -EIO)
-            return ad_err_set(reterr, EIO, "%s: read error", r->name);
+            return ad_err_set(reterr, EIO, "%s: %s", r->name, strerror(errno));
         if (rc == -EMSGSIZE) {
             r->seen_row = true;
             return fail(r, reterr, MAX_LINE, "a line of at most " STR(MAX_LINE) " bytes", NULL, 0);
