@@ -3,8 +3,8 @@
  * Pure: no I/O, O(1), no allocation.
  *
  * Level shifts: a point outside the band is learned clipped to the band's edge; after
- * det_shift_after() points in a row on the same side the level jumps to their mean (the detector
- * alerts for those points, then accepts the new normal).
+ * det_shift_after() points outside on one side (det_shift_step) the level jumps to their mean
+ * (the detector alerts for those points, then accepts the new normal).
  * Gaps and irregular sampling: the EWMA is per point, not per second. A gap longer than
  * max_gap_ns restarts the level's warm-up (REWARM points, warm false) and keeps the spread: the
  * series may come back at another level, but its noise is the same. */

@@ -20,8 +20,8 @@
  *
  * Gaps: a gap longer than max_gap_ns keeps the profiles and the errors (they are indexed by time)
  * and re-learns the levels from the next REWARM points, which come out warm false.
- * Level shifts: after det_shift_after() points in a row outside the band on one side, all the
- * levels move by the streak's mean residual. */
+ * Level shifts: after det_shift_after() points outside the band on one side (det_shift_step),
+ * all the levels move by those points' mean residual. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

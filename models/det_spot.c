@@ -9,7 +9,7 @@
  * point's residual enters a per-tail top-k (k = the share 1 - LEVEL of the calibration points, at
  * least MIN_PEAKS); at the end t is the smallest of them (the LEVEL quantile) and the rest are the
  * first peaks. Anomalies enter neither the window nor the tails, except that after
- * det_shift_after() anomalies in a row on the same side the window takes them (a level shift).
+ * det_shift_after() anomalies on one side (det_shift_step) the window takes them (a level shift).
  * Gaps: a gap longer than max_gap_ns empties the level's window; the next DRIFT points refill it
  * (warm false) and the tails are kept. Irregular sampling: everything is per point. */
 #include <math.h>
