@@ -1,6 +1,7 @@
 /* daemon/aiopsctl.c: offline tools for SREs. Shares the pure pipeline with aiopsd.
  *   aiopsctl replay [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
  *   aiopsctl publish [--endpoint E] [--socket pub|push] [--rate N] EVENTS.jsonl|-
+ *   aiopsctl baseline [OPTIONS] SERIES.csv|-   (daemon/ctl_baseline.c)
  *   aiopsctl check-config FILE */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +20,7 @@
 #include "common/time.h"
 #include "config/config.h"
 #include "correlators/candidate.h"
+#include "daemon/ctl_baseline.h"
 #include "daemon/pipeline.h"
 #include "daemon/sections.h"
 
@@ -38,9 +40,10 @@ static void usage(FILE *f)
             "  publish [--endpoint E] [--socket pub|push] [--rate N] [--wait-subscriber S]\n"
             "          EVENTS.jsonl|-\n"
             "      send events to a running aiopsd over ZeroMQ (default: PUB connecting to\n"
-            "      tcp://127.0.0.1:5556, waiting for the daemon's subscription first).\n"
-            "  check-config FILE\n"
-            "  version\n");
+            "      tcp://127.0.0.1:5556, waiting for the daemon's subscription first).\n");
+    ad_ctl_baseline_usage(f);
+    fprintf(f, "  check-config FILE\n"
+               "  version\n");
 }
 
 static FILE *open_in(const char *path)
@@ -306,6 +309,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "publish") == 0)
         return cmd_publish(argc - 1, argv + 1);
+    if (strcmp(cmd, "baseline") == 0)
+        return ad_ctl_baseline_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0 && argc == 3) {
         struct ad_config *cfg = NULL;
         if (load_config(argv[2], &cfg) < 0)

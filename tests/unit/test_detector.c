@@ -1,0 +1,441 @@
+/* tests/unit/test_detector.c: the baseline detectors (models/detector.h) on generated series with
+ * known anomalies: spikes, level shifts, variance changes, a missing daily peak, the season each
+ * series gets, warm-up, gaps, rejected points, the state as bytes and the band invariants. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "models/detector.h"
+
+#define S INT64_C(1000000000)
+#define MIN (60 * S)
+#define HOUR (60 * MIN)
+#define DAY (24 * HOUR)
+#define T0 (INT64_C(1396224000) * S) /* 2014-03-31 00:00 UTC, a Monday */
+
+/* Deterministic noise: xorshift, then a sum of uniforms (close to a Gaussian, sd about 1). */
+struct rng {
+    uint64_t s;
+};
+
+static double uni(struct rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (double)(r->s >> 11) / 9007199254740992.0;
+}
+
+static double gauss(struct rng *r)
+{
+    double u = 0;
+    for (int i = 0; i < 12; i++)
+        u += uni(r);
+    return u - 6;
+}
+
+static struct ad_det_params params(void)
+{
+    struct ad_det_params p;
+    ad_det_params_default(&p);
+    return p;
+}
+
+static struct ad_det_out step(const struct ad_det_ops *d, struct ad_det_state *st,
+                              const struct ad_det_params *p, int64_t t, double x)
+{
+    struct ad_det_out out;
+    assert_int_equal(ad_det_update(d, st, p, t, x, &out), 0);
+    return out;
+}
+
+/* n points of noise around level (sd 1) every 5 minutes from *t; returns how many were outside. */
+static int feed_noise(const struct ad_det_ops *d, struct ad_det_state *st,
+                      const struct ad_det_params *p, struct rng *r, int64_t *t, int n, double level)
+{
+    int out = 0;
+    for (int i = 0; i < n; i++) {
+        *t += 5 * MIN;
+        out += step(d, st, p, *t, level + gauss(r)).score > 0.5;
+    }
+    return out;
+}
+
+static void table_finds_detectors_by_name_and_id(void **state)
+{
+    (void)state;
+    assert_ptr_equal(ad_det_find("robust"), &ad_det_robust);
+    assert_ptr_equal(ad_det_find("seasonal"), &ad_det_seasonal);
+    assert_ptr_equal(ad_det_find("spot"), &ad_det_spot);
+    assert_null(ad_det_find("holt"));
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        assert_ptr_equal(ad_det_by_id(ad_detectors[i]->id), ad_detectors[i]);
+        assert_true(ad_detectors[i]->state_size <= AD_DET_STATE_MAX);
+        assert_true(ad_detectors[i]->state_size >= sizeof(struct ad_det_hdr));
+    }
+    assert_null(ad_det_by_id(0));
+    assert_ptr_equal(ad_detectors[0], &ad_det_robust); /* the default, docs/baselines.md */
+}
+
+static void warm_up_scores_nothing_then_draws_a_band(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    p.warmup = 100;
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        const struct ad_det_ops *d = ad_detectors[i];
+        struct ad_det_state st;
+        struct rng r = {7};
+        ad_det_init(d, &st, &p);
+        assert_int_equal(ad_det_hdr(&st)->det, d->id);
+        int64_t t = T0;
+        for (int k = 0; k < 100; k++) {
+            double x = 10 + gauss(&r) + (k == 50 ? 1000 : 0); /* even a spike scores 0 */
+            struct ad_det_out o = step(d, &st, &p, t += 5 * MIN, x);
+            assert_false(o.warm);
+            assert_true(o.score == 0);
+            assert_true(o.expected == x);
+            assert_true(isnan(o.lower) && isnan(o.upper));
+        }
+        assert_int_equal(ad_det_hdr(&st)->points, 100);
+        struct ad_det_out o = step(d, &st, &p, t += 5 * MIN, 10);
+        assert_true(o.warm);
+        assert_true(o.lower < 10 && 10 < o.upper);
+    }
+}
+
+static void every_detector_flags_a_spike_and_barely_learns_it(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        const struct ad_det_ops *d = ad_detectors[i];
+        struct ad_det_state st;
+        struct rng r = {11};
+        int64_t t = T0;
+        ad_det_init(d, &st, &p);
+        int before = feed_noise(d, &st, &p, &r, &t, 1000, 50);
+        assert_true(before < 20); /* 1000 normal points: a few at most outside */
+        struct ad_det_out o0 = step(d, &st, &p, t += 5 * MIN, 50);
+        struct ad_det_out spike = step(d, &st, &p, t += 5 * MIN, 80);
+        assert_true(spike.score > 0.5);
+        assert_true(spike.score > 0.8); /* 30 sd: far out, not at the edge */
+        struct ad_det_out o1 = step(d, &st, &p, t += 5 * MIN, 50);
+        assert_true(o1.score < 0.5);
+        /* The band did not blow up: one spike moves neither level nor spread much. */
+        assert_true(fabs(o1.expected - o0.expected) < 1);
+        assert_true(o1.upper - o1.lower < 1.5 * (o0.upper - o0.lower));
+    }
+}
+
+static void every_detector_flags_a_level_shift_then_accepts_it(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        const struct ad_det_ops *d = ad_detectors[i];
+        struct ad_det_state st;
+        struct rng r = {13};
+        int64_t t = T0;
+        ad_det_init(d, &st, &p);
+        feed_noise(d, &st, &p, &r, &t, 1000, 50);
+        int first = feed_noise(d, &st, &p, &r, &t, 10, 70);
+        assert_true(first >= 8); /* the shift alerts */
+        feed_noise(d, &st, &p, &r, &t, 200, 70);
+        int later = feed_noise(d, &st, &p, &r, &t, 200, 70);
+        assert_true(later < 10); /* and becomes the new normal */
+    }
+}
+
+static void robust_flags_a_variance_increase(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    struct ad_det_state st;
+    struct rng r = {17};
+    int64_t t = T0;
+    ad_det_init(&ad_det_robust, &st, &p);
+    int calm = feed_noise(&ad_det_robust, &st, &p, &r, &t, 1000, 50);
+    int wild = 0;
+    for (int i = 0; i < 100; i++)
+        wild += step(&ad_det_robust, &st, &p, t += 5 * MIN, 50 + 6 * gauss(&r)).score > 0.5;
+    assert_true(calm < 15);
+    assert_true(wild > 20); /* 6x the sd: a third of the points are past 3 old sd */
+}
+
+/* 5-minute points: 20 + 50 during 09:00-17:00 UTC (+ noise), the peak missing on day `skip`.
+ * Returns how many of the missing peak's points were flagged. */
+static int daily_with_missing_peak(const struct ad_det_ops *d, int days, int skip,
+                                   struct ad_det_state *st)
+{
+    struct ad_det_params p = params();
+    struct rng r = {19};
+    int flagged = 0;
+    ad_det_init(d, st, &p);
+    for (int64_t t = T0 + 5 * MIN; t < T0 + days * DAY; t += 5 * MIN) {
+        int64_t tod = (t - T0) % DAY, day = (t - T0) / DAY;
+        bool peak = tod >= 9 * HOUR && tod < 17 * HOUR;
+        double x = 20 + gauss(&r) + (peak && day != skip ? 50 : 0);
+        struct ad_det_out o = step(d, st, &p, t, x);
+        if (peak && day == skip)
+            flagged += o.score > 0.5;
+    }
+    return flagged;
+}
+
+static void seasonal_flags_a_missing_daily_peak_that_a_flat_band_cannot(void **state)
+{
+    (void)state;
+    struct ad_det_state st;
+    int seasonal = daily_with_missing_peak(&ad_det_seasonal, 10, 8, &st);
+    struct ad_det_info info;
+    ad_det_seasonal.describe(st.b, &info);
+    assert_string_equal(info.season, "daily");
+    assert_true(seasonal > 80); /* of 96 points */
+    int flat = daily_with_missing_peak(&ad_det_robust, 10, 8, &st);
+    assert_true(flat < 5);
+}
+
+/* 15-minute points for `weeks` weeks: kind 0 noise only, 1 a daily peak, 2 a peak on weekdays
+ * only. Returns the season chosen. */
+static const char *season_of(int kind, int weeks)
+{
+    struct ad_det_params p = params();
+    struct ad_det_state st;
+    struct rng r = {23};
+    ad_det_init(&ad_det_seasonal, &st, &p);
+    for (int64_t t = T0 + 15 * MIN; t < T0 + weeks * 7 * DAY; t += 15 * MIN) {
+        int64_t tod = (t - T0) % DAY, dow = (t - T0) / DAY % 7;
+        bool peak = tod >= 9 * HOUR && tod < 17 * HOUR && (kind == 1 || (kind == 2 && dow < 5));
+        step(&ad_det_seasonal, &st, &p, t, 100 + 3 * gauss(&r) + (peak ? 40 : 0));
+    }
+    struct ad_det_info info;
+    ad_det_seasonal.describe(st.b, &info);
+    assert_int_equal(info.points, ad_det_hdr(&st)->points);
+    return info.season;
+}
+
+static void seasonal_chooses_none_daily_or_weekly_from_the_data(void **state)
+{
+    (void)state;
+    assert_string_equal(season_of(0, 4), "none");
+    assert_string_equal(season_of(1, 4), "daily");
+    assert_string_equal(season_of(2, 4), "weekly");
+    assert_string_equal(season_of(2, 1), "daily"); /* one week is not enough for weekly */
+}
+
+static void gap_relearns_the_level_and_keeps_the_spread(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        const struct ad_det_ops *d = ad_detectors[i];
+        struct ad_det_state st;
+        struct rng r = {29};
+        int64_t t = T0;
+        ad_det_init(d, &st, &p);
+        feed_noise(d, &st, &p, &r, &t, 1000, 50);
+        struct ad_det_out before = step(d, &st, &p, t += 5 * MIN, 50);
+        t += p.max_gap_ns + HOUR; /* comes back at another level after the gap */
+        struct ad_det_out o = step(d, &st, &p, t, 90);
+        assert_false(o.warm);
+        int warm_at = -1, outside = 0;
+        for (int k = 0; k < 100; k++) {
+            o = step(d, &st, &p, t += 5 * MIN, 90 + gauss(&r));
+            if (o.warm && warm_at < 0)
+                warm_at = k;
+            outside += o.warm && o.score > 0.5;
+        }
+        assert_true(warm_at >= 0 && warm_at < 30);
+        assert_true(outside < 5);
+        assert_true(fabs(o.expected - 90) < 2);
+        assert_true(o.upper - o.lower < 3 * (before.upper - before.lower));
+    }
+    /* Without the gap the same jump is an anomaly. */
+    struct ad_det_state st;
+    struct rng r = {29};
+    int64_t t = T0;
+    ad_det_init(&ad_det_robust, &st, &p);
+    feed_noise(&ad_det_robust, &st, &p, &r, &t, 1000, 50);
+    assert_true(step(&ad_det_robust, &st, &p, t += 5 * MIN, 90).score > 0.5);
+}
+
+static void seasonal_profile_survives_a_gap(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    struct ad_det_state st;
+    daily_with_missing_peak(&ad_det_seasonal, 6, -1, &st);
+    /* Back two days later, at 12:00: the peak is still expected. */
+    int64_t t = T0 + 8 * DAY + 12 * HOUR;
+    struct ad_det_out o;
+    for (int k = 0; k < 12; k++)
+        o = step(&ad_det_seasonal, &st, &p, t += 5 * MIN, 70);
+    assert_true(o.warm);
+    assert_true(fabs(o.expected - 70) < 5);
+    ad_det_seasonal.expect(st.b, &p, T0 + 8 * DAY + 3 * HOUR, &o);
+    assert_true(fabs(o.expected - 20) < 5); /* and the night */
+}
+
+static void nan_inf_and_old_timestamps_are_rejected_and_not_learned(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        const struct ad_det_ops *d = ad_detectors[i];
+        struct ad_det_state st, copy;
+        struct rng r = {31};
+        int64_t t = T0;
+        ad_det_init(d, &st, &p);
+        feed_noise(d, &st, &p, &r, &t, 400, 50);
+        memcpy(&copy, &st, d->state_size);
+        struct ad_det_out o;
+        assert_int_equal(ad_det_update(d, &st, &p, t + MIN, NAN, &o), -EINVAL);
+        assert_int_equal(ad_det_update(d, &st, &p, t + MIN, INFINITY, &o), -EINVAL);
+        assert_int_equal(ad_det_update(d, &st, &p, t + MIN, -INFINITY, &o), -EINVAL);
+        assert_int_equal(ad_det_update(d, &st, &p, t, 50, &o), -ERANGE);
+        assert_int_equal(ad_det_update(d, &st, &p, t - MIN, 50, &o), -ERANGE);
+        assert_memory_equal(&copy, &st, d->state_size);
+        assert_int_equal(ad_det_update(d, &st, &p, t + MIN, 50, &o), 0);
+        assert_int_equal(ad_det_hdr(&st)->last_ns, t + MIN);
+    }
+}
+
+static void state_copied_as_bytes_gives_the_same_outputs(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        const struct ad_det_ops *d = ad_detectors[i];
+        struct ad_det_state a, b;
+        struct rng r = {37};
+        int64_t t = T0;
+        ad_det_init(d, &a, &p);
+        feed_noise(d, &a, &p, &r, &t, 700, 50);
+        memset(&b, 0xa5, sizeof(b));
+        memcpy(&b, &a, d->state_size); /* only state_size bytes are the state */
+        for (int k = 0; k < 2000; k++) {
+            t += 5 * MIN;
+            double x = 50 + gauss(&r) + (k % 97 == 0 ? 15 : 0) + (k > 1000 ? 10 : 0);
+            struct ad_det_out oa = step(d, &a, &p, t, x), ob = step(d, &b, &p, t, x);
+            /* Field by field: the struct's padding is not part of the output. */
+            double fa[4] = {oa.score, oa.expected, oa.lower, oa.upper};
+            double fb[4] = {ob.score, ob.expected, ob.lower, ob.upper};
+            assert_memory_equal(fa, fb, sizeof(fa));
+            assert_int_equal(oa.warm, ob.warm);
+        }
+        assert_memory_equal(&a, &b, d->state_size);
+    }
+}
+
+static void band_and_score_agree_on_random_series(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    p.warmup = 50;
+    p.max_gap_ns = 2 * HOUR;
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        const struct ad_det_ops *d = ad_detectors[i];
+        struct ad_det_state st;
+        struct rng r = {41};
+        int64_t t = T0;
+        double walk = 0;
+        int warm = 0, outside = 0;
+        ad_det_init(d, &st, &p);
+        for (int k = 0; k < 20000; k++) {
+            t += (int64_t)(uni(&r) * 20 * MIN) + 1; /* irregular, sometimes a gap */
+            if (uni(&r) < 0.001)
+                t += 3 * HOUR;
+            walk += 0.1 * gauss(&r);
+            double x = walk + gauss(&r) * (1 + 10 * (uni(&r) < 0.01)) + (uni(&r) < 0.002 ? 1e3 : 0);
+            if (uni(&r) < 0.01)
+                x = 0; /* runs of zeros and repeats */
+            struct ad_det_out o = step(d, &st, &p, t, x);
+            assert_true(o.score >= 0 && o.score <= 1);
+            if (!o.warm) {
+                assert_true(o.score == 0 && isnan(o.lower));
+                continue;
+            }
+            warm++;
+            assert_true(o.lower <= o.expected && o.expected <= o.upper);
+            bool out = x < o.lower || x > o.upper;
+            assert_true(out == (o.score > 0.5));
+            outside += out;
+        }
+        assert_true(warm > 15000);
+        assert_true(outside > 0 && outside < warm / 10);
+    }
+}
+
+static void suggestions_order_warning_before_critical_and_say_why(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    for (size_t i = 0; ad_detectors[i]; i++) {
+        const struct ad_det_ops *d = ad_detectors[i];
+        struct ad_det_state st;
+        daily_with_missing_peak(d, 6, -1, &st);
+        struct ad_det_suggest s;
+        d->suggest(st.b, &p, &s);
+        assert_true(s.critical_hi > s.warning_hi);
+        assert_true(s.critical_lo < s.warning_lo);
+        assert_true(s.warning_lo < s.warning_hi);
+        assert_true(strlen(s.why_warning) > 20 && strlen(s.why_critical) > 20);
+        assert_non_null(strstr(s.why_critical, "10 000"));
+        assert_non_null(strstr(s.why_warning, "1000 points"));
+    }
+    struct ad_det_state st;
+    struct ad_det_suggest s;
+    daily_with_missing_peak(&ad_det_seasonal, 6, -1, &st);
+    ad_det_seasonal.suggest(st.b, &p, &s);
+    assert_true(s.warning_hi > 70); /* above the normal daily peak (70) */
+    assert_true(s.warning_hi < 90);
+    assert_non_null(strstr(s.why_warning, "daily"));
+    daily_with_missing_peak(&ad_det_spot, 6, -1, &st);
+    ad_det_spot.suggest(st.b, &p, &s);
+    assert_non_null(strstr(s.why_critical, "SPOT"));
+}
+
+static void spot_learns_a_heavy_tail_instead_of_flagging_it(void **state)
+{
+    (void)state;
+    /* Laplace noise (sd 1.41): a 3-sd Gaussian band would flag 1.4% of it, 280 points. */
+    struct ad_det_params p = params();
+    struct ad_det_state st;
+    struct rng r = {43};
+    int64_t t = T0;
+    ad_det_init(&ad_det_spot, &st, &p);
+    int outside = 0, n = 20000;
+    for (int k = 0; k < n; k++) {
+        double x = 10 + (uni(&r) < 0.5 ? 1 : -1) * -log(1 - uni(&r));
+        outside += step(&ad_det_spot, &st, &p, t += MIN, x).score > 0.5;
+    }
+    assert_true(outside < 100); /* q = 1e-4 per tail; the fit over 72 peaks is not exact */
+    assert_true(step(&ad_det_spot, &st, &p, t += MIN, 40).score > 0.5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(table_finds_detectors_by_name_and_id),
+        cmocka_unit_test(warm_up_scores_nothing_then_draws_a_band),
+        cmocka_unit_test(every_detector_flags_a_spike_and_barely_learns_it),
+        cmocka_unit_test(every_detector_flags_a_level_shift_then_accepts_it),
+        cmocka_unit_test(robust_flags_a_variance_increase),
+        cmocka_unit_test(seasonal_flags_a_missing_daily_peak_that_a_flat_band_cannot),
+        cmocka_unit_test(seasonal_chooses_none_daily_or_weekly_from_the_data),
+        cmocka_unit_test(gap_relearns_the_level_and_keeps_the_spread),
+        cmocka_unit_test(seasonal_profile_survives_a_gap),
+        cmocka_unit_test(nan_inf_and_old_timestamps_are_rejected_and_not_learned),
+        cmocka_unit_test(state_copied_as_bytes_gives_the_same_outputs),
+        cmocka_unit_test(band_and_score_agree_on_random_series),
+        cmocka_unit_test(suggestions_order_warning_before_critical_and_say_why),
+        cmocka_unit_test(spot_learns_a_heavy_tail_instead_of_flagging_it),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
