@@ -26,6 +26,7 @@ struct robust {
     uint32_t n;      /* points since the start or the last gap (saturates) */
     uint32_t rewarm; /* points left in the warm-up after a gap */
     struct det_shift shift;
+    struct det_lik lik;
 };
 
 _Static_assert(sizeof(struct robust) <= AD_DET_STATE_MAX, "robust state over budget");
@@ -97,10 +98,12 @@ static void robust_update(void *st, const struct ad_det_params *p, int64_t t_ns,
         warm_step(r, p, x, out);
         return;
     }
-    double half = p->band * sigma(r);
-    det_out_band(out, x, r->level, half, half);
+    double sd = sigma(r), half = p->band * sd;
+    det_out_band(out, r->level, half, half);
+    sd = (out->upper - out->expected) / p->band; /* floored with the band */
+    out->score = det_lik_score_r(&r->lik, fabs(x - r->level) / sd);
     double a = det_alpha(p), mean;
-    int side = out->score <= 0.5 ? 0 : x > r->level ? 1 : -1;
+    int side = det_out_side(out, x);
     if (det_shift_step(&r->shift, side, x, det_shift_after(p), &mean)) {
         r->level = mean;
         return;
@@ -118,7 +121,7 @@ static void robust_expect(const void *st, const struct ad_det_params *p, int64_t
         return;
     }
     double half = p->band * sigma(r);
-    det_out_band(out, r->level, r->level, half, half);
+    det_out_band(out, r->level, half, half);
 }
 
 static void robust_describe(const void *st, struct ad_det_info *info)

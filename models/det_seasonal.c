@@ -53,6 +53,7 @@ struct seasonal {
     uint32_t rewarm;        /* points left in the re-warm after a gap */
     struct det_shift shift; /* on the chosen predictor's residuals */
     uint8_t season;         /* the chosen predictor */
+    struct det_lik lik;
 };
 
 _Static_assert(sizeof(struct seasonal) <= AD_DET_STATE_MAX, "seasonal state over budget");
@@ -273,9 +274,11 @@ static void seasonal_update(void *st, const struct ad_det_params *p, int64_t t_n
     }
     int m = s->season;
     double half = p->band * sigma(s, m);
-    det_out_band(out, x, x - wres[m], half, half);
+    det_out_band(out, x - wres[m], half, half);
+    double sd = (out->upper - out->expected) / p->band; /* floored with the band */
+    out->score = det_lik_score_r(&s->lik, fabs(wres[m]) / sd);
     double mean;
-    int side = out->score <= 0.5 ? 0 : wres[m] > 0 ? 1 : -1;
+    int side = det_out_side(out, x);
     if (det_shift_step(&s->shift, side, wres[m], det_shift_after(p), &mean)) {
         for (int i = 0; i < NMODEL; i++)
             s->level[i] += mean;
@@ -295,7 +298,7 @@ static void seasonal_expect(const void *st, const struct ad_det_params *p, int64
         return;
     }
     double half = p->band * sigma(s, s->season);
-    det_out_band(out, e, e, half, half);
+    det_out_band(out, e, half, half);
 }
 
 static void seasonal_describe(const void *st, struct ad_det_info *info)

@@ -45,6 +45,7 @@ struct spot {
     uint32_t ncal; /* calibration residuals seen */
     uint8_t calibrated;
     struct tail up, lo;
+    struct det_lik lik;
     float win[DRIFT]; /* the last normal values */
     /* Excesses over t per tail (ring); during calibration the top residuals, ascending. */
     float yup[PEAKS], ylo[PEAKS];
@@ -279,6 +280,26 @@ static void add_peak(struct tail *tl, float *y, double excess, double n, double 
         threshold(tl, n, q);
 }
 
+/* -ln P(a residual beyond y >= 0 on this tail's side): the GPD tail above t, and below t a
+ * probability going linearly from 1 at 0 to the tail's share N_t/n at t. */
+static double surprise(const struct tail *tl, double n, double y)
+{
+    double share = n > 0 && tl->nt > 0 ? tl->nt / n : 1e-3;
+    if (share > 1)
+        share = 1;
+    if (y <= tl->t)
+        return tl->t > 0 ? -log(1 - (1 - share) * y / tl->t) : 0;
+    /* A short tail (gamma < 0) ends at t + sigma/-gamma, and a point past that end would be
+     * impossible: the exponential tail (gamma 0) keeps such points finite and ranked by how far
+     * out they are. */
+    double e = y - tl->t, lp, sg = tl->sigma > 0 ? tl->sigma : 1e-9 * (1 + tl->t);
+    if (tl->gamma < 1e-9)
+        lp = -e / sg;
+    else
+        lp = -log1p(tl->gamma * e / sg) / tl->gamma;
+    return -log(share) - lp;
+}
+
 static void learn_normal(struct spot *s, const struct ad_det_params *p, double x, double r)
 {
     s->n += 1;
@@ -327,9 +348,11 @@ static void spot_update(void *st, const struct ad_det_params *p, int64_t t_ns, d
         return;
     }
     double m = level_of(s), r = x - m;
-    det_out_band(out, x, m, s->lo.z, s->up.z);
+    det_out_band(out, m, s->lo.z, s->up.z);
+    out->score =
+        det_lik_score(&s->lik, r >= 0 ? surprise(&s->up, s->n, r) : surprise(&s->lo, s->n, -r));
     double mean;
-    int side = out->score <= 0.5 ? 0 : r > 0 ? 1 : -1;
+    int side = det_out_side(out, x);
     if (det_shift_step(&s->shift, side, x, det_shift_after(p), &mean)) {
         /* A level shift: the window restarts from the shifted points' mean. */
         s->wcnt = 0;
@@ -353,7 +376,7 @@ static void spot_expect(const void *st, const struct ad_det_params *p, int64_t t
         det_out_warmup(out, m);
         return;
     }
-    det_out_band(out, m, m, s->lo.z, s->up.z);
+    det_out_band(out, m, s->lo.z, s->up.z);
 }
 
 static void spot_describe(const void *st, struct ad_det_info *info)

@@ -11,8 +11,8 @@
 
 /* The first is the default: docs/baselines.md "Detectors" has the NAB figures behind the choice. */
 const struct ad_det_ops *const ad_detectors[] = {
-    &ad_det_robust,
     &ad_det_seasonal,
+    &ad_det_robust,
     &ad_det_spot,
     NULL,
 };
@@ -35,7 +35,7 @@ const struct ad_det_ops *ad_det_by_id(uint8_t id)
 
 void ad_det_params_default(struct ad_det_params *p)
 {
-    p->band = 3;
+    p->band = 3.5;
     p->q = 1e-4;
     p->warmup = 288; /* a day of 5-minute points */
     p->memory = 288;
@@ -75,18 +75,66 @@ void det_out_warmup(struct ad_det_out *out, double x)
     out->warm = false;
 }
 
-void det_out_band(struct ad_det_out *out, double x, double expected, double below, double above)
+void det_out_band(struct ad_det_out *out, double expected, double below, double above)
 {
     /* A band of zero width would turn rounding noise into alerts. */
     double floor_w = 1e-9 * (1 + fabs(expected));
     below = below > floor_w ? below : floor_w;
     above = above > floor_w ? above : floor_w;
-    double d = x >= expected ? (x - expected) / above : (expected - x) / below;
     out->expected = expected;
     out->lower = expected - below;
     out->upper = expected + above;
-    out->score = isfinite(d) ? d / (1 + d) : 1;
+    out->score = 0;
     out->warm = true;
+}
+
+int det_out_side(const struct ad_det_out *out, double x)
+{
+    return x > out->upper ? 1 : x < out->lower ? -1 : 0;
+}
+
+double det_gauss_surprise(double z)
+{
+    double u = fabs(z) / sqrt(2);
+    if (u < 5)
+        return -log(erfc(u));
+    /* erfc(u) = e^-u^2 / (u sqrt(pi)) (1 - 1/(2u^2) + 3/(4u^4) - ...): exact to 1e-6 here, and
+     * it does not underflow at u > 26. */
+    double u2 = u * u;
+    return u2 + log(u * 1.7724538509055160) - log1p(-0.5 / u2 + 0.75 / (u2 * u2));
+}
+
+double det_lik_score(struct det_lik *l, double s_point)
+{
+    return det_lik_score_r(l, s_point > 0 ? sqrt(2 * s_point) : 0);
+}
+
+double det_lik_score_r(struct det_lik *l, double r)
+{
+    if (r > DET_LIK_RCAP)
+        r = DET_LIK_RCAP;
+    double s_run = 0;
+    if (l->n == 0) {
+        l->avg = l->mean = (float)r;
+        l->var = 0;
+    } else {
+        double as = 2.0 / (DET_LIK_SHORT + 1);
+        double avg = l->avg + as * (r - l->avg);
+        /* The run's surprise once the long-term distribution has a few short windows behind it:
+         * scored against what was learned before this point. */
+        if (l->n >= 4 * DET_LIK_SHORT) {
+            double sd = sqrt(l->var + DET_LIK_VFLOOR);
+            s_run = det_gauss_surprise((avg - l->mean) / sd);
+        }
+        double al = 1.0 / (l->n < DET_LIK_LONG ? l->n + 1.0 : (double)DET_LIK_LONG);
+        double d = avg - l->mean;
+        l->mean += (float)(al * d);
+        l->var = (float)((1 - al) * (l->var + al * d * d));
+        l->avg = (float)avg;
+    }
+    if (l->n < UINT32_MAX)
+        l->n++;
+    return s_run / (s_run + DET_LIK_HALF);
 }
 
 double det_alpha(const struct ad_det_params *p)

@@ -18,7 +18,7 @@
 
 /* Settings shared by the series that one config pattern selects (models.baseline.detectors[]). */
 struct ad_det_params {
-    double band;          /* band half-width in units of the detector's spread (default 3) */
+    double band;          /* band half-width in units of the detector's spread (default 3.5) */
     double q;             /* false-alarm probability per point for the SPOT tail (1e-4) */
     uint32_t warmup;      /* points before anything is scored (score 0, warm false) */
     double memory;        /* points of memory for level/spread tracking: alpha = 2/(memory+1) */
@@ -26,9 +26,13 @@ struct ad_det_params {
 };
 
 /* What one point produced. Before warm-up ends: warm false, score 0, expected the value itself,
- * lower/upper NaN. After: lower <= expected <= upper, score in [0,1], monotonic in how far the
- * value is from expected relative to the band, and score > 0.5 exactly when the value is
- * outside [lower, upper]. */
+ * lower/upper NaN. After: lower <= expected <= upper (the band for this point: the caller alerts
+ * when value < lower or value > upper), and score in [0,1): the anomaly likelihood of the recent
+ * run of points (det_internal.h, docs/baselines.md), not of this point alone: 0.5 when the last
+ * ~10 points' mean surprise is as rare as 1 in 100 000 under what the series usually does. It
+ * rises on runs (denser spikes, a shift, more noise, a series gone flat), stays near 0 on the
+ * series' usual noise, and an isolated far-out point may be outside the band with a score under
+ * 0.5; it is 0 for the first 40 points after warm-up. */
 struct ad_det_out {
     double score;
     double expected, lower, upper;

@@ -54,16 +54,36 @@ static struct ad_det_out step(const struct ad_det_ops *d, struct ad_det_state *s
     return out;
 }
 
-/* n points of noise around level (sd 1) every 5 minutes from *t; returns how many were outside. */
+/* What the daemon alerts on: a warm point outside its band (the score is the anomaly
+ * likelihood, models/detector.h). */
+static bool outside(const struct ad_det_out *o, double x)
+{
+    return o->warm && (x < o->lower || x > o->upper);
+}
+
+/* n points of noise around level (sd 1) every 5 minutes from *t; returns how many were outside
+ * the band; *high (if not NULL) gets how many scored over 0.5. */
+static int feed_noise_scored(const struct ad_det_ops *d, struct ad_det_state *st,
+                             const struct ad_det_params *p, struct rng *r, int64_t *t, int n,
+                             double level, int *high)
+{
+    int out = 0, hi = 0;
+    for (int i = 0; i < n; i++) {
+        *t += 5 * MIN;
+        double x = level + gauss(r);
+        struct ad_det_out o = step(d, st, p, *t, x);
+        out += outside(&o, x);
+        hi += o.score > 0.5;
+    }
+    if (high)
+        *high = hi;
+    return out;
+}
+
 static int feed_noise(const struct ad_det_ops *d, struct ad_det_state *st,
                       const struct ad_det_params *p, struct rng *r, int64_t *t, int n, double level)
 {
-    int out = 0;
-    for (int i = 0; i < n; i++) {
-        *t += 5 * MIN;
-        out += step(d, st, p, *t, level + gauss(r)).score > 0.5;
-    }
-    return out;
+    return feed_noise_scored(d, st, p, r, t, n, level, NULL);
 }
 
 static void table_finds_detectors_by_name_and_id(void **state)
@@ -79,7 +99,7 @@ static void table_finds_detectors_by_name_and_id(void **state)
         assert_true(ad_detectors[i]->state_size >= sizeof(struct ad_det_hdr));
     }
     assert_null(ad_det_by_id(0));
-    assert_ptr_equal(ad_detectors[0], &ad_det_robust); /* the default, docs/baselines.md */
+    assert_ptr_equal(ad_detectors[0], &ad_det_seasonal); /* the default, docs/baselines.md */
 }
 
 static void warm_up_scores_nothing_then_draws_a_band(void **state)
@@ -119,14 +139,22 @@ static void every_detector_flags_a_spike_and_barely_learns_it(void **state)
         struct rng r = {11};
         int64_t t = T0;
         ad_det_init(d, &st, &p);
-        int before = feed_noise(d, &st, &p, &r, &t, 1000, 50);
+        int high;
+        int before = feed_noise_scored(d, &st, &p, &r, &t, 1000, 50, &high);
         assert_true(before < 20); /* 1000 normal points: a few at most outside */
+        assert_true(high < 20);   /* and the likelihood stays low on them */
         struct ad_det_out o0 = step(d, &st, &p, t += 5 * MIN, 50);
         struct ad_det_out spike = step(d, &st, &p, t += 5 * MIN, 80);
-        assert_true(spike.score > 0.5);
-        assert_true(spike.score > 0.8); /* 30 sd: far out, not at the edge */
+        assert_true(outside(&spike, 80));          /* 30 sd: the band flags it */
+        assert_true(spike.score > o0.score + 0.2); /* and the likelihood jumps */
+        struct ad_det_out spike2 = step(d, &st, &p, t += 5 * MIN, 80);
+        assert_true(outside(&spike2, 80));
+        assert_true(spike2.score > 0.5); /* two in a row are a run: likely an anomaly */
         struct ad_det_out o1 = step(d, &st, &p, t += 5 * MIN, 50);
-        assert_true(o1.score < 0.5);
+        assert_false(outside(&o1, 50));
+        for (int k = 0; k < 30; k++)
+            o1 = step(d, &st, &p, t += 5 * MIN, 50 + gauss(&r));
+        assert_true(o1.score < 0.5); /* the likelihood forgets the run */
         /* The band did not blow up: one spike moves neither level nor spread much. */
         assert_true(fabs(o1.expected - o0.expected) < 1);
         assert_true(o1.upper - o1.lower < 1.5 * (o0.upper - o0.lower));
@@ -144,8 +172,10 @@ static void every_detector_flags_a_level_shift_then_accepts_it(void **state)
         int64_t t = T0;
         ad_det_init(d, &st, &p);
         feed_noise(d, &st, &p, &r, &t, 1000, 50);
-        int first = feed_noise(d, &st, &p, &r, &t, 10, 70);
+        int high;
+        int first = feed_noise_scored(d, &st, &p, &r, &t, 10, 70, &high);
         assert_true(first >= 8); /* the shift alerts */
+        assert_true(high >= 8);  /* and its likelihood is high */
         feed_noise(d, &st, &p, &r, &t, 200, 70);
         int later = feed_noise(d, &st, &p, &r, &t, 200, 70);
         assert_true(later < 10); /* and becomes the new normal */
@@ -161,18 +191,25 @@ static void robust_flags_a_variance_increase(void **state)
     int64_t t = T0;
     ad_det_init(&ad_det_robust, &st, &p);
     int calm = feed_noise(&ad_det_robust, &st, &p, &r, &t, 1000, 50);
-    int wild = 0;
-    for (int i = 0; i < 100; i++)
-        wild += step(&ad_det_robust, &st, &p, t += 5 * MIN, 50 + 6 * gauss(&r)).score > 0.5;
+    int wild = 0, high = 0;
+    for (int i = 0; i < 100; i++) {
+        double x = 50 + 6 * gauss(&r);
+        struct ad_det_out o = step(&ad_det_robust, &st, &p, t += 5 * MIN, x);
+        wild += outside(&o, x);
+        high += o.score > 0.5;
+    }
     assert_true(calm < 15);
-    assert_true(wild > 20); /* 6x the sd: a third of the points are past 3 old sd */
+    assert_true(wild > 15); /* 6x the sd: a quarter of the points are past 3.5 old sd */
+    assert_true(high > 15); /* and the likelihood says so while the band does */
 }
 
 /* 5-minute points: 20 + 50 during 09:00-17:00 UTC (+ noise), the peak missing on day `skip`.
- * Returns how many of the missing peak's points were flagged. */
+ * Returns how many of the missing peak's points were outside the band; *high gets how many
+ * scored over 0.5. */
 static int daily_with_missing_peak(const struct ad_det_ops *d, int days, int skip,
-                                   struct ad_det_state *st)
+                                   struct ad_det_state *st, int *high)
 {
+    *high = 0;
     struct ad_det_params p = params();
     struct rng r = {19};
     int flagged = 0;
@@ -182,8 +219,10 @@ static int daily_with_missing_peak(const struct ad_det_ops *d, int days, int ski
         bool peak = tod >= 9 * HOUR && tod < 17 * HOUR;
         double x = 20 + gauss(&r) + (peak && day != skip ? 50 : 0);
         struct ad_det_out o = step(d, st, &p, t, x);
-        if (peak && day == skip)
-            flagged += o.score > 0.5;
+        if (peak && day == skip) {
+            flagged += outside(&o, x);
+            *high += o.score > 0.5;
+        }
     }
     return flagged;
 }
@@ -192,13 +231,18 @@ static void seasonal_flags_a_missing_daily_peak_that_a_flat_band_cannot(void **s
 {
     (void)state;
     struct ad_det_state st;
-    int seasonal = daily_with_missing_peak(&ad_det_seasonal, 10, 8, &st);
+    int high, flat_high;
+    int seasonal = daily_with_missing_peak(&ad_det_seasonal, 10, 8, &st, &high);
     struct ad_det_info info;
     ad_det_seasonal.describe(st.b, &info);
     assert_string_equal(info.season, "daily");
-    assert_true(seasonal > 80); /* of 96 points */
-    int flat = daily_with_missing_peak(&ad_det_robust, 10, 8, &st);
+    /* Of 96 points: the +/- 30 min phase tolerance lets the first and last few points of the
+     * peak's hours pass as an early or late edge, and the likelihood needs a few points to rise. */
+    assert_true(seasonal > 70);
+    assert_true(high > 45);
+    int flat = daily_with_missing_peak(&ad_det_robust, 10, 8, &st, &flat_high);
     assert_true(flat < 5);
+    assert_true(flat_high < 5);
 }
 
 /* 15-minute points for `weeks` weeks: kind 0 noise only, 1 a daily peak, 2 a peak on weekdays
@@ -244,15 +288,16 @@ static void gap_relearns_the_level_and_keeps_the_spread(void **state)
         t += p.max_gap_ns + HOUR; /* comes back at another level after the gap */
         struct ad_det_out o = step(d, &st, &p, t, 90);
         assert_false(o.warm);
-        int warm_at = -1, outside = 0;
+        int warm_at = -1, out = 0;
         for (int k = 0; k < 100; k++) {
-            o = step(d, &st, &p, t += 5 * MIN, 90 + gauss(&r));
+            double x = 90 + gauss(&r);
+            o = step(d, &st, &p, t += 5 * MIN, x);
             if (o.warm && warm_at < 0)
                 warm_at = k;
-            outside += o.warm && o.score > 0.5;
+            out += outside(&o, x);
         }
         assert_true(warm_at >= 0 && warm_at < 30);
-        assert_true(outside < 5);
+        assert_true(out < 5);
         assert_true(fabs(o.expected - 90) < 2);
         assert_true(o.upper - o.lower < 3 * (before.upper - before.lower));
     }
@@ -262,7 +307,8 @@ static void gap_relearns_the_level_and_keeps_the_spread(void **state)
     int64_t t = T0;
     ad_det_init(&ad_det_robust, &st, &p);
     feed_noise(&ad_det_robust, &st, &p, &r, &t, 1000, 50);
-    assert_true(step(&ad_det_robust, &st, &p, t += 5 * MIN, 90).score > 0.5);
+    struct ad_det_out jump = step(&ad_det_robust, &st, &p, t += 5 * MIN, 90);
+    assert_true(outside(&jump, 90));
 }
 
 static void seasonal_profile_survives_a_gap(void **state)
@@ -270,7 +316,8 @@ static void seasonal_profile_survives_a_gap(void **state)
     (void)state;
     struct ad_det_params p = params();
     struct ad_det_state st;
-    daily_with_missing_peak(&ad_det_seasonal, 6, -1, &st);
+    int high;
+    daily_with_missing_peak(&ad_det_seasonal, 6, -1, &st, &high);
     /* Back two days later, at 12:00: the peak is still expected. */
     int64_t t = T0 + 8 * DAY + 12 * HOUR;
     struct ad_det_out o;
@@ -333,7 +380,7 @@ static void state_copied_as_bytes_gives_the_same_outputs(void **state)
     }
 }
 
-static void band_and_score_agree_on_random_series(void **state)
+static void band_and_score_hold_their_invariants_on_random_series(void **state)
 {
     (void)state;
     struct ad_det_params p = params();
@@ -345,16 +392,19 @@ static void band_and_score_agree_on_random_series(void **state)
         struct rng r = {41};
         int64_t t = T0;
         double walk = 0;
-        int warm = 0, outside = 0;
+        int warm = 0, out = 0, high = 0, spikes = 0, spikes_out = 0;
         ad_det_init(d, &st, &p);
         for (int k = 0; k < 20000; k++) {
             t += (int64_t)(uni(&r) * 20 * MIN) + 1; /* irregular, sometimes a gap */
             if (uni(&r) < 0.001)
                 t += 3 * HOUR;
             walk += 0.1 * gauss(&r);
-            double x = walk + gauss(&r) * (1 + 10 * (uni(&r) < 0.01)) + (uni(&r) < 0.002 ? 1e3 : 0);
-            if (uni(&r) < 0.01)
+            bool spike = uni(&r) < 0.002;
+            double x = walk + gauss(&r) * (1 + 10 * (uni(&r) < 0.01)) + (spike ? 1e3 : 0);
+            if (uni(&r) < 0.01) {
                 x = 0; /* runs of zeros and repeats */
+                spike = false;
+            }
             struct ad_det_out o = step(d, &st, &p, t, x);
             assert_true(o.score >= 0 && o.score <= 1);
             if (!o.warm) {
@@ -363,12 +413,15 @@ static void band_and_score_agree_on_random_series(void **state)
             }
             warm++;
             assert_true(o.lower <= o.expected && o.expected <= o.upper);
-            bool out = x < o.lower || x > o.upper;
-            assert_true(out == (o.score > 0.5));
-            outside += out;
+            out += outside(&o, x);
+            high += o.score > 0.5;
+            spikes += spike;
+            spikes_out += spike && outside(&o, x);
         }
         assert_true(warm > 15000);
-        assert_true(outside > 0 && outside < warm / 10);
+        assert_true(out > 0 && out < warm / 10);
+        assert_true(high < warm / 100); /* lone spikes in a random walk: rarely a likely anomaly */
+        assert_true(spikes_out >= spikes * 9 / 10); /* a 1000-sd spike is outside the band */
     }
 }
 
@@ -376,10 +429,11 @@ static void suggestions_order_warning_before_critical_and_say_why(void **state)
 {
     (void)state;
     struct ad_det_params p = params();
+    int high;
     for (size_t i = 0; ad_detectors[i]; i++) {
         const struct ad_det_ops *d = ad_detectors[i];
         struct ad_det_state st;
-        daily_with_missing_peak(d, 6, -1, &st);
+        daily_with_missing_peak(d, 6, -1, &st, &high);
         struct ad_det_suggest s;
         d->suggest(st.b, &p, &s);
         assert_true(s.critical_hi > s.warning_hi);
@@ -391,12 +445,12 @@ static void suggestions_order_warning_before_critical_and_say_why(void **state)
     }
     struct ad_det_state st;
     struct ad_det_suggest s;
-    daily_with_missing_peak(&ad_det_seasonal, 6, -1, &st);
+    daily_with_missing_peak(&ad_det_seasonal, 6, -1, &st, &high);
     ad_det_seasonal.suggest(st.b, &p, &s);
     assert_true(s.warning_hi > 70); /* above the normal daily peak (70) */
     assert_true(s.warning_hi < 90);
     assert_non_null(strstr(s.why_warning, "daily"));
-    daily_with_missing_peak(&ad_det_spot, 6, -1, &st);
+    daily_with_missing_peak(&ad_det_spot, 6, -1, &st, &high);
     ad_det_spot.suggest(st.b, &p, &s);
     assert_non_null(strstr(s.why_critical, "SPOT"));
 }
@@ -410,13 +464,15 @@ static void spot_learns_a_heavy_tail_instead_of_flagging_it(void **state)
     struct rng r = {43};
     int64_t t = T0;
     ad_det_init(&ad_det_spot, &st, &p);
-    int outside = 0, n = 20000;
+    int out = 0, n = 20000;
     for (int k = 0; k < n; k++) {
         double x = 10 + (uni(&r) < 0.5 ? 1 : -1) * -log(1 - uni(&r));
-        outside += step(&ad_det_spot, &st, &p, t += MIN, x).score > 0.5;
+        struct ad_det_out o = step(&ad_det_spot, &st, &p, t += MIN, x);
+        out += outside(&o, x);
     }
-    assert_true(outside < 100); /* q = 1e-4 per tail; the fit over 72 peaks is not exact */
-    assert_true(step(&ad_det_spot, &st, &p, t += MIN, 40).score > 0.5);
+    assert_true(out < 100); /* q = 1e-4 per tail; the fit over 72 peaks is not exact */
+    struct ad_det_out o = step(&ad_det_spot, &st, &p, t += MIN, 40);
+    assert_true(outside(&o, 40));
 }
 
 int main(void)
@@ -433,7 +489,7 @@ int main(void)
         cmocka_unit_test(seasonal_profile_survives_a_gap),
         cmocka_unit_test(nan_inf_and_old_timestamps_are_rejected_and_not_learned),
         cmocka_unit_test(state_copied_as_bytes_gives_the_same_outputs),
-        cmocka_unit_test(band_and_score_agree_on_random_series),
+        cmocka_unit_test(band_and_score_hold_their_invariants_on_random_series),
         cmocka_unit_test(suggestions_order_warning_before_critical_and_say_why),
         cmocka_unit_test(spot_learns_a_heavy_tail_instead_of_flagging_it),
     };
