@@ -131,20 +131,32 @@ void ad_pipeline_advance(struct ad_pipeline *p, int64_t now_ns)
     }
 }
 
-int ad_pipeline_process(struct ad_pipeline *p, struct ad_event *ev)
+/* Runs ev through the models from `first` on, then the correlators. A model may hand out more
+ * events after observe (ops->take): each goes through the stages after that model, after ev. */
+static int run_from(struct ad_pipeline *p, struct ad_event *ev, size_t first, unsigned depth)
 {
-    ad_pipeline_advance(p, ev->time_ns);
-    p->processed[ev->kind]++;
-    for (size_t i = 0; i < p->n_models; i++) {
-        int r = p->models[i].model->observe(p->models[i].state, ev);
+    for (size_t i = first; i < p->n_models; i++) {
+        const struct ad_model_ops *ops = p->models[i].model;
+        int r = ops->observe(p->models[i].state, ev);
+        struct ad_event extra;
+        int rx = 0;
+        /* A take() event is valid until the model's next observe: it runs (and is done with)
+         * before ev moves on. Depth is bounded by the number of models. */
+        while (ops->take && depth < MAX_STAGES && ops->take(p->models[i].state, &extra) == 1) {
+            int r2 = run_from(p, &extra, i + 1, depth + 1);
+            if (r2 < 0 && rx == 0)
+                rx = r2;
+        }
         if (r == AD_CONSUMED) {
             p->consumed++;
-            return AD_CONSUMED;
+            return rx < 0 ? rx : AD_CONSUMED;
         }
         if (r < 0) {
             p->errors++;
             return r;
         }
+        if (rx < 0)
+            return rx;
     }
     for (size_t i = 0; i < p->n_corrs; i++) {
         int r = p->corrs[i].corr->correlate(p->corrs[i].state, ev, &p->sink);
@@ -154,6 +166,13 @@ int ad_pipeline_process(struct ad_pipeline *p, struct ad_event *ev)
         }
     }
     return 0;
+}
+
+int ad_pipeline_process(struct ad_pipeline *p, struct ad_event *ev)
+{
+    ad_pipeline_advance(p, ev->time_ns);
+    p->processed[ev->kind]++;
+    return run_from(p, ev, 0, 0);
 }
 
 int64_t ad_pipeline_now(const struct ad_pipeline *p) { return p->now_ns; }
@@ -181,6 +200,14 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m)
     for (size_t i = 0; i < p->n_corrs; i++)
         if (p->corrs[i].corr->stats)
             p->corrs[i].corr->stats(p->corrs[i].state, m);
+}
+
+void *ad_pipeline_model(struct ad_pipeline *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_models; i++)
+        if (strcmp(p->models[i].model->name, name) == 0)
+            return p->models[i].state;
+    return NULL;
 }
 
 void ad_pipeline_set_silences(struct ad_pipeline *p, struct ad_silences *s)

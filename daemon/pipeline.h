@@ -34,6 +34,8 @@ struct ad_silences;
 /* Points the pipeline's silence model (models/silence.h) at the daemon's shared set, so that a
  * silence added at run time applies to every pipeline at once; the model takes a reference.
  * Without it the model uses a private set built from models.silence.silences (aiopsctl). */
+/* The state of the model named name ("baseline"), or NULL when the pipeline has none. */
+void *ad_pipeline_model(struct ad_pipeline *p, const char *name);
 void ad_pipeline_set_silences(struct ad_pipeline *p, struct ad_silences *s);
 
 struct ad_buf;
