@@ -23,6 +23,7 @@
 #include "common/time.h"
 #include "config/config.h"
 #include "daemon/admin.h"
+#include "daemon/fileio.h"
 #include "models/silence.h"
 
 #define COLLECTION "/api/v1/silences"
@@ -104,29 +105,10 @@ static int save(struct ad_silence_store *st)
     int r = ad_silences_to_json(st->set, NULL, true, ad_now_ns(), &st->scratch);
     if (r == 0)
         r = ad_buf_puts(&st->scratch, "\n");
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", st->file);
-    int fd = r < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (r == 0 && fd < 0)
-        r = -errno;
-    size_t off = 0;
-    while (r == 0 && off < st->scratch.len) {
-        ssize_t n = write(fd, st->scratch.p + off, st->scratch.len - off);
-        if (n < 0 && errno != EINTR)
-            r = -errno;
-        else if (n > 0)
-            off += (size_t)n;
-    }
-    if (r == 0 && fsync(fd) != 0)
-        r = -errno;
-    if (fd >= 0 && close(fd) != 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, st->file) != 0)
-        r = -errno;
+    if (r == 0)
+        r = ad_file_write_atomic(st->file, st->scratch.p, st->scratch.len);
     if (r < 0) {
         st->file_write_failures++;
-        if (fd >= 0)
-            unlink(tmp);
         ad_log(AD_LOG_ERROR, "silences: cannot write %s: %s (the silences stay in memory)",
                st->file, strerror(-r));
         return r;
@@ -134,32 +116,6 @@ static int save(struct ad_silence_store *st)
     st->file_writes++;
     st->saved_generation = ad_silences_generation(st->set);
     return 0;
-}
-
-static int read_file(const char *path, struct ad_buf *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat sb;
-    int r = fstat(fd, &sb) != 0 ? -errno : sb.st_size > MAX_FILE_SIZE ? -EFBIG : 0;
-    if (r == 0)
-        r = ad_buf_reserve(out, (size_t)sb.st_size + 1);
-    while (r == 0) {
-        ssize_t n = read(fd, out->p + out->len, out->cap - out->len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            r = -errno;
-        else if (n == 0)
-            break;
-        else if ((out->len += (size_t)n) == out->cap - 1 && ad_buf_reserve(out, 4096) < 0)
-            r = -ENOMEM;
-        if (out->len > MAX_FILE_SIZE)
-            r = -EFBIG;
-    }
-    close(fd);
-    return r;
 }
 
 struct load_ctx {
@@ -194,7 +150,7 @@ static void load(struct ad_silence_store *st)
     struct ad_err err = {0};
     struct load_ctx lc = {st, &st->arena, 0, 0};
     ad_buf_init(&b);
-    int r = read_file(st->file, &b);
+    int r = ad_file_read(st->file, MAX_FILE_SIZE, &b);
     if (r == -ENOENT) {
         ad_log(AD_LOG_INFO, "silences: %s does not exist yet; no run-time silences", st->file);
     } else if (r < 0) {
