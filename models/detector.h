@@ -86,7 +86,8 @@ const struct ad_det_ops *ad_det_find(const char *name); /* NULL when unknown */
 const struct ad_det_ops *ad_det_by_id(uint8_t id);      /* NULL when unknown */
 void ad_det_params_default(struct ad_det_params *p);
 
-/* A state buffer: any detector fits. */
+/* A state buffer: any detector fits. A caller may also allocate just d->state_size bytes (8-byte
+ * aligned) and cast: ad_det_init, ad_det_update and the ops never touch more than that. */
 struct ad_det_state {
     _Alignas(8) unsigned char b[AD_DET_STATE_MAX];
 };

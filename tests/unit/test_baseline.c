@@ -1,0 +1,452 @@
+/* tests/unit/test_baseline.c: the baseline model (models/baseline.c): metric points learned per
+ * series, anomalies turned into alerts (after alert_after points, or at once past
+ * score_threshold) and resolved after resolve_after points back inside, static thresholds with
+ * hysteresis side by side, series keys and detector rules, rejected points, bounds, state round
+ * trips and corrupt state; and the whole pipeline turning a metric anomaly into an incident. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "config/config.h"
+#include "correlators/candidate.h"
+#include "daemon/pipeline.h"
+#include "daemon/sections.h"
+#include "fx_event.h"
+#include "fx_series.h"
+#include "models/baseline.h"
+#include "models/detector.h"
+
+#define S AD_NS_PER_S
+#define STEP (60 * S)
+
+static struct ad_config *load_cfg(const char *yaml, struct ad_err *err)
+{
+    struct ad_config *cfg = NULL;
+    if (ad_config_load_string("t.yaml", yaml, strlen(yaml), ad_sections(), &cfg, err) < 0)
+        return NULL;
+    return cfg;
+}
+
+struct fx {
+    struct ad_config *cfg;
+    struct ad_baseline *b;
+};
+
+/* A baseline model from the models.baseline options in yaml (indented under it). */
+static struct fx make(const char *opts)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml), "models:\n  baseline:\n%s", opts);
+    struct ad_err err = {0};
+    struct fx f = {load_cfg(yaml, &err), NULL};
+    if (!f.cfg)
+        fail_msg("config: %s", err.msg);
+    assert_int_equal(ad_baseline_create(ad_config_get(f.cfg, "models.baseline"), &f.b, &err), 0);
+    return f;
+}
+
+static void done(struct fx *f)
+{
+    ad_baseline_destroy(f->b);
+    ad_config_destroy(f->cfg);
+}
+
+static struct ad_event metric(const char *host, const char *check, int64_t t, double v)
+{
+    struct ad_event ev = fx_alert("web", host, check, t);
+    ev.kind = AD_KIND_METRIC;
+    ev.has_value = true;
+    ev.value = v;
+    return ev;
+}
+
+static const char *label(const struct ad_event *ev, const char *name)
+{
+    static char v[64];
+    for (size_t i = 0; i < ev->n_labels; i++)
+        if (ad_str_eq_c(ev->labels[i].name, name)) {
+            snprintf(v, sizeof(v), "%.*s", (int)ev->labels[i].value.len, ev->labels[i].value.p);
+            return v;
+        }
+    return NULL;
+}
+
+/* Feeds n normal points (50 ± 2) of host/cpu from point index *i on; none may raise. */
+static void feed_normal(struct fx *f, const char *host, uint64_t *i, uint64_t n)
+{
+    for (uint64_t k = 0; k < n; k++, (*i)++) {
+        struct ad_event ev = metric(host, "cpu", FX_T0 + (int64_t)*i * STEP, 50 + 2 * fx_noise(*i));
+        assert_int_equal(ad_baseline_observe(f->b, &ev), AD_CONSUMED);
+    }
+}
+
+static int push(struct fx *f, const char *host, uint64_t *i, double v, struct ad_event *out)
+{
+    *out = metric(host, "cpu", FX_T0 + (int64_t)(*i)++ * STEP, v);
+    return ad_baseline_observe(f->b, out);
+}
+
+static void anomaly_raises_after_alert_after_points_and_resolves(void **state)
+{
+    (void)state;
+    struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 3\n"
+                       "    resolve_after: 2\n    severity: major\n");
+    uint64_t i = 0;
+    feed_normal(&f, "h1", &i, 300);
+    struct ad_event ev;
+    /* Two points far outside: not yet (alert_after 3); the third raises. */
+    assert_int_equal(push(&f, "h1", &i, 95, &ev), AD_CONSUMED);
+    assert_int_equal(push(&f, "h1", &i, 96, &ev), AD_CONSUMED);
+    assert_int_equal(push(&f, "h1", &i, 97, &ev), 0);
+    assert_int_equal(ev.kind, AD_KIND_ALERT);
+    assert_int_equal(ev.status, AD_STATUS_FIRING);
+    assert_int_equal(ev.severity, AD_SEV_MAJOR);
+    assert_true(ad_str_eq_c(ev.check, "baseline:h1/cpu"));
+    assert_true(ad_str_eq_c(ev.resource, "h1"));
+    assert_true(ev.has_value && ev.value == 97);
+    double expected = atof(label(&ev, "baseline_expected"));
+    double upper = atof(label(&ev, "baseline_upper"));
+    assert_true(fabs(expected - 50) < 3);
+    assert_true(upper > 52 && upper < 97);
+    assert_true(atof(label(&ev, "baseline_score")) > 0.5);
+    assert_string_equal(label(&ev, "baseline_detector"), "robust");
+    assert_non_null(strstr(ev.summary.p, "above its learned band"));
+    struct ad_event extra;
+    assert_int_equal(ad_baseline_take(f.b, &extra), 0); /* no static rule: one alert */
+    /* Still outside: repeats (dedup's business), then one point inside: not yet resolved. */
+    assert_int_equal(push(&f, "h1", &i, 98, &ev), 0);
+    assert_int_equal(ev.status, AD_STATUS_FIRING);
+    assert_int_equal(push(&f, "h1", &i, 50, &ev), AD_CONSUMED);
+    assert_int_equal(push(&f, "h1", &i, 50.5, &ev), 0);
+    assert_int_equal(ev.status, AD_STATUS_RESOLVED);
+    assert_true(ad_str_eq_c(ev.check, "baseline:h1/cpu"));
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(f.b, &st);
+    assert_int_equal(st.raised[0], 1);
+    assert_int_equal(st.resolved[0], 1);
+    assert_int_equal(st.series, 1);
+    assert_true(st.anomalous >= 4);
+    done(&f);
+}
+
+static void warmup_raises_nothing_and_other_kinds_pass(void **state)
+{
+    (void)state;
+    struct fx f = make("    detector: robust\n    warmup: 100\n    alert_after: 1\n");
+    uint64_t i = 0;
+    struct ad_event ev;
+    feed_normal(&f, "h1", &i, 20);
+    for (int k = 0; k < 20; k++) /* wild values during warm-up: learned, never alerted */
+        assert_int_equal(push(&f, "h1", &i, k % 2 ? 500 : -500, &ev), AD_CONSUMED);
+    struct ad_event a = fx_alert("web", "h1", "HighCPU", FX_T0);
+    assert_int_equal(ad_baseline_observe(f.b, &a), 0);
+    assert_true(ad_str_eq_c(a.check, "HighCPU")); /* untouched */
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(f.b, &st);
+    assert_int_equal(st.raised[0], 0);
+    assert_int_equal(st.anomalous, 0);
+    done(&f);
+}
+
+static void score_threshold_raises_on_one_point(void **state)
+{
+    (void)state;
+    /* The score is a likelihood of the recent run: two far-out points in a row pass 0.6, long
+     * before alert_after (5) points outside the band would. */
+    struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 5\n"
+                       "    score_threshold: 0.6\n");
+    uint64_t i = 0;
+    struct ad_event ev;
+    feed_normal(&f, "h1", &i, 200);
+    int r1 = push(&f, "h1", &i, 500, &ev);
+    if (r1 != 0)
+        assert_int_equal(push(&f, "h1", &i, 500, &ev), 0);
+    assert_int_equal(ev.status, AD_STATUS_FIRING);
+    assert_true(atof(label(&ev, "baseline_score")) >= 0.6);
+    done(&f);
+}
+
+static void static_threshold_with_hysteresis_next_to_the_band(void **state)
+{
+    (void)state;
+    struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 1\n"
+                       "    thresholds: [\"h2/* above 80 90 5\", \"*/cpu below 10 -\"]\n");
+    uint64_t i = 0;
+    struct ad_event ev, extra;
+    feed_normal(&f, "h2", &i, 200);
+    /* 85: past warning, and far outside the band: two alerts from one point. */
+    assert_int_equal(push(&f, "h2", &i, 85, &ev), 0);
+    assert_true(ad_str_eq_c(ev.check, "baseline:h2/cpu"));
+    assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    assert_true(ad_str_eq_c(extra.check, "threshold:h2/cpu"));
+    assert_int_equal(extra.severity, AD_SEV_WARNING);
+    assert_int_equal(extra.status, AD_STATUS_FIRING);
+    assert_string_equal(label(&extra, "threshold_warning"), "80");
+    assert_int_equal(ad_baseline_take(f.b, &extra), 0);
+    /* 95: critical. 87: still critical (within the 5 of hysteresis under 90). 84: warning. */
+    assert_int_equal(push(&f, "h2", &i, 95, &ev), 0);
+    assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    assert_int_equal(extra.severity, AD_SEV_CRITICAL);
+    assert_int_equal(push(&f, "h2", &i, 87, &ev), 0);
+    assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    assert_int_equal(extra.severity, AD_SEV_CRITICAL);
+    assert_int_equal(push(&f, "h2", &i, 84, &ev), 0);
+    assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    assert_int_equal(extra.severity, AD_SEV_WARNING);
+    /* 77: under 80 but not by 5: still warning; 74: resolved. */
+    assert_int_equal(push(&f, "h2", &i, 77, &ev), 0);
+    assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    assert_int_equal(extra.status, AD_STATUS_FIRING);
+    push(&f, "h2", &i, 74, &ev);
+    struct ad_event *thr = ad_str_eq_c(ev.check, "threshold:h2/cpu") ? &ev : &extra;
+    if (thr == &extra)
+        assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    assert_true(ad_str_eq_c(thr->check, "threshold:h2/cpu"));
+    assert_int_equal(thr->status, AD_STATUS_RESOLVED);
+    /* The first rule matching wins: h2 has no "below" rule; h3 does. */
+    feed_normal(&f, "h3", &i, 60);
+    assert_int_equal(push(&f, "h3", &i, 5, &ev), 0);
+    thr = ad_str_eq_c(ev.check, "threshold:h3/cpu") ? &ev : &extra;
+    if (thr == &extra)
+        assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    assert_true(ad_str_eq_c(thr->check, "threshold:h3/cpu"));
+    assert_non_null(strstr(thr->summary.p, "below warning threshold"));
+    done(&f);
+}
+
+static void series_keys_and_detector_rules(void **state)
+{
+    (void)state;
+    struct fx f = make("    series_labels: [env]\n    detectors: [\"db-*=spot\", \"*=robust\"]\n");
+    struct ad_event ev = metric("db-1", "latency", FX_T0, 3);
+    ev.labels[0] = (struct ad_label){ad_str_c("env"), ad_str_c("prod")};
+    ev.labels[1] = (struct ad_label){ad_str_c("zone"), ad_str_c("a")};
+    ev.n_labels = 2;
+    assert_int_equal(ad_baseline_observe(f.b, &ev), AD_CONSUMED);
+    struct ad_event w = metric("web-1", "latency", FX_T0, 3);
+    assert_int_equal(ad_baseline_observe(f.b, &w), AD_CONSUMED);
+    struct ad_buf out;
+    ad_buf_init(&out);
+    assert_int_equal(ad_baseline_series_json(f.b, "db-1/latency{env=prod}", &out), 0);
+    assert_non_null(strstr(out.p, "\"detector\":\"spot\""));
+    ad_buf_reset(&out);
+    assert_int_equal(ad_baseline_series_json(f.b, "web-1/latency", &out), 0);
+    assert_non_null(strstr(out.p, "\"detector\":\"robust\""));
+    assert_int_equal(ad_baseline_series_json(f.b, "db-1/latency", &out), -ENOENT);
+    ad_buf_reset(&out);
+    size_t listed = 0;
+    assert_int_equal(ad_baseline_list_json(f.b, "db-", 10, &listed, &out), 1);
+    assert_string_equal(out.p, "\"db-1/latency{env=prod}\"");
+    ad_buf_fini(&out);
+    done(&f);
+
+    /* Config errors name the option, the item and what was expected. */
+    struct ad_err err = {0};
+    struct ad_config *cfg =
+        load_cfg("models:\n  baseline:\n    detectors: [\"db-*=nosuch\"]\n", &err);
+    assert_non_null(cfg);
+    struct ad_baseline *b = NULL;
+    assert_int_equal(ad_baseline_create(ad_config_get(cfg, "models.baseline"), &b, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "models.baseline.detectors[0]: unknown detector 'nosuch'"));
+    ad_config_destroy(cfg);
+    cfg = load_cfg("models:\n  baseline:\n    thresholds: [\"x above 90 80\"]\n", &err);
+    assert_int_equal(ad_baseline_create(ad_config_get(cfg, "models.baseline"), &b, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "models.baseline.thresholds[0]: expected critical >= warning"));
+    ad_config_destroy(cfg);
+}
+
+static void bad_points_are_counted_and_not_learned(void **state)
+{
+    (void)state;
+    struct fx f = make("    detector: robust\n    warmup: 10\n    max_series: 2\n");
+    uint64_t i = 0;
+    feed_normal(&f, "h1", &i, 30);
+    struct ad_event ev = metric("h1", "cpu", FX_T0 + 5 * STEP, 50); /* in the past */
+    assert_int_equal(ad_baseline_observe(f.b, &ev), AD_CONSUMED);
+    ev = metric("h1", "cpu", FX_T0 + 100 * STEP, NAN);
+    assert_int_equal(ad_baseline_observe(f.b, &ev), AD_CONSUMED);
+    ev = metric("h1", "cpu", FX_T0 + 101 * STEP, INFINITY);
+    assert_int_equal(ad_baseline_observe(f.b, &ev), AD_CONSUMED);
+    ev = metric("h1", "cpu", FX_T0 + 102 * STEP, 1);
+    ev.has_value = false;
+    assert_int_equal(ad_baseline_observe(f.b, &ev), -EINVAL);
+    ev = metric("h2", "cpu", FX_T0, 1);
+    assert_int_equal(ad_baseline_observe(f.b, &ev), AD_CONSUMED);
+    ev = metric("h3", "cpu", FX_T0, 1); /* a third series: over max_series */
+    assert_int_equal(ad_baseline_observe(f.b, &ev), AD_CONSUMED);
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(f.b, &st);
+    assert_int_equal(st.out_of_order, 1);
+    assert_int_equal(st.not_finite, 2);
+    assert_int_equal(st.no_value, 1);
+    assert_int_equal(st.refused, 1);
+    assert_int_equal(st.series, 2);
+    assert_int_equal(st.points, 31);
+    struct ad_buf out;
+    ad_buf_init(&out);
+    assert_int_equal(ad_baseline_series_json(f.b, "h1/cpu", &out), 0);
+    assert_non_null(strstr(out.p, "\"points\":30"));
+    ad_buf_fini(&out);
+    done(&f);
+}
+
+/* Feeds the same points to a and b and checks they answer the same. */
+static void same_answers(struct fx *a, struct fx *b, uint64_t from, uint64_t n)
+{
+    for (uint64_t i = from; i < from + n; i++) {
+        double v = 50 + 2 * fx_noise(i) + (i % 97 == 0 ? 40 : 0);
+        struct ad_event ea = metric("h1", "cpu", FX_T0 + (int64_t)i * STEP, v);
+        struct ad_event eb = ea;
+        int ra = ad_baseline_observe(a->b, &ea), rb = ad_baseline_observe(b->b, &eb);
+        assert_int_equal(ra, rb);
+        if (ra == 0) {
+            assert_true(ad_str_eq(ea.check, eb.check));
+            assert_int_equal(ea.status, eb.status);
+            assert_string_equal(ea.summary.p, eb.summary.p);
+        }
+    }
+}
+
+static void state_round_trip_and_corrupt_state(void **state)
+{
+    (void)state;
+    const char *opts = "    warmup: 50\n    alert_after: 1\n";
+    struct fx a = make(opts), b = make(opts);
+    uint64_t i = 0;
+    for (; i < 400; i++) {
+        double v = 50 + 2 * fx_noise(i) + (i % 97 == 0 ? 40 : 0);
+        struct ad_event ev = metric("h1", "cpu", FX_T0 + (int64_t)i * STEP, v);
+        ad_baseline_observe(a.b, &ev);
+    }
+    struct ad_buf img;
+    ad_buf_init(&img);
+    assert_int_equal(ad_baseline_save(a.b, &img), 0);
+    struct ad_err err = {0};
+    assert_int_equal(ad_baseline_load(b.b, img.p, img.len, &err), 0);
+    same_answers(&a, &b, i, 600);
+    /* A truncated image and a flipped detector id are refused, and leave nothing behind. */
+    struct fx c = make(opts);
+    assert_int_equal(ad_baseline_load(c.b, img.p, img.len / 2, &err), -EINVAL);
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(c.b, &st);
+    assert_int_equal(st.series, 0);
+    img.p[4 + 4 + 4 + strlen("h1/cpu")] ^= 0x7f; /* version, count, key length, key, then id */
+    assert_int_equal(ad_baseline_load(c.b, img.p, img.len, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "models.baseline: corrupt series 0"));
+    ad_buf_fini(&img);
+    done(&a);
+    done(&b);
+    done(&c);
+}
+
+static void quiet_series_expire(void **state)
+{
+    (void)state;
+    struct fx f = make("    expire_after: 1h\n");
+    uint64_t i = 0;
+    feed_normal(&f, "h1", &i, 5);
+    ad_model_baseline.expire(f.b, FX_T0 + 30 * 60 * S);
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(f.b, &st);
+    assert_int_equal(st.series, 1);
+    ad_model_baseline.expire(f.b, FX_T0 + 2 * 3600 * S);
+    ad_baseline_get_stats(f.b, &st);
+    assert_int_equal(st.series, 0);
+    assert_int_equal(st.expired, 1);
+    done(&f);
+}
+
+struct seen {
+    struct ad_buf text;
+    int n;
+};
+static int record(void *ctx, const struct ad_candidate *c)
+{
+    struct seen *s = ctx;
+    assert_int_equal(ad_candidate_to_json(c, &s->text), 0);
+    s->n++;
+    return 0;
+}
+
+/* The whole pipeline: a metric anomaly becomes an alert, dedup and the correlator open an
+ * incident for it, and the threshold alert of the same point joins it. */
+static void pipeline_turns_an_anomaly_into_an_incident(void **state)
+{
+    (void)state;
+    struct ad_err err = {0};
+    struct ad_config *cfg = load_cfg("models:\n  baseline:\n    detector: robust\n"
+                                     "    warmup: 50\n    alert_after: 2\n"
+                                     "    thresholds: [\"*/cpu above 80 95\"]\n", &err);
+    assert_non_null(cfg);
+    struct seen s = {.n = 0};
+    ad_buf_init(&s.text);
+    struct ad_cand_sink sink = {&s, record};
+    struct ad_pipeline *p;
+    assert_int_equal(ad_pipeline_create(cfg, &sink, &p, &err), 0);
+    uint64_t i = 0;
+    for (; i < 300; i++) {
+        struct ad_event ev = metric("h1", "cpu", FX_T0 + (int64_t)i * STEP, 50 + 2 * fx_noise(i));
+        assert_int_equal(ad_pipeline_process(p, &ev), AD_CONSUMED);
+    }
+    assert_int_equal(s.n, 0);
+    for (int k = 0; k < 3; k++, i++) {
+        struct ad_event ev = metric("h1", "cpu", FX_T0 + (int64_t)i * STEP, 90);
+        assert_true(ad_pipeline_process(p, &ev) >= 0);
+    }
+    ad_pipeline_flush(p);
+    assert_true(s.n > 0);
+    assert_non_null(strstr(s.text.p, "baseline:h1/cpu"));
+    assert_non_null(strstr(s.text.p, "threshold:h1/cpu"));
+    ad_pipeline_destroy(p);
+    ad_buf_fini(&s.text);
+    ad_config_destroy(cfg);
+}
+
+/* The config's defaults are the detectors' own (aiopsctl baseline without -c agrees with the
+ * daemon), and a pattern picks its detector. */
+static void config_defaults_are_the_detectors_defaults(void **state)
+{
+    (void)state;
+    struct ad_err err = {0};
+    struct ad_config *cfg = load_cfg("models:\n  baseline:\n    detectors: [\"db-*=spot\"]\n",
+                                     &err);
+    assert_non_null(cfg);
+    const struct ad_det_ops *d;
+    struct ad_det_params p, def;
+    ad_det_params_default(&def);
+    assert_int_equal(ad_baseline_params_for(ad_config_get(cfg, "models.baseline"), "web-1/cpu", &d,
+                                            &p, &err), 0);
+    assert_ptr_equal(d, ad_detectors[0]);
+    assert_true(p.band == def.band && p.q == def.q && p.warmup == def.warmup &&
+                p.memory == def.memory && p.max_gap_ns == def.max_gap_ns);
+    assert_int_equal(ad_baseline_params_for(ad_config_get(cfg, "models.baseline"), "db-1/lat", &d,
+                                            &p, &err), 0);
+    assert_ptr_equal(d, &ad_det_spot);
+    ad_config_destroy(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(anomaly_raises_after_alert_after_points_and_resolves),
+        cmocka_unit_test(warmup_raises_nothing_and_other_kinds_pass),
+        cmocka_unit_test(score_threshold_raises_on_one_point),
+        cmocka_unit_test(static_threshold_with_hysteresis_next_to_the_band),
+        cmocka_unit_test(series_keys_and_detector_rules),
+        cmocka_unit_test(bad_points_are_counted_and_not_learned),
+        cmocka_unit_test(state_round_trip_and_corrupt_state),
+        cmocka_unit_test(quiet_series_expire),
+        cmocka_unit_test(pipeline_turns_an_anomaly_into_an_incident),
+        cmocka_unit_test(config_defaults_are_the_detectors_defaults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
