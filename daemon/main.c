@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "correlators/candidate.h"
 #include "daemon/admin.h"
+#include "daemon/baseline_store.h"
 #include "daemon/out_redis.h"
 #include "daemon/pipeline.h"
 #include "daemon/sections.h"
@@ -60,6 +61,7 @@ struct daemon {
     /* Owns the one silence set every pipeline's silence model points at (each holds a
      * reference), so a silence added over the admin API applies to all partitions at once. */
     struct ad_silence_store *silences;
+    struct ad_baseline_store *baselines; /* the main pipeline's baselines file, /api/v1/baselines */
     struct collector colls[MAX_COLLECTORS];
     size_t n_colls;
     struct ad_collector_env env;
@@ -242,6 +244,7 @@ static void metrics(void *ctx, struct ad_metrics *m)
     ad_pipeline_stats(d->pipe, m);
     ad_streams_stats(d->streams, m);
     ad_silence_store_stats(d->silences, m);
+    ad_baseline_store_stats(d->baselines, m);
     ad_metrics_counter(m, "aiopsd_candidates_emitted_total",
                        "Candidate changes handed to the Redis output.", NULL,
                        d->candidates_emitted);
@@ -354,6 +357,7 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
     struct timeval tv = {(time_t)(dc->idle_tick_ns / AD_NS_PER_S),
                          (suseconds_t)(dc->idle_tick_ns % AD_NS_PER_S / 1000)};
     event_add(d->ev_idle, &tv); /* re-arms the persistent timer with the new idle_tick */
+    ad_baseline_store_reconfigure(d->baselines, d->cfg);
     d->reloads++;
     ad_log(AD_LOG_NOTICE, "configuration reloaded from %s", d->cfg_path);
     notify("READY=1");
@@ -384,6 +388,7 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
     ad_log(AD_LOG_NOTICE, "signal %d: stopping collectors and flushing", (int)sig);
     stop_collectors(d);
     ad_pipeline_flush(d->pipe);
+    ad_baseline_store_save_now(d->baselines);
     const struct ad_daemon_cfg *dc = ad_config_get(d->cfg, "daemon");
     ad_out_redis_drain(d->redis, dc->shutdown_timeout_ns, drained, d);
 }
@@ -451,6 +456,8 @@ static int run(struct daemon *d)
     }
     if (r == 0)
         ad_streams_set_silences(d->streams, ad_silence_store_set(d->silences));
+    if (r == 0 && ad_baseline_store_create(d->cfg, d->base, d->pipe, d->streams, &d->baselines) < 0)
+        r = ad_err_set(&err, ENOMEM, "baselines: out of memory");
     if (r == 0)
         d->env = (struct ad_collector_env){d->base,       d, env_emit, env_reject, env_batch_done,
                                            ad_streams_env(d->streams)};
@@ -460,6 +467,8 @@ static int run(struct daemon *d)
     }
     if (r == 0 && (r = ad_silence_store_routes(d->silences, d->admin)) < 0)
         ad_err_set(&err, -r, "admin: cannot add the silence routes");
+    if (r == 0 && (r = ad_baseline_store_routes(d->baselines, d->admin)) < 0)
+        ad_err_set(&err, -r, "admin: cannot add the baseline routes");
     if (r == 0)
         r = ad_out_redis_start(d->redis);
     if (r == 0)
@@ -496,6 +505,7 @@ static void teardown(struct daemon *d)
     for (size_t i = d->n_colls; i-- > 0;)
         d->colls[i].ops->destroy(d->colls[i].state);
     ad_admin_destroy(d->admin);
+    ad_baseline_store_destroy(d->baselines);
     ad_streams_destroy(d->streams);
     ad_pipeline_destroy(d->pipe);
     ad_silence_store_destroy(d->silences);

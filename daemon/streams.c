@@ -268,3 +268,10 @@ void ad_streams_stats(const struct ad_streams *s, struct ad_metrics *m)
                        "Checkpoint reads that failed or were refused as corrupt.", NULL,
                        s->restore_failed);
 }
+
+void ad_streams_foreach(struct ad_streams *s, void (*fn)(void *ctx, struct ad_pipeline *p),
+                        void *ctx)
+{
+    for (struct ad_stream *st = s->head; st; st = st->next)
+        fn(ctx, st->pipe);
+}

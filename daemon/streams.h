@@ -11,6 +11,7 @@ struct ad_err;
 struct ad_event;
 struct ad_metrics;
 struct ad_out_redis;
+struct ad_pipeline;
 struct ad_streams;
 
 struct ad_streams_hooks {
@@ -38,4 +39,7 @@ int ad_streams_reconfigure(struct ad_streams *s, const struct ad_config *cfg, st
 /* The idle timer: streams without events since the last call follow the wall clock (as the
  * daemon's main pipeline does), so their pending updates are still emitted. */
 void ad_streams_idle(struct ad_streams *s, int64_t mono_now_ns);
+/* Calls fn for every per-partition pipeline (the admin API's queries). */
+void ad_streams_foreach(struct ad_streams *s, void (*fn)(void *ctx, struct ad_pipeline *p),
+                        void *ctx);
 void ad_streams_stats(const struct ad_streams *s, struct ad_metrics *m);

@@ -108,16 +108,8 @@ static void send_events(struct world *w, const char *const *lines, size_t n)
 /* How many entries of the candidate stream mention s. */
 static long stream_mentions(struct world *w, const char *s)
 {
-    redisReply *r = redisCommand(w->rc, "XRANGE aiopsd:candidates - +");
-    assert_non_null(r);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    long n = 0;
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *fields = r->element[i]->element[1];
-        for (size_t k = 1; k < fields->elements; k += 2)
-            n += strstr(fields->element[k]->str, s) != NULL;
-    }
-    freeReplyObject(r);
+    long n = fx_redis_stream_mentions(w->rc, "aiopsd:candidates", s);
+    assert_true(n >= 0);
     return n;
 }
 

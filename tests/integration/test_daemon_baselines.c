@@ -1,0 +1,198 @@
+/* tests/integration/test_daemon_baselines.c: the real aiopsd with a real redis-server, fed metric
+ * points over ZeroMQ (docs/baselines.md):
+ *  - a series learns quietly; points far outside its band become a baseline alert, which opens
+ *    an incident in Redis; GET /api/v1/baselines?series=… shows the band, the points, the season
+ *    and the suggested thresholds; the list form finds the series;
+ *  - the learned state survives a restart through the state file (written at shutdown);
+ *  - a corrupt state file is moved aside with a clear log line and the daemon learns from scratch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <zmq.h>
+
+#include "fx_daemon.h"
+#include "fx_redis.h"
+
+#define NORMAL 300 /* normal points before the anomaly */
+
+struct world {
+    struct fx_redis redis;
+    struct fx_daemon daemon;
+    redisContext *rc;
+    void *zctx;
+    char dir[64];
+    char file[128];
+    char yaml[1024];
+    char body[64 * 1024];
+};
+
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    if (!w || fx_redis_start(&w->redis) != 0)
+        return -1;
+    w->rc = fx_redis_connect(&w->redis);
+    w->zctx = zmq_ctx_new();
+    snprintf(w->dir, sizeof(w->dir), "/tmp/aiopsd-bl.XXXXXX");
+    if (!mkdtemp(w->dir))
+        return -1;
+    snprintf(w->file, sizeof(w->file), "%s/baselines.state", w->dir);
+    snprintf(w->yaml, sizeof(w->yaml),
+             "daemon:\n  idle_tick: 1m\n  state_dir: \"%s\"\n"
+             "models:\n  baseline:\n    detector: robust\n    warmup: 50\n    alert_after: 3\n",
+             w->dir);
+    *state = w;
+    return w->rc ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+    char path[160];
+    if (w->daemon.pid > 0)
+        fx_daemon_stop(&w->daemon, 10000);
+    redisFree(w->rc);
+    fx_redis_stop(&w->redis);
+    zmq_ctx_term(w->zctx);
+    unlink(w->file);
+    snprintf(path, sizeof(path), "%s.corrupt", w->file);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s.tmp", w->file);
+    unlink(path);
+    rmdir(w->dir);
+    free(w);
+    return 0;
+}
+
+static void start(struct world *w)
+{
+    assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "pull", w->yaml, true), 0);
+}
+
+static int api(struct world *w, const char *path)
+{
+    return fx_http_request(w->daemon.admin_port, "GET", path, NULL, NULL, 0, w->body,
+                           sizeof(w->body));
+}
+
+/* Points from..to-1 of db-1/latency_ms (1 per minute; 50 ± 2, then `bump` from `bump_at`). */
+static void send_points(struct world *w, int from, int to, int bump_at, double bump)
+{
+    void *s = zmq_socket(w->zctx, ZMQ_PUSH);
+    int linger = 10000;
+    char ep[64], line[256];
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", w->daemon.zmq_port);
+    assert_int_equal(zmq_connect(s, ep), 0);
+    for (int i = from; i < to; i++) {
+        double v = i >= bump_at ? bump : 50 + (double)((i * 7919) % 41 - 20) / 10.0;
+        int n = snprintf(line, sizeof(line),
+                         "{\"kind\":\"metric\",\"service\":\"orders\",\"resource\":\"db-1\","
+                         "\"check\":\"latency_ms\",\"value\":%.3f,\"timestamp\":%lld}",
+                         v, 1795510800LL + 60LL * i);
+        assert_int_equal(zmq_send(s, line, (size_t)n, 0), n);
+    }
+    zmq_close(s);
+}
+
+static long stream_mentions(struct world *w, const char *s)
+{
+    long n = fx_redis_stream_mentions(w->rc, "aiopsd:candidates", s);
+    assert_true(n >= 0);
+    return n;
+}
+
+static double json_num(const char *body, const char *key)
+{
+    char v[64];
+    if (!fx_json_field(body, key, v, sizeof(v)))
+        fail_msg("no %s in %s", key, body);
+    return atof(v);
+}
+
+static void anomaly_becomes_an_incident_and_the_api_shows_the_band(void **state)
+{
+    struct world *w = *state;
+    start(w);
+    send_points(w, 0, NORMAL, NORMAL, 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_baseline_points_total", NORMAL, 20000));
+    assert_int_equal(fx_daemon_metric(&w->daemon, "aiopsd_baseline_series"), 1);
+    assert_int_equal(stream_mentions(w, "baseline:"), 0); /* normal points open nothing */
+
+    assert_int_equal(api(w, "/api/v1/baselines?series=db-1/latency_ms"), 200);
+    assert_non_null(strstr(w->body, "\"series\":\"db-1/latency_ms\""));
+    assert_non_null(strstr(w->body, "\"detector\":\"robust\""));
+    assert_non_null(strstr(w->body, "\"state\":\"normal\""));
+    assert_int_equal((int)json_num(w->body, "points"), NORMAL);
+    double expected = json_num(w->body, "expected"), lower = json_num(w->body, "lower"),
+           upper = json_num(w->body, "upper");
+    assert_true(expected > 48 && expected < 52);
+    assert_true(lower < expected && upper > expected && upper < 70);
+    assert_non_null(strstr(w->body, "\"suggested\":{\"warning\":{\"above\":"));
+    assert_int_equal(api(w, "/api/v1/baselines?series=db-1/nope"), 404);
+    assert_int_equal(api(w, "/api/v1/baselines?prefix=db-"), 200);
+    assert_non_null(strstr(w->body, "{\"series\":[\"db-1/latency_ms\"],\"total\":1}"));
+    assert_int_equal(api(w, "/api/v1/baselines?limit=0"), 400);
+
+    /* Three points at 400: the third raises the alert, which opens an incident. */
+    send_points(w, NORMAL, NORMAL + 3, NORMAL, 400);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_baseline_points_total", NORMAL + 3,
+                                      20000));
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_candidates_emitted_total", 1, 20000));
+    assert_int_equal(api(w, "/api/v1/baselines?series=db-1/latency_ms"), 200);
+    assert_non_null(strstr(w->body, "\"state\":\"firing\""));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    assert_true(stream_mentions(w, "baseline:db-1/latency_ms") >= 1);
+
+    /* The state file was written at shutdown; after a restart the series goes on learning. */
+    struct stat sb;
+    assert_int_equal(stat(w->file, &sb), 0);
+    start(w);
+    assert_int_equal(api(w, "/api/v1/baselines?series=db-1/latency_ms"), 200);
+    assert_int_equal((int)json_num(w->body, "points"), NORMAL + 3);
+    assert_non_null(strstr(w->body, "\"state\":\"firing\""));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+}
+
+static void a_corrupt_state_file_is_moved_aside_and_learning_restarts(void **state)
+{
+    struct world *w = *state;
+    FILE *f = fopen(w->file, "w");
+    assert_non_null(f);
+    fputs("AIOPSDBL\001\000\000\000garbage that is not a state", f);
+    fclose(f);
+    start(w);
+    assert_int_equal(api(w, "/api/v1/baselines?series=db-1/latency_ms"), 404);
+    char aside[160];
+    struct stat sb;
+    snprintf(aside, sizeof(aside), "%s.corrupt", w->file);
+    assert_int_equal(stat(aside, &sb), 0);
+    /* It learns from scratch, and the next state file is a good one. */
+    send_points(w, 0, 20, 20, 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_baseline_points_total", 20, 20000));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    start(w);
+    assert_int_equal(api(w, "/api/v1/baselines?series=db-1/latency_ms"), 200);
+    assert_int_equal((int)json_num(w->body, "points"), 20);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(anomaly_becomes_an_incident_and_the_api_shows_the_band,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_corrupt_state_file_is_moved_aside_and_learning_restarts,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
