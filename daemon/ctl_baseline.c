@@ -16,7 +16,9 @@
 #include "common/err.h"
 #include "common/series_csv.h"
 #include "config/config.h"
+#include "daemon/sections.h"
 #include "daemon/svg_plot.h"
+#include "models/baseline.h"
 #include "models/detector.h"
 
 #define MAX_ERRORS_SHOWN 10
@@ -41,11 +43,14 @@ struct run {
 
 void ad_ctl_baseline_usage(FILE *f)
 {
-    fprintf(f, "  baseline [--detector NAME] [--suggest] [--plot OUT.svg] [--band K] [--q P]\n"
-               "           [--warmup N] [--memory N] [--max-gap DURATION] FILE.csv|-\n"
+    fprintf(f, "  baseline [-c FILE [--series KEY]] [--detector NAME] [--suggest] [--plot OUT.svg]\n"
+               "           [--band K] [--q P] [--warmup N] [--memory N] [--max-gap DURATION]\n"
+               "           FILE.csv|-\n"
                "      back-test a baseline detector on a timestamp,value CSV file (NAB layout):\n"
                "      writes timestamp,value,anomaly_score,expected,lower,upper per row, or with\n"
                "      --suggest static warning/critical thresholds; --plot draws an SVG.\n"
+               "      -c: models.baseline of an aiopsd config (the detector its `detectors`\n"
+               "      patterns pick for --series KEY, and its settings); options override it.\n"
                "      docs/aiopsctl-baseline.md\n");
 }
 
@@ -164,7 +169,7 @@ static int process(struct run *r, const struct ad_csv_row *row)
         return 0;
     }
     r->learned++;
-    r->anomalous += o.score > 0.5;
+    r->anomalous += o.warm && (row->value < o.lower || row->value > o.upper);
     if (r->csv)
         put_row(row, &o);
     if (r->suggest || r->plot_path)
@@ -269,7 +274,7 @@ static int write_plot(const struct run *r)
     r->det->describe(&r->st, &info);
     char sub[256];
     snprintf(sub, sizeof(sub),
-             "detector %s, season %s, band %g, %zu points, %llu anomalous (score > 0.5)",
+             "detector %s, season %s, band %g, %zu points, %llu outside the band",
              r->det->name, info.season ? info.season : "none", r->params.band, r->kept.n,
              (unsigned long long)r->anomalous);
     const struct kept *k = &r->kept;
@@ -349,6 +354,23 @@ static int find_detector(const char *name, const struct ad_det_ops **ret)
     return -1;
 }
 
+/* The detector and settings the config's models.baseline gives series; -1 after saying why. */
+static int config_params(const char *path, const char *series, const struct ad_det_ops **det,
+                         struct ad_det_params *params)
+{
+    struct ad_config *cfg = NULL;
+    struct ad_err err = {0};
+    char buf[512];
+    int r = ad_config_load(path, ad_sections(), &cfg, &err);
+    if (r == 0)
+        r = ad_baseline_params_for(ad_config_get(cfg, "models.baseline"), series, det, params,
+                                   &err);
+    if (r < 0)
+        fprintf(stderr, "aiopsctl baseline: %s\n", ad_err_str(&err, buf, sizeof(buf)));
+    ad_config_destroy(cfg);
+    return r < 0 ? -1 : 0;
+}
+
 /* Fills r from the command line. Returns 0, or the exit code after saying why (0 for --help,
  * which prints the usage). */
 static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
@@ -357,13 +379,18 @@ static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
                                       {"plot", 1, 0, 'p'},     {"band", 1, 0, 'b'},
                                       {"q", 1, 0, 'q'},        {"warmup", 1, 0, 'w'},
                                       {"memory", 1, 0, 'm'},   {"max-gap", 1, 0, 'g'},
+                                      {"config", 1, 0, 'c'},   {"series", 1, 0, 'k'},
                                       {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
-    const char *det_name = NULL;
+    const char *det_name = NULL, *config = NULL, *series = "";
     int c, bad = 0;
     double memory;
+    /* What the options set, over the config's (or the built-in) settings. */
+    struct ad_det_params opt;
+    bool set_band = false, set_q = false, set_warmup = false, set_memory = false, set_gap = false;
     ad_det_params_default(&r->params);
+    opt = r->params;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:p:h", o, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:p:c:h", o, NULL)) != -1) {
         switch (c) {
         case 'd':
             det_name = optarg;
@@ -374,21 +401,32 @@ static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
         case 'p':
             r->plot_path = optarg;
             break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'k':
+            series = optarg;
+            break;
         case 'b':
-            bad |= parse_double("band", optarg, 0, 1e6, &r->params.band);
+            bad |= parse_double("band", optarg, 0, 1e6, &opt.band);
+            set_band = true;
             break;
         case 'q':
-            bad |= parse_double("q", optarg, 0, 0.5, &r->params.q);
+            bad |= parse_double("q", optarg, 0, 0.5, &opt.q);
+            set_q = true;
             break;
         case 'w':
-            bad |= parse_points("warmup", optarg, &r->params.warmup);
+            bad |= parse_points("warmup", optarg, &opt.warmup);
+            set_warmup = true;
             break;
         case 'm':
             bad |= parse_double("memory", optarg, 1, 1e9, &memory);
-            r->params.memory = memory;
+            opt.memory = memory;
+            set_memory = true;
             break;
         case 'g':
-            if (ad_parse_duration(optarg, &r->params.max_gap_ns) < 0) {
+            set_gap = true;
+            if (ad_parse_duration(optarg, &opt.max_gap_ns) < 0) {
                 fprintf(stderr,
                         "aiopsctl baseline: --max-gap: expected a duration (e.g. 30m, "
                         "2h), got \"%s\"\n",
@@ -412,7 +450,22 @@ static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
         ad_ctl_baseline_usage(stderr);
         return 2;
     }
-    if (find_detector(det_name, &r->det) < 0)
+    const struct ad_det_ops *cfg_det = NULL;
+    if (config && config_params(config, series, &cfg_det, &r->params) < 0)
+        return 2;
+    if (set_band)
+        r->params.band = opt.band;
+    if (set_q)
+        r->params.q = opt.q;
+    if (set_warmup)
+        r->params.warmup = opt.warmup;
+    if (set_memory)
+        r->params.memory = opt.memory;
+    if (set_gap)
+        r->params.max_gap_ns = opt.max_gap_ns;
+    if (cfg_det && !det_name)
+        r->det = cfg_det;
+    else if (find_detector(det_name, &r->det) < 0)
         return 2;
     r->path = argv[optind];
     r->name = strcmp(r->path, "-") == 0 ? "stdin" : r->path;

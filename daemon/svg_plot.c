@@ -48,7 +48,7 @@ struct plot {
     double y0, y1, ystep;      /* value span and tick step; y1 > y0 */
     struct slot *slots;
     size_t n_slots;
-    size_t flagged; /* every point with score > 0.5, drawn or not */
+    size_t flagged; /* every point outside the band, drawn or not */
 };
 
 static void put(struct plot *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -130,9 +130,11 @@ static double val(const double *a, size_t i)
     return a ? a[i] : NAN;
 }
 
+/* Outside the learned band where there is one: what the daemon counts toward an alert. */
 static bool is_flagged(const struct ad_svg_series *s, size_t i)
 {
-    return s->score && s->score[i] > 0.5 && isfinite(s->value[i]);
+    double lo = val(s->lower, i), hi = val(s->upper, i), v = s->value[i];
+    return isfinite(v) && isfinite(lo) && isfinite(hi) && (v < lo || v > hi);
 }
 
 static void add_point(struct plot *p, struct slot *sl, size_t i)
@@ -443,7 +445,7 @@ static void legend(struct plot *p)
     x += 230;
     put(p,
         "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"" COLOR_FLAG
-        "\"/><text x=\"%.1f\" y=\"%.1f\">anomalous (score &gt; 0.5): %zu</text>\n",
+        "\"/><text x=\"%.1f\" y=\"%.1f\">outside the band: %zu</text>\n",
         x + 11, y - 4, x + 28, y, p->flagged);
     put(p, "</g>\n");
 }

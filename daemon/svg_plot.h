@@ -21,7 +21,8 @@ struct ad_svg_series {
     /* The learned baseline; NaN where the detector was not warm (no band drawn there). Each may
      * be NULL (nothing of it drawn). */
     const double *expected, *lower, *upper;
-    const double *score; /* > 0.5: drawn as a red dot; may be NULL */
+    const double *score; /* anomaly score, shown on the red dots (points outside [lower,
+                          * upper]); may be NULL */
     int width, height;   /* pixels; 0 for 1200 x 480 */
 };
 

@@ -358,13 +358,23 @@ static void seasonal_suggest(const void *st, const struct ad_det_params *p,
     when(s, lo_at, at_lo, sizeof(at_lo));
     det_one_in(10 * p->q, w, sizeof(w));
     det_one_in(p->q, c, sizeof(c));
-    snprintf(sg->why_warning, sizeof(sg->why_warning),
-             "%s peak %.6g (%s) + %.2f sigma (%.4g): the normal %s peak stays under it; "
-             "%s at the peak",
-             season_names[s->season], hi, at_hi, zw, sd, season_names[s->season], w);
-    snprintf(sg->why_critical, sizeof(sg->why_critical),
-             "%s peak %.6g (%s) + %.2f sigma (%.4g), low %.6g (%s): crossed %s at the peak",
-             season_names[s->season], hi, at_hi, zc, sd, lo, at_lo, c);
+    if (hi_at < 0) { /* no season: one level */
+        snprintf(sg->why_warning, sizeof(sg->why_warning),
+                 "%.2f sigma (%.4g) around the level %.6g (no season found): crossed %.40s", zw, sd,
+                 hi, w);
+        snprintf(sg->why_critical, sizeof(sg->why_critical),
+                 "%.2f sigma (%.4g) around the level %.6g (no season found): crossed %.40s", zc, sd,
+                 hi, c);
+    } else {
+        snprintf(sg->why_warning, sizeof(sg->why_warning),
+                 "%.2f sigma (%.4g) beyond the %s peak %.6g (%s) and low %.6g (%s): crossed "
+                 "%.40s at the peak",
+                 zw, sd, season_names[s->season], hi, at_hi, lo, at_lo, w);
+        snprintf(sg->why_critical, sizeof(sg->why_critical),
+                 "%.2f sigma (%.4g) beyond the %s peak %.6g (%s) and low %.6g (%s): crossed "
+                 "%.40s at the peak",
+                 zc, sd, season_names[s->season], hi, at_hi, lo, at_lo, c);
+    }
 }
 
 const struct ad_det_ops ad_det_seasonal = {

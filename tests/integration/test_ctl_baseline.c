@@ -170,10 +170,16 @@ static void a_spike_is_flagged_and_the_normal_rows_before_it_are_not(void **stat
     char *out = run("baseline --detector robust spike.csv", &st, err, sizeof(err));
     assert_int_equal(st, 0);
     assert_int_equal(parse_output(out, rows, N_ROWS), N_ROWS);
-    for (size_t i = 0; i < SPIKE_ROW; i++)
-        if (strtod(rows[i].score, NULL) > 0.5)
-            fail_msg("normal row %zu (%s) scored %s", i, rows[i].ts, rows[i].score);
-    assert_true(strtod(rows[SPIKE_ROW].score, NULL) > 0.5);
+    double top = 0; /* the highest score of a normal row */
+    for (size_t i = 0; i < SPIKE_ROW; i++) {
+        double v = strtod(rows[i].value, NULL);
+        if (rows[i].lower[0] && (v < strtod(rows[i].lower, NULL) || v > strtod(rows[i].upper, NULL)))
+            fail_msg("normal row %zu (%s) is outside its band [%s, %s]", i, rows[i].ts,
+                     rows[i].lower, rows[i].upper);
+        top = fmax(top, strtod(rows[i].score, NULL));
+    }
+    /* The score is a likelihood of the recent run: one spike lifts it above every normal row. */
+    assert_true(strtod(rows[SPIKE_ROW].score, NULL) > top);
     /* Warm by then: a band that does not contain the spike. */
     assert_true(strtod(rows[SPIKE_ROW].upper, NULL) < SPIKE_VALUE);
     assert_true(strtod(rows[SPIKE_ROW].lower, NULL) < strtod(rows[SPIKE_ROW].expected, NULL));
@@ -292,7 +298,7 @@ static void parameters_from_the_command_line_reach_the_detector(void **state)
     char *out = run("baseline --detector robust --band 100 spike.csv", &st, err, sizeof(err));
     assert_int_equal(st, 0);
     assert_int_equal(parse_output(out, rows, N_ROWS), N_ROWS);
-    assert_false(strtod(rows[SPIKE_ROW].score, NULL) > 0.5);
+    assert_true(strtod(rows[SPIKE_ROW].upper, NULL) > SPIKE_VALUE);
     free(out);
     /* A warm-up longer than the file: nothing is ever scored. */
     out = run("baseline --detector robust --warmup 1000 spike.csv", &st, err, sizeof(err));
@@ -379,6 +385,45 @@ static void stdin_input_gives_the_same_output_as_the_file(void **state)
     free(c);
 }
 
+/* -c: the detector the config's `detectors` patterns pick for --series, and its settings;
+ * options override them. */
+static void config_patterns_and_settings_apply_and_options_override_them(void **state)
+{
+    (void)state;
+    static char ts[N_ROWS][40];
+    write_spike_file("spike.csv", ts);
+    write_file("aiopsd.yaml", "models:\n  baseline:\n    detectors: [\"db-*=robust\", \"*=spot\"]\n"
+                              "    warmup: 20\n");
+    int st;
+    char err[2048];
+    char *out = run("baseline -c aiopsd.yaml --series db-1/latency --suggest spike.csv", &st, err,
+                    sizeof(err));
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "detector: robust\n"));
+    free(out);
+    out = run("baseline -c aiopsd.yaml --series web-1/cpu --suggest spike.csv", &st, err,
+              sizeof(err));
+    assert_non_null(strstr(out, "detector: spot\n"));
+    free(out);
+    /* warmup 20 from the config: row 20 is scored; --warmup 1000 overrides it. */
+    static struct row rows[N_ROWS];
+    out = run("baseline -c aiopsd.yaml --series db-1/latency spike.csv", &st, err, sizeof(err));
+    assert_int_equal(parse_output(out, rows, N_ROWS), N_ROWS);
+    assert_string_not_equal(rows[25].upper, "");
+    free(out);
+    out = run("baseline -c aiopsd.yaml --series db-1/latency --warmup 1000 spike.csv", &st, err,
+              sizeof(err));
+    assert_int_equal(parse_output(out, rows, N_ROWS), N_ROWS);
+    assert_string_equal(rows[25].upper, "");
+    free(out);
+    /* A bad config is an error naming the file, line and column. */
+    write_file("bad.yaml", "models:\n  baseline:\n    band: wide\n");
+    out = run("baseline -c bad.yaml spike.csv", &st, err, sizeof(err));
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "bad.yaml:3:11: models.baseline.band"));
+    free(out);
+}
+
 static void every_detector_answers_one_row_per_input_row_and_flags_the_spike(void **state)
 {
     (void)state;
@@ -402,8 +447,8 @@ static void every_detector_answers_one_row_per_input_row_and_flags_the_spike(voi
         assert_int_equal(st, 0);
         assert_int_equal(parse_output(out, rows, N_ROWS + 1), N_ROWS);
         assert_string_equal(rows[N_ROWS - 1].ts, ts[N_ROWS - 1]);
-        if (!(strtod(rows[SPIKE_ROW].score, NULL) > 0.5))
-            fail_msg("%s: the spike scored %s", name, rows[SPIKE_ROW].score);
+        if (!(strtod(rows[SPIKE_ROW].upper, NULL) < SPIKE_VALUE))
+            fail_msg("%s: the spike is inside its band (upper %s)", name, rows[SPIKE_ROW].upper);
         free(out);
     }
     assert_true(n >= 1);
@@ -463,6 +508,7 @@ int main(void)
         cmocka_unit_test(unknown_detector_is_an_error_listing_the_valid_names),
         cmocka_unit_test(stdin_input_gives_the_same_output_as_the_file),
         cmocka_unit_test(every_detector_answers_one_row_per_input_row_and_flags_the_spike),
+        cmocka_unit_test(config_patterns_and_settings_apply_and_options_override_them),
         cmocka_unit_test(bad_lines_are_reported_skipped_and_fail_the_run),
         cmocka_unit_test(unreadable_file_and_bad_options_fail_clearly),
     };

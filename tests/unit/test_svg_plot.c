@@ -19,7 +19,7 @@
 
 #define T0 (INT64_C(1396310400) * AD_NS_PER_S) /* 2014-04-01T00:00:00Z */
 
-/* A sine series with a 60 s step: warm from point `warm` on, flagged where score is set. */
+/* A sine series with a 60 s step: warm from point `warm` on, a band of +-5 around it. */
 struct series {
     size_t n;
     int64_t *t;
@@ -85,14 +85,14 @@ static void short_series_has_band_expected_line_and_one_dot_per_flagged_point(vo
     s.score[300] = 0.99;
     s.v[301] = 10;
     s.score[301] = 0.8;
-    s.score[302] = 0.5; /* not above 0.5: not drawn */
+    s.score[302] = 0.9; /* a high score inside the band: not drawn */
     char *svg = plot(&s, "cpu.csv");
     assert_int_equal(fx_count(svg, "<polygon "), 1);
     assert_int_equal(fx_count(svg, "class=\"expected\""), 1);
     assert_int_equal(fx_count(svg, "class=\"value\""), 1);
     assert_int_equal(fx_count(svg, "</circle>"), 2);
     assert_non_null(strstr(svg, "<title>2014-04-01T05:00:00.000Z value 90,"));
-    assert_non_null(strstr(svg, "anomalous (score &gt; 0.5): 2<"));
+    assert_non_null(strstr(svg, "outside the band: 2<"));
     assert_non_null(strstr(svg, ">cpu.csv</text>"));
     assert_non_null(strstr(svg, ">detector robust, season none</text>"));
     /* Time ticks: 500 minutes span, so hourly ticks labelled HH:MM. */
@@ -162,7 +162,7 @@ static void long_series_is_decimated_to_pixel_columns(void **state)
     size_t dots = fx_count(svg, "</circle>");
     assert_true(dots > 0 && dots <= 2 * 1200);
     /* The legend counts every flagged point, not only those drawn. */
-    assert_non_null(strstr(svg, "anomalous (score &gt; 0.5): 19500<"));
+    assert_non_null(strstr(svg, "outside the band: 19500<"));
     /* 200000 minutes is about 139 days: dates on the axis. */
     assert_non_null(strstr(svg, ">2014-"));
     free(svg);
