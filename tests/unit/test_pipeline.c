@@ -44,6 +44,8 @@ static struct ad_config *config(void)
     struct ad_err err;
     /* Small bounds, so that eviction, member bounds and expiry are part of the state too. */
     const char *yaml = "models:\n  dedup:\n    max_fingerprints: 1000\n    window: 2m\n"
+                       "  baseline:\n    warmup: 20\n    alert_after: 1\n    resolve_after: 1\n"
+                       "    thresholds: [\"*/latency above 400 450\"]\n"
                        "correlators:\n  service_window:\n    max_open: 10\n    max_members: 4\n"
                        "    update_interval: 20s\n    retain: 10m\n";
     assert_int_equal(
@@ -51,7 +53,8 @@ static struct ad_config *config(void)
     return cfg;
 }
 
-/* A deterministic stream: 12 services, 40 hosts, 6 checks; repeats, escalations, resolves. */
+/* A deterministic stream: 12 services, 40 hosts, 6 checks; repeats, escalations, resolves; and
+ * metric points that the baseline model learns and turns into alerts. */
 static struct ad_event gen(uint64_t i, char *svc, char *host, char *check)
 {
     uint64_t x = i * 0x9E3779B97F4A7C15ull;
@@ -63,6 +66,13 @@ static struct ad_event gen(uint64_t i, char *svc, char *host, char *check)
     ev.severity = (enum ad_severity)((x >> 24) % 5);
     if ((x >> 32) % 5 == 0)
         ev.status = AD_STATUS_RESOLVED;
+    if ((x >> 40) % 4 == 0) { /* a quarter are metric points of 40 series, with rare spikes */
+        ev.kind = AD_KIND_METRIC;
+        ev.status = AD_STATUS_FIRING;
+        snprintf(check, 16, "latency");
+        ev.has_value = true;
+        ev.value = (x >> 44) % 40 == 0 ? 500 : 50 + (double)((x >> 48) % 5);
+    }
     return ev;
 }
 
@@ -95,6 +105,8 @@ static void restored_run_equals_the_uninterrupted_one(void **state)
     ad_pipeline_flush(a);
     ad_pipeline_destroy(a);
     assert_true(whole.n > 100);
+    /* The baseline model's state is part of it: its alerts are in the output. */
+    assert_non_null(strstr(whole.text.p, "\"check\":\"baseline:"));
 
     const uint64_t cuts[] = {1, 17, 500, 1234, 2999};
     for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
