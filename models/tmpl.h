@@ -1,0 +1,71 @@
+/* models/tmpl.h: online log template mining (issue 7, docs/templates.md), Drain family: masking of
+ * variables (IPv4/IPv6, numbers, hex, UUIDs, paths, durations, e-mails, quoted strings, plus
+ * configured regexes compiled once), a fixed-depth prefix tree keyed by token count and leading
+ * tokens, a similarity threshold, merging with <*> wildcards, and parameter extraction. One
+ * struct ad_tmpl is one namespace (the baseline for "per service": the model keeps one per
+ * service). Pure: no I/O, no clock (time arrives as an argument), deterministic: the same lines
+ * in the same order give the same templates and ids on any machine.
+ *
+ * Template ids are stable: derived from the masked text of the template's first line (not its
+ * current text, which gains wildcards), so the same template keeps its id across restarts (the
+ * state is saved and loaded) and across two miners fed the same stream. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/str.h"
+
+struct ad_buf;
+struct ad_err;
+struct ad_rd;
+struct ad_tmpl;
+struct ad_wr;
+
+#define AD_TMPL_MAX_PARAMS 32 /* parameters extracted per line; more are not extracted */
+
+struct ad_tmpl_cfg {
+    double similarity;       /* Drain's st: share of equal tokens to join a template (0.4-0.7) */
+    uint32_t depth;          /* prefix-tree depth (Drain's depth, >= 3) */
+    uint32_t max_children;   /* children per tree node before tokens go to the wildcard child */
+    uint32_t max_templates;  /* per miner; the least recently used is evicted past it */
+    uint32_t max_line;       /* bytes of a line looked at; longer lines are cut (counted) */
+    const char *const *extra_masks; /* "name=regex" items (POSIX ERE or PCRE2), n_extra_masks */
+    size_t n_extra_masks;
+};
+
+/* What one line matched. Pointers are valid until the next call on the miner. */
+struct ad_tmpl_match {
+    uint64_t id;             /* stable template id (never 0) */
+    struct ad_str text;      /* the template: tokens with <*> (and <IP>, <NUM>... mask names) */
+    bool created;            /* the line opened a new template */
+    bool changed;            /* the line turned a position of an existing template into <*> */
+    uint64_t count;          /* lines the template has matched, this one included */
+    uint32_t n_params;
+    struct ad_str params[AD_TMPL_MAX_PARAMS]; /* the line's values at the variable positions */
+};
+
+struct ad_tmpl_stats {
+    uint64_t lines, created, changed, evicted, truncated;
+    size_t templates, bytes;  /* live templates; memory of the miner (tree, templates, text) */
+};
+
+/* 0, or -EINVAL with the bad mask named in reterr, or -ENOMEM. The config is copied. */
+int ad_tmpl_create(const struct ad_tmpl_cfg *cfg, struct ad_tmpl **ret, struct ad_err *reterr);
+void ad_tmpl_destroy(struct ad_tmpl *t); /* NULL-safe */
+/* Mines one line (any bytes: empty, 64 KiB, invalid UTF-8, all delimiters: never fails on
+ * content). now_ns orders LRU eviction. 0, or -ENOMEM (the line is not learned). */
+int ad_tmpl_add(struct ad_tmpl *t, struct ad_str line, int64_t now_ns, struct ad_tmpl_match *out);
+/* The same lookup without learning (aiopsctl, tests): 1 and *out when a template matches, 0 when
+ * none does. */
+int ad_tmpl_match(const struct ad_tmpl *t, struct ad_str line, struct ad_tmpl_match *out);
+/* Calls fn for every live template (id, text, count, last-used time), in a deterministic order. */
+void ad_tmpl_foreach(const struct ad_tmpl *t,
+                     void (*fn)(void *ctx, uint64_t id, struct ad_str text, uint64_t count,
+                                int64_t last_ns),
+                     void *ctx);
+void ad_tmpl_get_stats(const struct ad_tmpl *t, struct ad_tmpl_stats *ret);
+/* Versioned state (templates, counts, tree) so ids survive restarts; load into a fresh miner
+ * built with the same config; a corrupt state is refused (-EINVAL, nothing half-loaded). */
+int ad_tmpl_save(const struct ad_tmpl *t, struct ad_wr *w);
+int ad_tmpl_load(struct ad_tmpl *t, struct ad_rd *r, struct ad_err *reterr);
