@@ -24,6 +24,13 @@ struct ad_wr;
 
 #define AD_TMPL_MAX_PARAMS 32 /* parameters extracted per line; more are not extracted */
 
+/* Defaults, tuned once for all data sets (docs/templates.md); a 0 in the config means these. */
+#define AD_TMPL_DEFAULT_SIMILARITY 0.5
+#define AD_TMPL_DEFAULT_DEPTH 4
+#define AD_TMPL_DEFAULT_MAX_CHILDREN 100
+#define AD_TMPL_DEFAULT_MAX_TEMPLATES 10000
+#define AD_TMPL_DEFAULT_MAX_LINE 65536
+
 struct ad_tmpl_cfg {
     double similarity;       /* Drain's st: share of equal tokens to join a template (0.4-0.7) */
     uint32_t depth;          /* prefix-tree depth (Drain's depth, >= 3) */

@@ -1,0 +1,1498 @@
+/* models/tmpl.c: see tmpl.h. A line is cut into whitespace tokens, each classified by a
+ * hand-written scanner (configured regexes run only on tokens the scanner left alone); templates
+ * live in a Drain prefix tree whose nodes are found through a u64 map keyed by the hash of their
+ * path. Pure: no I/O, no clock; no allocation per line in steady state. */
+#include "models/tmpl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "common/err.h"
+#include "common/hash.h"
+#include "common/ser.h"
+#include "common/u64map.h"
+
+#define MAX_TOKENS 256  /* per line; the rest of a longer line is its last token, unmasked */
+#define QUOTE_MAX 1024  /* a quoted string longer than this is not one token */
+#define NAME_MAX_LEN 32 /* an extra mask's name */
+#define NIL UINT32_MAX
+#define HSEED 0x7a1e5eedULL
+#define WILD_KEY 0x5bd1e9955bd1e995ULL /* the wildcard child's token in node keys */
+#define STATE_MAGIC 0x4d544441u        /* "ADTM" */
+#define STATE_VERSION 1u
+
+/* Over-generalisation guards (docs/templates.md): a merge may turn at most MAX_WORD_DIFF
+ * positions where both sides are plain words into <*>, and only when at least
+ * MIN_CONST_FOR_WORD other words stay equal. */
+#define MAX_WORD_DIFF 1
+#define MIN_CONST_FOR_WORD 3
+
+/* Per position: TF_WILD merged <*>; TF_VAR masked variable; TF_WORD plain word (or key=word);
+ * TF_KEY key= with no value (an absent field: a constant that never becomes <*>); TF_SPAN
+ * key=value whose value is not masked. TF_VAR and TF_SPAN tokens have a decoration (the text
+ * around the value) that a merge keeps: "rhost=<*>". */
+enum { TF_WILD = 1, TF_VAR = 2, TF_WORD = 4, TF_KEY = 8, TF_SPAN = 16 };
+#define TF_DECO (TF_VAR | TF_SPAN)
+#define TF_ALL (TF_WILD | TF_VAR | TF_WORD | TF_KEY | TF_SPAN)
+
+enum mask { M_NONE, M_IP, M_NUM, M_HEX, M_UUID, M_PATH, M_URL, M_EMAIL, M_STR, M_ANY, M_EXTRA };
+static const struct ad_str mask_names[M_EXTRA] = {
+    {"", 0},
+    AD_STR_LIT("<IP>"),
+    AD_STR_LIT("<NUM>"),
+    AD_STR_LIT("<HEX>"),
+    AD_STR_LIT("<UUID>"),
+    AD_STR_LIT("<PATH>"),
+    AD_STR_LIT("<URL>"),
+    AD_STR_LIT("<EMAIL>"),
+    AD_STR_LIT("<STR>"),
+    AD_STR_LIT("<*>"),
+};
+
+struct extra {
+    char name[NAME_MAX_LEN + 3]; /* "<name>" */
+    size_t name_len;
+    pcre2_code *re;
+};
+
+struct ltok {        /* one token of the line being mined */
+    uint32_t s, e;   /* raw bytes */
+    uint32_t vs, ve; /* the variable part (masked); vs == ve: none */
+    uint32_t mo, ml; /* masked text in scratch.mtext */
+    uint64_t h;      /* hash of the masked text, never 0 */
+    uint32_t deco;   /* hash of the constant text around the variable (TF_VAR) */
+    uint32_t mask;   /* enum mask, M_EXTRA + i for extra mask i */
+    uint8_t flags;   /* TF_VAR, TF_WORD */
+};
+
+struct scratch {
+    struct ltok *tok;
+    uint32_t n;
+    char *mtext; /* masked tokens joined by one space: the text a new template starts with */
+    size_t mlen, mcap;
+    pcre2_match_data *md;
+};
+
+struct link {
+    uint32_t prev, next;
+};
+struct list {
+    uint32_t head, tail;
+};
+/* Every live template is on two lists: least recently used first, and creation order (foreach,
+ * save). A free slot is chained through its L_AGE next. */
+enum { L_LRU, L_AGE };
+
+struct tpl {
+    uint64_t id, count, seq; /* seq: creation order, survives save/load */
+    int64_t last_ns;
+    uint32_t leaf, leaf_next; /* its leaf node; next template of the leaf (creation order) */
+    struct link ln[2];        /* L_LRU, L_AGE */
+    uint32_t n_tok, n_wild;   /* n_tok == NIL: free slot */
+    uint64_t *th;             /* token hashes; 0 at <*> positions */
+    uint8_t *tf;              /* TF_* */
+    uint32_t *td;             /* deco of TF_VAR positions */
+    uint32_t *toff, *tlen;    /* token i is text[toff[i]..+tlen[i]] */
+    char *text;
+    uint32_t text_len;
+};
+
+struct node {
+    uint32_t n_children;
+    uint32_t head, tail; /* templates of a leaf, creation order */
+    uint64_t key;
+};
+
+struct ad_tmpl {
+    struct ad_tmpl_cfg cfg; /* extra_masks not kept: compiled into extra */
+    uint64_t st_ppm;        /* similarity in millionths: integer comparisons, same on any machine */
+    uint32_t levels;        /* token levels of the tree: depth - 2 */
+    struct extra *extra;
+    size_t n_extra, max_name;
+    struct node *nodes;
+    uint32_t n_nodes, cap_nodes;
+    struct ad_u64map node_map;
+    struct tpl *tpls;
+    uint32_t cap_tpls, free_head, live;
+    struct ad_u64map id_map;
+    struct list ls[2]; /* L_LRU, L_AGE */
+    uint64_t seq;
+    size_t tpl_bytes; /* arrays and text of the live templates */
+    struct scratch scr;
+    struct ad_tmpl_stats st;
+};
+
+/* ---- token classification ------------------------------------------------------------------ */
+
+/* Byte classes: a token's OR of classes says which scanners can match it, so a plain word costs
+ * one pass and most variables one or two. */
+enum {
+    C_D = 1,
+    C_H = 2,
+    C_A = 4,
+    C_W = 8,
+    C_DOT = 16,
+    C_COL = 32,
+    C_AT = 64,
+    C_SL = 128,
+    C_EQ = 256,
+    C_SP = 512,
+    C_OTH = 1024
+};
+static const uint16_t cls[256] = {
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_SP,  C_SP,  C_SP,  C_SP,
+    C_SP,  C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_SP,  C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_W,   C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_W,   C_DOT, C_SL,  C_D,   C_D,   C_D,   C_D,
+    C_D,   C_D,   C_D,   C_D,   C_D,   C_D,   C_COL, C_OTH, C_OTH, C_EQ,  C_OTH, C_OTH, C_AT,
+    C_H,   C_H,   C_H,   C_H,   C_H,   C_H,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,
+    C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_W,   C_OTH, C_H,   C_H,   C_H,   C_H,   C_H,   C_H,   C_A,
+    C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_A,
+    C_A,   C_A,   C_A,   C_A,   C_A,   C_A,   C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+    C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH, C_OTH,
+};
+
+static uint32_t classes(const unsigned char *p, size_t n)
+{
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= cls[p[i]];
+    return acc;
+}
+
+static inline bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline bool is_alpha(unsigned char c)
+{
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+static inline bool is_hex(unsigned char c)
+{
+    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+static inline bool is_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+static inline bool is_alnum(unsigned char c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+
+static bool is_lead_punct(unsigned char c)
+{
+    return c == '(' || c == '[' || c == '{' || c == '<' || c == '"' || c == '\'';
+}
+
+static bool is_trail_punct(unsigned char c)
+{
+    switch (c) {
+    case ')':
+    case ']':
+    case '}':
+    case '>':
+    case ',':
+    case ';':
+    case ':':
+    case '.':
+    case '!':
+    case '?':
+    case '"':
+    case '\'':
+        return true;
+    default:
+        return false;
+    }
+}
+
+static size_t digits(const unsigned char *p, size_t n, size_t i)
+{
+    size_t j = i;
+    while (j < n && is_digit(p[j]))
+        j++;
+    return j - i;
+}
+
+/* IPv4, optionally with :port: the length of the prefix it covers, 0 if none. The prefix must
+ * end the token or be followed by punctuation other than '.' ("1.2.3.4.5" is a version). */
+static size_t scan_ipv4(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (int g = 0; g < 4; g++) {
+        size_t d = digits(p, n, i);
+        if (d == 0 || d > 3)
+            return 0;
+        i += d;
+        if (g < 3) {
+            if (i >= n || p[i] != '.')
+                return 0;
+            i++;
+        }
+    }
+    if (i + 1 < n && p[i] == ':' && is_digit(p[i + 1]))
+        i += 1 + digits(p, n, i + 1);
+    if (i < n && (is_alnum(p[i]) || p[i] == '.' || p[i] == '_'))
+        return 0;
+    return i;
+}
+
+static bool is_ipv6(const unsigned char *p, size_t n)
+{
+    if (n < 3 || n > 45)
+        return false;
+    int colons = 0, group = 0;
+    bool dbl = false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == ':') {
+            colons++;
+            if (i + 1 < n && p[i + 1] == ':')
+                dbl = true;
+            group = 0;
+        } else if (is_hex(p[i])) {
+            if (++group > 4)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return colons >= 2 && colons <= 7 && (dbl || colons == 7);
+}
+
+static bool is_uuid(const unsigned char *p, size_t n)
+{
+    if (n != 36)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? p[i] != '-' : !is_hex(p[i]))
+            return false;
+    }
+    return true;
+}
+
+/* Signed decimals, digit groups joined by . : / , - _ (times, dates, versions, ranges), an
+ * exponent, and a unit of up to 3 letters or '%' (12ms, 3.5s, 64MB, 100%). */
+static bool is_number(const unsigned char *p, size_t n)
+{
+    size_t i = (p[0] == '-' || p[0] == '+') ? 1 : 0;
+    size_t d = digits(p, n, i);
+    if (d == 0)
+        return false;
+    i += d;
+    while (i + 1 < n && strchr(".:/,-_", p[i]) && is_digit(p[i + 1]))
+        i += 1 + digits(p, n, i + 1);
+    if (i + 1 < n && (p[i] | 0x20) == 'e') {
+        size_t j = i + 1 + ((p[i + 1] == '-' || p[i + 1] == '+') ? 1 : 0);
+        size_t e = digits(p, n, j);
+        if (e)
+            i = j + e;
+    }
+    if (i < n && p[i] == '%')
+        return i + 1 == n;
+    size_t u = 0;
+    while (i + u < n && is_alpha(p[i + u]))
+        u++;
+    return i + u == n && u <= 3;
+}
+
+static bool is_hexnum(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    if (n > 2 && p[0] == '0' && (p[1] | 0x20) == 'x')
+        i = 2;
+    bool digit = false;
+    for (size_t j = i; j < n; j++) {
+        if (!is_hex(p[j]))
+            return false;
+        digit |= is_digit(p[j]);
+    }
+    return i == 2 || (n >= 8 && digit);
+}
+
+static bool is_path(const unsigned char *p, size_t n)
+{
+    if (n >= 2 && p[0] == '/')
+        return true;
+    if (n >= 3 && p[0] == '~' && p[1] == '/')
+        return true;
+    return n >= 3 && p[0] == '.' && (p[1] == '/' || (p[1] == '.' && p[2] == '/'));
+}
+
+static bool is_url(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i < 16 && (is_alpha(p[i]) || p[i] == '+'))
+        i++;
+    return i > 0 && i + 3 < n && p[i] == ':' && p[i + 1] == '/' && p[i + 2] == '/';
+}
+
+static bool is_email(const unsigned char *p, size_t n)
+{
+    const unsigned char *at = memchr(p, '@', n);
+    if (!at || at == p)
+        return false;
+    size_t a = (size_t)(at - p);
+    for (size_t i = 0; i < a; i++)
+        if (!is_alnum(p[i]) && !strchr("._%+-", p[i]))
+            return false;
+    bool dot = false;
+    for (size_t i = a + 1; i < n; i++) {
+        if (p[i] == '.' && i > a + 1 && i + 1 < n)
+            dot = true;
+        else if (!is_alnum(p[i]) && p[i] != '-' && p[i] != '.')
+            return false;
+    }
+    return dot;
+}
+
+static bool is_word(const unsigned char *p, size_t n)
+{
+    if (n == 0 || !is_alpha(p[0]))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!is_alpha(p[i]) && p[i] != '-' && p[i] != '_' && p[i] != '\'')
+            return false;
+    return true;
+}
+
+/* Classifies the value p[0..n): the mask, and in *ret_len the length of the prefix it covers
+ * (all of it except an IPv4 followed by punctuation: "10.0.0.1:50010:Got"). */
+static uint32_t classify(const struct ad_tmpl *t, struct scratch *s, const unsigned char *p,
+                         size_t n, size_t *ret_off, size_t *ret_len)
+{
+    *ret_off = 0;
+    *ret_len = n;
+    unsigned char c = p[0];
+    uint32_t acc = classes(p, n);
+    if ((acc & C_D) && (is_hex(c) || c == '-' || c == '+' || c == ':')) {
+        if (is_uuid(p, n))
+            return M_UUID;
+        size_t ip = scan_ipv4(p, n);
+        if (ip) {
+            *ret_len = ip;
+            return M_IP;
+        }
+        if (is_ipv6(p, n))
+            return M_IP;
+        if (is_hexnum(p, n))
+            return M_HEX;
+        if (is_number(p, n))
+            return M_NUM;
+    }
+    if ((c == '/' || c == '~' || c == '.') && is_path(p, n))
+        return M_PATH;
+    if ((acc & C_COL) && (acc & C_SL) && is_url(p, n))
+        return M_URL;
+    if ((acc & C_AT) && is_email(p, n))
+        return M_EMAIL;
+    for (size_t i = 0; i < t->n_extra; i++) {
+        int r = pcre2_match(t->extra[i].re, p, n, 0, 0, s->md, NULL);
+        if (r <= 0)
+            continue;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+        if (ov[1] <= ov[0])
+            continue; /* an empty match masks nothing */
+        *ret_off = ov[0];
+        *ret_len = ov[1] - ov[0];
+        return M_EXTRA + (uint32_t)i;
+    }
+    return (acc & C_D) ? M_ANY : M_NONE;
+}
+
+static struct ad_str mask_name(const struct ad_tmpl *t, uint32_t m)
+{
+    if (m >= M_EXTRA)
+        return (struct ad_str){t->extra[m - M_EXTRA].name, t->extra[m - M_EXTRA].name_len};
+    return mask_names[m];
+}
+
+/* A quoted string starting at p[i] ('...' or "..."): its end (after the closing quote and any
+ * trailing punctuation, at whitespace or the end), or 0 when it is not one. */
+static size_t quoted_end(const unsigned char *p, size_t n, size_t i)
+{
+    size_t lim = n - i > QUOTE_MAX ? i + QUOTE_MAX : n;
+    for (size_t q = i + 1; q < lim; q++) {
+        if (p[q] != p[i])
+            continue;
+        size_t e = q + 1;
+        while (e < n && is_trail_punct(p[e]))
+            e++;
+        if (e == n || is_space(p[e]))
+            return q > i + 1 ? e : 0;
+    }
+    return 0;
+}
+
+/* Fills the token's mask, variable part and flags from its raw bytes p[tk->s..tk->e). */
+static void mask_token(const struct ad_tmpl *t, struct scratch *s, const unsigned char *p,
+                       struct ltok *tk, bool quoted)
+{
+    size_t cs = tk->s, ce = tk->e;
+    tk->mask = M_NONE;
+    tk->flags = 0;
+    tk->deco = 0;
+    tk->vs = tk->ve = 0;
+    if (quoted) {
+        size_t q = ce;
+        while (p[q - 1] != p[cs])
+            q--;
+        tk->vs = (uint32_t)cs + 1;
+        tk->ve = (uint32_t)q - 1;
+        tk->mask = M_STR;
+        tk->flags = TF_VAR;
+        return;
+    }
+    while (cs < ce && is_lead_punct(p[cs]))
+        cs++;
+    while (ce > cs && is_trail_punct(p[ce - 1]))
+        ce--;
+    if (cs == ce)
+        return;
+    if (is_word(p + cs, ce - cs)) {
+        tk->flags = TF_WORD;
+        return;
+    }
+    /* key=value: only the value is a variable, the key stays in the template. */
+    const unsigned char *eq = memchr(p + cs, '=', ce - cs);
+    bool kv = eq && eq > p + cs && !is_path(p + cs, ce - cs) && !is_url(p + cs, ce - cs);
+    if (kv) {
+        cs = (size_t)(eq - p) + 1;
+        while (cs < ce && is_lead_punct(p[cs]))
+            cs++;
+        if (cs == ce) {
+            tk->flags = TF_KEY;
+            return;
+        }
+        tk->vs = (uint32_t)cs;
+        tk->ve = (uint32_t)ce;
+        if (is_word(p + cs, ce - cs)) {
+            tk->flags = TF_WORD | TF_SPAN;
+            return;
+        }
+    }
+    size_t off, len;
+    uint32_t m = classify(t, s, p + cs, ce - cs, &off, &len);
+    if (m == M_NONE) {
+        tk->flags = kv ? TF_SPAN : 0;
+        return;
+    }
+    tk->mask = m;
+    tk->vs = (uint32_t)(cs + off);
+    tk->ve = (uint32_t)(cs + off + len);
+    tk->flags = TF_VAR;
+}
+
+/* FNV-1a over the bytes around the variable: decorations are a few bytes. */
+static uint32_t deco_of(const unsigned char *p, const struct ltok *tk)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = tk->s; i < tk->vs; i++)
+        h = (h ^ p[i]) * 16777619u;
+    h = (h ^ 0x100) * 16777619u;
+    for (uint32_t i = tk->ve; i < tk->e; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static inline uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return ad_u64map_key(x ^ (x >> 31));
+}
+
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* A token's hash (never 0): multiply-fold over little-endian words, the same on any machine.
+ * Tokens are short; XXH3 through the library call cost more than the hashing itself. */
+static uint64_t tok_hash(const char *text, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    uint64_t h = HSEED ^ (n * 0x9e3779b97f4a7c15ULL);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __uint128_t m = (__uint128_t)(load_le64(p + i) ^ h) * 0xbf58476d1ce4e5b9ULL;
+        h = (uint64_t)m ^ (uint64_t)(m >> 64);
+    }
+    uint64_t tail = 0;
+    for (size_t k = 0; i + k < n; k++)
+        tail |= (uint64_t)p[i + k] << (8 * k);
+    __uint128_t m = (__uint128_t)(tail ^ h ^ 0x94d049bb133111ebULL) * 0x9e3779b97f4a7c15ULL;
+    h = (uint64_t)m ^ (uint64_t)(m >> 64);
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
+/* The token's hash (never 0): of its bytes when it has no mask, else of its decoration and mask,
+ * so nothing is copied per line. */
+static void hash_token(const char *line, struct ltok *tk)
+{
+    if (tk->mask == M_NONE) {
+        tk->h = tok_hash(line + tk->s, tk->e - tk->s);
+        return;
+    }
+    uint64_t h = mix(((uint64_t)tk->deco << 32 | tk->mask) ^ 0x2545f4914f6cdd1dULL);
+    tk->h = h ? h : 1;
+}
+
+/* Writes the masked line into s->mtext (tokens joined by one space): only when a template is
+ * created, the one time its text is needed. */
+static void build_mtext(const struct ad_tmpl *t, struct scratch *s, const char *p)
+{
+    char *o = s->mtext;
+    for (uint32_t k = 0; k < s->n; k++) {
+        struct ltok *tk = &s->tok[k];
+        if (k)
+            *o++ = ' ';
+        tk->mo = (uint32_t)(o - s->mtext);
+        if (tk->mask == M_NONE) {
+            o = (char *)memcpy(o, p + tk->s, tk->e - tk->s) + (tk->e - tk->s);
+        } else {
+            struct ad_str nm = mask_name(t, tk->mask);
+            o = (char *)memcpy(o, p + tk->s, tk->vs - tk->s) + (tk->vs - tk->s);
+            o = (char *)memcpy(o, nm.p, nm.len) + nm.len;
+            o = (char *)memcpy(o, p + tk->ve, tk->e - tk->ve) + (tk->e - tk->ve);
+        }
+        tk->ml = (uint32_t)(o - s->mtext) - tk->mo;
+    }
+    s->mlen = (size_t)(o - s->mtext);
+}
+
+/* Cuts the line (already bounded by max_line) into masked tokens. */
+static void tokenize(const struct ad_tmpl *t, struct scratch *s, const char *line, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)line;
+    size_t i = 0;
+    s->n = 0;
+    while (n > 0 && is_space(p[n - 1]))
+        n--;
+    while (i < n) {
+        while (i < n && is_space(p[i]))
+            i++;
+        if (i >= n)
+            break;
+        struct ltok *tk = &s->tok[s->n++];
+        tk->s = (uint32_t)i;
+        if (s->n == MAX_TOKENS) { /* the rest of the line, as it is */
+            tk->e = (uint32_t)n;
+            tk->mask = M_NONE;
+            tk->flags = 0;
+            tk->deco = tk->vs = tk->ve = 0;
+            hash_token(line, tk);
+            break;
+        }
+        size_t q = (p[i] == '"' || p[i] == '\'') ? quoted_end(p, n, i) : 0;
+        uint32_t acc = 0;
+        if (q) {
+            i = q;
+        } else {
+            for (uint32_t c; i < n && !((c = cls[p[i]]) & C_SP); i++)
+                acc |= c;
+        }
+        tk->e = (uint32_t)i;
+        if (!q && !(acc & ~(uint32_t)(C_A | C_H))) { /* letters only: a word, the common case */
+            tk->mask = M_NONE;
+            tk->flags = TF_WORD;
+            tk->deco = tk->vs = tk->ve = 0;
+        } else {
+            mask_token(t, s, p, tk, q != 0);
+        }
+        if (tk->flags & TF_DECO)
+            tk->deco = deco_of(p, tk);
+        hash_token(line, tk);
+        /* A run of identical masked tokens is one list-valued variable ("delete <*> <*> <*>"
+         * has as many tokens as blocks): the run becomes one token spanning it. */
+        struct ltok *prev = s->n > 1 ? tk - 1 : NULL;
+        if (prev && (prev->flags & tk->flags & TF_VAR) && prev->h == tk->h) {
+            prev->e = tk->e;
+            prev->ve = tk->ve;
+            s->n--;
+        }
+    }
+}
+
+/* ---- prefix tree -------------------------------------------------------------------------- */
+
+static inline uint64_t len_key(uint32_t n)
+{
+    return mix(0x1e9a7c3d5b2f4e61ULL + n);
+}
+static inline uint64_t child_key(uint64_t parent, uint64_t tok)
+{
+    return mix(parent ^ (tok * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL));
+}
+
+static uint32_t node_get(const struct ad_tmpl *t, uint64_t key)
+{
+    uint32_t v;
+    return ad_u64map_get(&t->node_map, key, &v) ? v : NIL;
+}
+
+static int node_add(struct ad_tmpl *t, uint64_t key, uint32_t *ret)
+{
+    if (t->n_nodes == t->cap_nodes) {
+        uint32_t cap = t->cap_nodes ? t->cap_nodes * 2 : 64;
+        struct node *nn = realloc(t->nodes, (size_t)cap * sizeof(*nn));
+        if (!nn)
+            return -ENOMEM;
+        t->nodes = nn;
+        t->cap_nodes = cap;
+    }
+    if (ad_u64map_put(&t->node_map, key, t->n_nodes) < 0)
+        return -ENOMEM;
+    t->nodes[t->n_nodes] = (struct node){0, NIL, NIL, key};
+    *ret = t->n_nodes++;
+    return 0;
+}
+
+/* A child of node `at`, created (and counted in its parent) when missing. */
+static int node_child(struct ad_tmpl *t, uint32_t at, uint64_t tok, uint32_t *ret)
+{
+    uint64_t key = child_key(t->nodes[at].key, tok);
+    *ret = node_get(t, key);
+    if (*ret != NIL)
+        return 0;
+    int r = node_add(t, key, ret);
+    if (r == 0)
+        t->nodes[at].n_children++;
+    return r;
+}
+
+/* The leaf a line is compared in, without learning: the exact child where there is one, else
+ * the wildcard child; NIL when neither exists. */
+static uint32_t leaf_find(const struct ad_tmpl *t, const struct scratch *s)
+{
+    uint32_t at = node_get(t, len_key(s->n));
+    for (uint32_t l = 0; at != NIL && l < t->levels && l < s->n; l++) {
+        const struct ltok *tk = &s->tok[l];
+        uint32_t next = tk->mask == M_NONE ? node_get(t, child_key(t->nodes[at].key, tk->h)) : NIL;
+        at = next != NIL ? next : node_get(t, child_key(t->nodes[at].key, WILD_KEY));
+    }
+    return at;
+}
+
+/* The leaf a new template goes to (Drain's addSeqToPrefixTree): variables and tokens past
+ * max_children go to the wildcard child. */
+static int leaf_make(struct ad_tmpl *t, const struct scratch *s, uint32_t *ret)
+{
+    uint32_t at;
+    uint64_t key = len_key(s->n);
+    int r = 0;
+    if ((at = node_get(t, key)) == NIL && (r = node_add(t, key, &at)) < 0)
+        return r;
+    for (uint32_t l = 0; l < t->levels && l < s->n; l++) {
+        const struct ltok *tk = &s->tok[l];
+        uint64_t tok = WILD_KEY;
+        if (tk->mask == M_NONE) {
+            bool exists = node_get(t, child_key(t->nodes[at].key, tk->h)) != NIL;
+            bool has_wild = node_get(t, child_key(t->nodes[at].key, WILD_KEY)) != NIL;
+            /* room left for this token, keeping one child for the wildcard */
+            uint32_t room = t->cfg.max_children - (has_wild ? 0 : 1);
+            if (exists || t->nodes[at].n_children < room)
+                tok = tk->h;
+        }
+        if ((r = node_child(t, at, tok, &at)) < 0)
+            return r;
+    }
+    *ret = at;
+    return 0;
+}
+
+/* ---- templates ---------------------------------------------------------------------------- */
+
+struct score {
+    uint32_t eq, diff, wild;
+};
+
+/* Words without trailing punctuation. */
+static size_t word_len(const char *p, size_t n)
+{
+    while (n && is_trail_punct((unsigned char)p[n - 1]))
+        n--;
+    return n;
+}
+
+/* Inflections of one word (failure/failures, connect/connected) mark different messages, not
+ * values of a variable: one is the other plus at most 3 letters. */
+static bool inflected(const char *a, size_t na, const char *b, size_t nb)
+{
+    na = word_len(a, na);
+    nb = word_len(b, nb);
+    size_t m = na < nb ? na : nb;
+    return m >= 3 && na != nb && (na > nb ? na - nb : nb - na) <= 3 && !memcmp(a, b, m);
+}
+
+/* Compares the line with a template of the same length; false when it may not join it: under
+ * the similarity, or refused by a guard. */
+static bool compare(const struct ad_tmpl *t, const struct tpl *tp, const struct scratch *s,
+                    const char *line, struct score *sc)
+{
+    uint32_t eq = 0, diff = 0, wdiff = 0, words = 0;
+    for (uint32_t i = 0; i < tp->n_tok; i++) {
+        uint8_t f = tp->tf[i];
+        const struct ltok *tk = &s->tok[i];
+        if (f & TF_WILD) {
+            /* <*> takes anything but an absent field; "rhost=<*>" only values in the same
+             * decoration, or (turning into <*>) a token that is no variable. */
+            if (tk->flags & TF_KEY)
+                return false;
+            if (!(f & TF_DECO))
+                continue;
+            if (tk->flags & TF_DECO) {
+                if (tk->deco != tp->td[i])
+                    return false;
+                continue;
+            }
+            diff++;
+            continue;
+        }
+        if (tp->th[i] == tk->h) {
+            eq++;
+            words += (f & (TF_WORD | TF_KEY)) ? 1 : 0;
+            continue;
+        }
+        diff++;
+        uint8_t both = f & tk->flags;
+        if ((f | tk->flags) & TF_KEY)
+            return false;
+        if ((f & TF_DECO) && (tk->flags & TF_DECO) && tp->td[i] != tk->deco)
+            return false;
+        if (both & TF_WORD) {
+            if (inflected(tp->text + tp->toff[i], tp->tlen[i], line + tk->s, tk->e - tk->s))
+                return false;
+            wdiff++;
+        }
+    }
+    if ((uint64_t)eq * 1000000u < t->st_ppm * tp->n_tok)
+        return false;
+    if (wdiff > MAX_WORD_DIFF || (wdiff && words < MIN_CONST_FOR_WORD))
+        return false;
+    *sc = (struct score){eq, diff, tp->n_wild};
+    return true;
+}
+
+/* The best template of the leaf for the line (Drain's fast_match): most equal positions, then
+ * most wildcards, then the oldest. NIL when none passes the similarity and the guard. */
+static uint32_t best_in_leaf(const struct ad_tmpl *t, uint32_t leaf, const struct scratch *s,
+                             const char *line, struct score *ret)
+{
+    uint32_t best = NIL;
+    struct score b = {0, 0, 0}, sc;
+    for (uint32_t i = t->nodes[leaf].head; i != NIL; i = t->tpls[i].leaf_next) {
+        const struct tpl *tp = &t->tpls[i];
+        if (tp->n_tok != s->n || !compare(t, tp, s, line, &sc))
+            continue;
+        if (best == NIL || sc.eq > b.eq || (sc.eq == b.eq && sc.wild > b.wild)) {
+            best = i;
+            b = sc;
+        }
+    }
+    *ret = b;
+    return best;
+}
+
+static size_t tpl_mem(uint32_t n_tok)
+{
+    return (size_t)n_tok * (sizeof(uint64_t) + 3 * sizeof(uint32_t) + 1);
+}
+
+/* Points the template's arrays into one block (uint64 first for alignment). */
+static int tpl_alloc(struct tpl *tp, uint32_t n_tok, size_t text_len)
+{
+    void *mem = malloc(tpl_mem(n_tok) + 1);
+    char *text = malloc(text_len + 1);
+    if (!mem || !text) {
+        free(mem);
+        free(text);
+        return -ENOMEM;
+    }
+    tp->th = mem;
+    tp->toff = (uint32_t *)(tp->th + n_tok);
+    tp->tlen = tp->toff + n_tok;
+    tp->td = tp->tlen + n_tok;
+    tp->tf = (uint8_t *)(tp->td + n_tok);
+    tp->text = text;
+    tp->n_tok = n_tok;
+    return 0;
+}
+
+static void tpl_release(struct tpl *tp)
+{
+    free(tp->th);
+    free(tp->text);
+    tp->th = NULL;
+    tp->text = NULL;
+}
+
+static void list_unlink(struct ad_tmpl *t, int which, uint32_t i)
+{
+    struct link *l = &t->tpls[i].ln[which];
+    struct list *ls = &t->ls[which];
+    if (l->prev != NIL)
+        t->tpls[l->prev].ln[which].next = l->next;
+    else
+        ls->head = l->next;
+    if (l->next != NIL)
+        t->tpls[l->next].ln[which].prev = l->prev;
+    else
+        ls->tail = l->prev;
+}
+
+static void list_append(struct ad_tmpl *t, int which, uint32_t i)
+{
+    struct list *ls = &t->ls[which];
+    t->tpls[i].ln[which] = (struct link){ls->tail, NIL};
+    if (ls->tail != NIL)
+        t->tpls[ls->tail].ln[which].next = i;
+    else
+        ls->head = i;
+    ls->tail = i;
+}
+
+static void leaf_append(struct ad_tmpl *t, uint32_t leaf, uint32_t i)
+{
+    struct node *nd = &t->nodes[leaf];
+    t->tpls[i].leaf = leaf;
+    t->tpls[i].leaf_next = NIL;
+    if (nd->tail != NIL)
+        t->tpls[nd->tail].leaf_next = i;
+    else
+        nd->head = i;
+    nd->tail = i;
+}
+
+static int slot_alloc(struct ad_tmpl *t, uint32_t *ret)
+{
+    if (t->free_head == NIL) {
+        uint32_t cap = t->cap_tpls ? t->cap_tpls * 2 : 64;
+        struct tpl *nt = realloc(t->tpls, (size_t)cap * sizeof(*nt));
+        if (!nt)
+            return -ENOMEM;
+        for (uint32_t i = cap; i-- > t->cap_tpls;) {
+            nt[i] = (struct tpl){.n_tok = NIL, .ln[L_AGE].next = t->free_head};
+            t->free_head = i;
+        }
+        t->tpls = nt;
+        t->cap_tpls = cap;
+    }
+    *ret = t->free_head;
+    t->free_head = t->tpls[*ret].ln[L_AGE].next;
+    return 0;
+}
+
+static void slot_free(struct ad_tmpl *t, uint32_t i)
+{
+    t->tpls[i] = (struct tpl){.n_tok = NIL, .ln[L_AGE].next = t->free_head};
+    t->free_head = i;
+}
+
+static void evict(struct ad_tmpl *t, uint32_t i)
+{
+    struct tpl *tp = &t->tpls[i];
+    struct node *nd = &t->nodes[tp->leaf];
+    uint32_t prev = NIL;
+    for (uint32_t j = nd->head; j != i; j = t->tpls[j].leaf_next)
+        prev = j;
+    if (prev == NIL)
+        nd->head = tp->leaf_next;
+    else
+        t->tpls[prev].leaf_next = tp->leaf_next;
+    if (nd->tail == i)
+        nd->tail = prev;
+    list_unlink(t, L_LRU, i);
+    list_unlink(t, L_AGE, i);
+    ad_u64map_del(&t->id_map, tp->id);
+    t->tpl_bytes -= tpl_mem(tp->n_tok) + 1 + tp->text_len + 1;
+    tpl_release(tp);
+    slot_free(t, i);
+    t->live--;
+    t->st.evicted++;
+}
+
+/* A stable id: the hash of the first line's masked text; a collision with a live template (or 0)
+ * is perturbed deterministically. */
+static uint64_t new_id(const struct ad_tmpl *t, const char *text, size_t len)
+{
+    uint64_t id = ad_hash64(text, len, HSEED);
+    for (uint64_t k = 1; id == 0 || ad_u64map_get(&t->id_map, id, &(uint32_t){0}); k++)
+        id = ad_hash64(text, len, HSEED + k);
+    return id;
+}
+
+static int tpl_create(struct ad_tmpl *t, struct scratch *s, const char *line, int64_t now_ns,
+                      uint32_t *ret)
+{
+    uint32_t leaf, i;
+    int r = leaf_make(t, s, &leaf);
+    if (r < 0 || (r = slot_alloc(t, &i)) < 0)
+        return r;
+    build_mtext(t, s, line);
+    struct tpl *tp = &t->tpls[i];
+    if (tpl_alloc(tp, s->n, s->mlen) < 0) {
+        slot_free(t, i);
+        return -ENOMEM;
+    }
+    tp->id = new_id(t, s->mtext, s->mlen);
+    if (ad_u64map_put(&t->id_map, tp->id, i) < 0) {
+        tpl_release(tp);
+        slot_free(t, i);
+        return -ENOMEM;
+    }
+    memcpy(tp->text, s->mtext, s->mlen);
+    tp->text[s->mlen] = '\0';
+    tp->text_len = (uint32_t)s->mlen;
+    for (uint32_t k = 0; k < s->n; k++) {
+        tp->th[k] = s->tok[k].h;
+        tp->tf[k] = s->tok[k].flags;
+        tp->td[k] = s->tok[k].deco;
+        tp->toff[k] = s->tok[k].mo;
+        tp->tlen[k] = s->tok[k].ml;
+    }
+    tp->n_wild = 0;
+    tp->count = 0;
+    tp->seq = t->seq++;
+    tp->last_ns = now_ns;
+    leaf_append(t, leaf, i);
+    list_append(t, L_LRU, i);
+    list_append(t, L_AGE, i);
+    t->live++;
+    t->tpl_bytes += tpl_mem(tp->n_tok) + 1 + s->mlen + 1;
+    *ret = i;
+    return 0;
+}
+
+enum { KEEP, PLAIN, DECORATED }; /* what a merge does to a position */
+
+/* Turns the positions where the line differs into <*>: "<*>", or "rhost=<*>" when both sides
+ * are masked in the same decoration. The text is rebuilt; on -ENOMEM nothing changed. */
+static int tpl_merge(struct ad_tmpl *t, struct tpl *tp, const struct scratch *s, const char *line,
+                     bool *ret_changed)
+{
+    uint8_t act[MAX_TOKENS];
+    size_t len = tp->n_tok ? tp->n_tok - 1 : 0;
+    bool any = false;
+    for (uint32_t k = 0; k < tp->n_tok; k++) {
+        const struct ltok *tk = &s->tok[k];
+        uint8_t f = tp->tf[k];
+        act[k] = KEEP;
+        if (f & TF_WILD)
+            act[k] = (f & TF_DECO) && !(tk->flags & TF_DECO) ? PLAIN : KEEP;
+        else if (tp->th[k] != tk->h)
+            act[k] = (f & TF_DECO) && (tk->flags & TF_DECO) ? DECORATED : PLAIN;
+        any |= act[k] != KEEP;
+        len += act[k] == KEEP    ? tp->tlen[k]
+               : act[k] == PLAIN ? 3
+                                 : tk->e - tk->s - (tk->ve - tk->vs) + 3;
+    }
+    *ret_changed = any;
+    if (!any)
+        return 0;
+    char *text = malloc(len + 1);
+    if (!text)
+        return -ENOMEM;
+    char *o = text;
+    tp->n_wild = 0;
+    for (uint32_t k = 0; k < tp->n_tok; k++) {
+        const struct ltok *tk = &s->tok[k];
+        if (k)
+            *o++ = ' ';
+        char *start = o;
+        if (act[k] == KEEP) {
+            memcpy(o, tp->text + tp->toff[k], tp->tlen[k]);
+            o += tp->tlen[k];
+        } else {
+            if (act[k] == DECORATED)
+                o = (char *)memcpy(o, line + tk->s, tk->vs - tk->s) + (tk->vs - tk->s);
+            o = (char *)memcpy(o, "<*>", 3) + 3;
+            if (act[k] == DECORATED)
+                o = (char *)memcpy(o, line + tk->ve, tk->e - tk->ve) + (tk->e - tk->ve);
+            tp->tf[k] = act[k] == DECORATED ? TF_WILD | TF_VAR : TF_WILD;
+            tp->th[k] = 0;
+        }
+        tp->toff[k] = (uint32_t)(start - text);
+        tp->tlen[k] = (uint32_t)(o - start);
+        tp->n_wild += (tp->tf[k] & TF_WILD) ? 1 : 0;
+    }
+    *o = '\0';
+    t->tpl_bytes = t->tpl_bytes - tp->text_len + len;
+    free(tp->text);
+    tp->text = text;
+    tp->text_len = (uint32_t)len;
+    return 0;
+}
+
+static void fill_match(const struct tpl *tp, const struct scratch *s, const char *line,
+                       struct ad_tmpl_match *out)
+{
+    out->id = tp->id;
+    out->text = (struct ad_str){tp->text, tp->text_len};
+    out->count = tp->count;
+    out->n_params = 0;
+    for (uint32_t k = 0; k < tp->n_tok && out->n_params < AD_TMPL_MAX_PARAMS; k++) {
+        if (!(tp->tf[k] & (TF_WILD | TF_VAR)))
+            continue;
+        const struct ltok *tk = &s->tok[k];
+        bool var = (tk->flags & TF_DECO) != 0;
+        uint32_t a = var ? tk->vs : tk->s, b = var ? tk->ve : tk->e;
+        out->params[out->n_params++] = (struct ad_str){line + a, b - a};
+    }
+}
+
+/* ---- public API --------------------------------------------------------------------------- */
+
+static int scratch_init(const struct ad_tmpl *t, struct scratch *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->mcap = t->cfg.max_line + (size_t)MAX_TOKENS * (t->max_name + 1) + 1;
+    s->tok = malloc(MAX_TOKENS * sizeof(*s->tok));
+    s->mtext = malloc(s->mcap);
+    if (t->n_extra)
+        s->md = pcre2_match_data_create(1, NULL);
+    if (!s->tok || !s->mtext || (t->n_extra && !s->md))
+        return -ENOMEM;
+    return 0;
+}
+
+static void scratch_fini(struct scratch *s)
+{
+    free(s->tok);
+    free(s->mtext);
+    pcre2_match_data_free(s->md);
+    memset(s, 0, sizeof(*s));
+}
+
+static int compile_extra(struct ad_tmpl *t, const struct ad_tmpl_cfg *cfg, struct ad_err *reterr)
+{
+    if (!cfg->n_extra_masks)
+        return 0;
+    t->extra = calloc(cfg->n_extra_masks, sizeof(*t->extra));
+    if (!t->extra)
+        return ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+    for (size_t i = 0; i < cfg->n_extra_masks; i++, t->n_extra++) {
+        const char *item = cfg->extra_masks[i] ? cfg->extra_masks[i] : "";
+        const char *eq = strchr(item, '=');
+        size_t nl = eq ? (size_t)(eq - item) : 0;
+        bool ok = nl > 0 && nl <= NAME_MAX_LEN && eq[1] != '\0';
+        for (size_t k = 0; ok && k < nl; k++)
+            ok = is_alnum((unsigned char)item[k]) || item[k] == '_';
+        if (!ok)
+            return ad_err_set(reterr, EINVAL,
+                              "models.templates.extra_masks: \"%.64s\": expected name=regex with "
+                              "a name of 1-%d letters, digits or _",
+                              item, NAME_MAX_LEN);
+        struct extra *x = &t->extra[i];
+        x->name[0] = '<';
+        memcpy(x->name + 1, item, nl);
+        x->name[nl + 1] = '>';
+        x->name_len = nl + 2;
+        if (x->name_len > t->max_name)
+            t->max_name = x->name_len;
+        int code;
+        PCRE2_SIZE off;
+        x->re = pcre2_compile((PCRE2_SPTR)(eq + 1), PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+        if (!x->re) {
+            PCRE2_UCHAR msg[128];
+            pcre2_get_error_message(code, msg, sizeof(msg));
+            return ad_err_set(reterr, EINVAL,
+                              "models.templates.extra_masks: mask \"%.*s\": bad regex at offset "
+                              "%zu: %s",
+                              (int)nl, item, (size_t)off, (const char *)msg);
+        }
+        pcre2_jit_compile(x->re, PCRE2_JIT_COMPLETE); /* without JIT it still matches */
+    }
+    return 0;
+}
+
+int ad_tmpl_create(const struct ad_tmpl_cfg *cfg, struct ad_tmpl **ret, struct ad_err *reterr)
+{
+    struct ad_tmpl_cfg c = *cfg;
+    if (c.similarity <= 0)
+        c.similarity = AD_TMPL_DEFAULT_SIMILARITY;
+    if (c.depth == 0)
+        c.depth = AD_TMPL_DEFAULT_DEPTH;
+    if (c.max_children == 0)
+        c.max_children = AD_TMPL_DEFAULT_MAX_CHILDREN;
+    if (c.max_templates == 0)
+        c.max_templates = AD_TMPL_DEFAULT_MAX_TEMPLATES;
+    if (c.max_line == 0)
+        c.max_line = AD_TMPL_DEFAULT_MAX_LINE;
+    if (c.similarity > 1 || c.depth < 3 || c.depth > 16 || c.max_children < 2 ||
+        c.max_line > (1u << 24))
+        return ad_err_set(reterr, EINVAL,
+                          "models.templates: similarity must be in (0, 1], depth in 3-16, "
+                          "max_children >= 2, max_line <= 16 MiB");
+    struct ad_tmpl *t = calloc(1, sizeof(*t));
+    if (!t)
+        return ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+    t->cfg = c;
+    t->cfg.extra_masks = NULL;
+    t->cfg.n_extra_masks = 0;
+    t->st_ppm = (uint64_t)(c.similarity * 1000000.0 + 0.5);
+    t->levels = c.depth - 2;
+    t->max_name = 7; /* "<EMAIL>" */
+    t->free_head = NIL;
+    t->ls[L_LRU] = t->ls[L_AGE] = (struct list){NIL, NIL};
+    int r = compile_extra(t, cfg, reterr);
+    if (r < 0)
+        goto out_free;
+    if (ad_u64map_init(&t->node_map, 256) < 0 || ad_u64map_init(&t->id_map, 256) < 0 ||
+        scratch_init(t, &t->scr) < 0) {
+        r = ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+        goto out_free;
+    }
+    *ret = t;
+    return 0;
+out_free:
+    ad_tmpl_destroy(t);
+    return r;
+}
+
+static void free_templates(struct tpl *tpls, uint32_t cap)
+{
+    for (uint32_t i = 0; tpls && i < cap; i++)
+        if (tpls[i].n_tok != NIL)
+            tpl_release(&tpls[i]);
+    free(tpls);
+}
+
+void ad_tmpl_destroy(struct ad_tmpl *t)
+{
+    if (!t)
+        return;
+    free_templates(t->tpls, t->cap_tpls);
+    free(t->nodes);
+    ad_u64map_fini(&t->node_map);
+    ad_u64map_fini(&t->id_map);
+    for (size_t i = 0; i < t->n_extra; i++)
+        pcre2_code_free(t->extra[i].re);
+    free(t->extra);
+    scratch_fini(&t->scr);
+    free(t);
+}
+
+static size_t cut(const struct ad_tmpl *t, struct ad_str line)
+{
+    return line.len > t->cfg.max_line ? t->cfg.max_line : line.len;
+}
+
+int ad_tmpl_add(struct ad_tmpl *t, struct ad_str line, int64_t now_ns, struct ad_tmpl_match *out)
+{
+    struct scratch *s = &t->scr;
+    size_t n = cut(t, line);
+    t->st.lines++;
+    if (n < line.len)
+        t->st.truncated++;
+    tokenize(t, s, line.p, n);
+    uint32_t leaf = leaf_find(t, s), i = NIL;
+    struct score sc;
+    if (leaf != NIL)
+        i = best_in_leaf(t, leaf, s, line.p, &sc);
+    bool created = false, changed = false;
+    int r;
+    if (i == NIL) {
+        if ((r = tpl_create(t, s, line.p, now_ns, &i)) < 0)
+            return r;
+        created = true;
+        t->st.created++;
+    } else {
+        if ((r = tpl_merge(t, &t->tpls[i], s, line.p, &changed)) < 0)
+            return r;
+        if (changed)
+            t->st.changed++;
+        list_unlink(t, L_LRU, i);
+        list_append(t, L_LRU, i);
+    }
+    struct tpl *tp = &t->tpls[i];
+    tp->count++;
+    if (now_ns > tp->last_ns)
+        tp->last_ns = now_ns;
+    fill_match(tp, s, line.p, out);
+    out->created = created;
+    out->changed = changed;
+    if (t->live > t->cfg.max_templates)
+        evict(t, t->ls[L_LRU].head); /* never the template just used: it is the tail */
+    return 0;
+}
+
+int ad_tmpl_match(const struct ad_tmpl *t, struct ad_str line, struct ad_tmpl_match *out)
+{
+    struct scratch s;
+    int r = scratch_init(t, &s);
+    if (r < 0)
+        goto out;
+    tokenize(t, &s, line.p, cut(t, line));
+    uint32_t leaf = leaf_find(t, &s), i = NIL;
+    struct score sc;
+    if (leaf != NIL)
+        i = best_in_leaf(t, leaf, &s, line.p, &sc);
+    r = 0;
+    /* Without learning, a match must not need new wildcards: the template as it is. */
+    if (i != NIL && sc.diff == 0) {
+        fill_match(&t->tpls[i], &s, line.p, out);
+        out->created = out->changed = false;
+        r = 1;
+    }
+out:
+    scratch_fini(&s);
+    return r;
+}
+
+void ad_tmpl_foreach(const struct ad_tmpl *t,
+                     void (*fn)(void *ctx, uint64_t id, struct ad_str text, uint64_t count,
+                                int64_t last_ns),
+                     void *ctx)
+{
+    for (uint32_t i = t->ls[L_AGE].head; i != NIL; i = t->tpls[i].ln[L_AGE].next) {
+        const struct tpl *tp = &t->tpls[i];
+        fn(ctx, tp->id, (struct ad_str){tp->text, tp->text_len}, tp->count, tp->last_ns);
+    }
+}
+
+void ad_tmpl_get_stats(const struct ad_tmpl *t, struct ad_tmpl_stats *ret)
+{
+    *ret = t->st;
+    ret->templates = t->live;
+    ret->bytes = sizeof(*t) + (size_t)t->cap_nodes * sizeof(struct node) +
+                 (size_t)t->cap_tpls * sizeof(struct tpl) + ad_u64map_bytes(&t->node_map) +
+                 ad_u64map_bytes(&t->id_map) + t->tpl_bytes + t->scr.mcap +
+                 MAX_TOKENS * sizeof(struct ltok);
+}
+
+/* ---- state -------------------------------------------------------------------------------- */
+
+/* Layout (little-endian, common/ser.h): magic, version, tree levels, next seq, counters; the
+ * nodes in index order (key, children); the templates in creation order (id, seq, count,
+ * last_ns, leaf node index, tokens as flags + text); the LRU order as creation ordinals. */
+int ad_tmpl_save(const struct ad_tmpl *t, struct ad_wr *w)
+{
+    uint32_t *ord = malloc(((size_t)t->cap_tpls + 1) * sizeof(*ord));
+    if (!ord)
+        return -ENOMEM;
+    ad_wr_u32(w, STATE_MAGIC);
+    ad_wr_u32(w, STATE_VERSION);
+    ad_wr_u32(w, t->levels);
+    ad_wr_u64(w, t->seq);
+    ad_wr_u64(w, t->st.lines);
+    ad_wr_u64(w, t->st.created);
+    ad_wr_u64(w, t->st.changed);
+    ad_wr_u64(w, t->st.evicted);
+    ad_wr_u64(w, t->st.truncated);
+    ad_wr_u32(w, t->n_nodes);
+    for (uint32_t i = 0; i < t->n_nodes; i++) {
+        ad_wr_u64(w, t->nodes[i].key);
+        ad_wr_u32(w, t->nodes[i].n_children);
+    }
+    ad_wr_u32(w, t->live);
+    uint32_t n = 0;
+    for (uint32_t i = t->ls[L_AGE].head; i != NIL; i = t->tpls[i].ln[L_AGE].next) {
+        const struct tpl *tp = &t->tpls[i];
+        ord[i] = n++;
+        ad_wr_u64(w, tp->id);
+        ad_wr_u64(w, tp->seq);
+        ad_wr_u64(w, tp->count);
+        ad_wr_i64(w, tp->last_ns);
+        ad_wr_u32(w, tp->leaf);
+        ad_wr_u32(w, tp->n_tok);
+        for (uint32_t k = 0; k < tp->n_tok; k++) {
+            ad_wr_u8(w, tp->tf[k]);
+            ad_wr_u64(w, tp->th[k]);
+            ad_wr_u32(w, tp->td[k]);
+            ad_wr_bytes(w, tp->text + tp->toff[k], tp->tlen[k]);
+        }
+    }
+    for (uint32_t i = t->ls[L_LRU].head; i != NIL; i = t->tpls[i].ln[L_LRU].next)
+        ad_wr_u32(w, ord[i]);
+    free(ord);
+    return w->err;
+}
+
+/* One saved template into the staging miner (slots are handed out 0, 1, 2...: slot = ordinal). */
+static int load_tpl(struct ad_tmpl *m, struct ad_rd *r, uint64_t *prev_seq)
+{
+    struct ad_rd tok[MAX_TOKENS];
+    uint8_t fl[MAX_TOKENS];
+    uint32_t deco[MAX_TOKENS];
+    uint64_t th[MAX_TOKENS];
+    uint64_t id = ad_rd_u64(r), seq = ad_rd_u64(r), count = ad_rd_u64(r);
+    int64_t last_ns = ad_rd_i64(r);
+    uint32_t leaf = ad_rd_u32(r), n_tok = ad_rd_u32(r);
+    if (r->bad || id == 0 || leaf >= m->n_nodes || n_tok > MAX_TOKENS || seq >= m->seq ||
+        (*prev_seq != UINT64_MAX && seq <= *prev_seq) ||
+        ad_u64map_get(&m->id_map, id, &(uint32_t){0}))
+        return -EINVAL;
+    size_t len = n_tok ? n_tok - 1 : 0;
+    for (uint32_t k = 0; k < n_tok; k++) {
+        fl[k] = ad_rd_u8(r);
+        th[k] = ad_rd_u64(r);
+        deco[k] = ad_rd_u32(r);
+        tok[k] = ad_rd_sub(r);
+        len += tok[k].n;
+        bool wild_ok = (fl[k] & TF_WILD) ? th[k] == 0 : th[k] != 0;
+        if (r->bad || (fl[k] & ~TF_ALL) || !wild_ok || len > UINT32_MAX / 2)
+            return -EINVAL;
+    }
+    uint32_t i;
+    int rc = slot_alloc(m, &i);
+    if (rc < 0)
+        return rc;
+    struct tpl *tp = &m->tpls[i];
+    if (tpl_alloc(tp, n_tok, len) < 0 || ad_u64map_put(&m->id_map, id, i) < 0) {
+        tpl_release(tp);
+        slot_free(m, i);
+        return -ENOMEM;
+    }
+    char *o = tp->text;
+    tp->n_wild = 0;
+    for (uint32_t k = 0; k < n_tok; k++) {
+        if (k)
+            *o++ = ' ';
+        memcpy(o, tok[k].p, tok[k].n);
+        tp->toff[k] = (uint32_t)(o - tp->text);
+        tp->tlen[k] = (uint32_t)tok[k].n;
+        tp->tf[k] = fl[k];
+        tp->td[k] = deco[k];
+        tp->th[k] = th[k];
+        tp->n_wild += (fl[k] & TF_WILD) ? 1 : 0;
+        o += tok[k].n;
+    }
+    *o = '\0';
+    tp->text_len = (uint32_t)len;
+    tp->id = id;
+    tp->seq = seq;
+    tp->count = count;
+    tp->last_ns = last_ns;
+    leaf_append(m, leaf, i);
+    list_append(m, L_AGE, i);
+    m->live++;
+    m->tpl_bytes += tpl_mem(n_tok) + 1 + len + 1;
+    *prev_seq = seq;
+    return 0;
+}
+
+static int load_into(struct ad_tmpl *m, struct ad_rd *r, struct ad_err *reterr)
+{
+    if (ad_rd_u32(r) != STATE_MAGIC || ad_rd_u32(r) != STATE_VERSION)
+        return ad_err_set(reterr, EINVAL,
+                          "models.templates: state: not a template state "
+                          "(bad magic or version)");
+    uint32_t levels = ad_rd_u32(r);
+    if (!r->bad && levels != m->levels)
+        return ad_err_set(reterr, EINVAL,
+                          "models.templates: state: saved with depth %u, "
+                          "configured depth %u",
+                          levels + 2, m->levels + 2);
+    m->seq = ad_rd_u64(r);
+    m->st.lines = ad_rd_u64(r);
+    m->st.created = ad_rd_u64(r);
+    m->st.changed = ad_rd_u64(r);
+    m->st.evicted = ad_rd_u64(r);
+    m->st.truncated = ad_rd_u64(r);
+    uint32_t n_nodes = ad_rd_u32(r);
+    if (r->bad || n_nodes > r->n / 12)
+        return ad_err_set(reterr, EINVAL, "models.templates: state: truncated tree");
+    for (uint32_t i = 0; i < n_nodes; i++) {
+        uint64_t key = ad_rd_u64(r);
+        uint32_t nch = ad_rd_u32(r), at;
+        if (r->bad || key == 0 || node_get(m, key) != NIL)
+            return ad_err_set(reterr, EINVAL, "models.templates: state: bad tree node %u", i);
+        if (node_add(m, key, &at) < 0)
+            return ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+        m->nodes[at].n_children = nch;
+    }
+    uint32_t n = ad_rd_u32(r);
+    if (r->bad || n > m->cfg.max_templates)
+        return ad_err_set(reterr, EINVAL,
+                          "models.templates: state: %u templates, more than "
+                          "max_templates (%u)",
+                          n, m->cfg.max_templates);
+    uint64_t prev_seq = UINT64_MAX;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = load_tpl(m, r, &prev_seq);
+        if (rc < 0)
+            return ad_err_set(reterr, -rc, "models.templates: state: bad template %u", i);
+    }
+    bool *seen = calloc((size_t)n + 1, 1);
+    if (!seen)
+        return ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = ad_rd_u32(r);
+        if (r->bad || k >= n || seen[k]) {
+            free(seen);
+            return ad_err_set(reterr, EINVAL, "models.templates: state: bad LRU order");
+        }
+        seen[k] = true;
+        list_append(m, L_LRU, k);
+    }
+    free(seen);
+    if (r->bad || r->n != 0)
+        return ad_err_set(reterr, EINVAL, "models.templates: state: %s",
+                          r->bad ? "truncated" : "trailing bytes");
+    return 0;
+}
+
+static void release_tables(struct ad_tmpl *m)
+{
+    free_templates(m->tpls, m->cap_tpls);
+    free(m->nodes);
+    ad_u64map_fini(&m->node_map);
+    ad_u64map_fini(&m->id_map);
+}
+
+int ad_tmpl_load(struct ad_tmpl *t, struct ad_rd *r, struct ad_err *reterr)
+{
+    if (t->live || t->n_nodes || t->st.lines)
+        return ad_err_set(reterr, EINVAL, "models.templates: state: load needs a fresh miner");
+    /* Everything is built in a staging miner and swapped in only when all of it was read. */
+    struct ad_tmpl m = {.cfg = t->cfg, .levels = t->levels};
+    m.free_head = NIL;
+    m.ls[L_LRU] = m.ls[L_AGE] = (struct list){NIL, NIL};
+    int rc;
+    if (ad_u64map_init(&m.node_map, 256) < 0 || ad_u64map_init(&m.id_map, 256) < 0)
+        rc = ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+    else
+        rc = load_into(&m, r, reterr);
+    if (rc < 0) {
+        release_tables(&m);
+        return rc;
+    }
+    release_tables(t);
+    t->nodes = m.nodes;
+    t->n_nodes = m.n_nodes;
+    t->cap_nodes = m.cap_nodes;
+    t->node_map = m.node_map;
+    t->tpls = m.tpls;
+    t->cap_tpls = m.cap_tpls;
+    t->free_head = m.free_head;
+    t->live = m.live;
+    t->id_map = m.id_map;
+    t->ls[L_LRU] = m.ls[L_LRU];
+    t->ls[L_AGE] = m.ls[L_AGE];
+    t->seq = m.seq;
+    t->tpl_bytes = m.tpl_bytes;
+    t->st = m.st;
+    return 0;
+}

@@ -1,0 +1,466 @@
+/* tests/unit/test_tmpl.c: the template miner (models/tmpl.h): masking, the tree, merging and its
+ * guards, stable ids (two miners, save/load, wildcards), eviction, parameters, extra masks,
+ * pathological lines; and the log-format header stripping (models/logfmt.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/ser.h"
+#include "models/logfmt.h"
+#include "models/tmpl.h"
+
+static struct ad_tmpl *miner(uint32_t max_templates, const char *const *masks, size_t n_masks)
+{
+    struct ad_tmpl_cfg cfg = {
+        .max_templates = max_templates, .extra_masks = masks, .n_extra_masks = n_masks};
+    struct ad_tmpl *t = NULL;
+    struct ad_err err;
+    assert_int_equal(ad_tmpl_create(&cfg, &t, &err), 0);
+    return t;
+}
+
+static struct ad_tmpl_match add(struct ad_tmpl *t, const char *line)
+{
+    struct ad_tmpl_match m;
+    assert_int_equal(ad_tmpl_add(t, ad_str_c(line), 0, &m), 0);
+    return m;
+}
+
+static void assert_text(struct ad_tmpl_match m, const char *want)
+{
+    if (!ad_str_eq_c(m.text, want))
+        fail_msg("template \"%.*s\", expected \"%s\"", (int)m.text.len, m.text.p, want);
+}
+
+static void each_variable_kind_is_masked(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    assert_text(
+        add(t, "conn from 10.1.2.3:8080 to [192.168.0.1] via fe80::1 and 2001:db8:0:0:0:0:0:1"),
+        "conn from <IP> to [<IP>] via <IP> and <IP>");
+    assert_text(add(t, "took 12ms and 3.5s, n -42 at 12:30:01 on 2024-01-31 ratio 99% size 1.5e3"),
+                "took <NUM> and <NUM>, n <NUM> at <NUM> on <NUM> ratio <NUM> size <NUM>");
+    assert_text(add(t, "addr 0x7ffd1234 run deadbeef0123 req 123e4567-e89b-12d3-a456-426614174000"),
+                "addr <HEX> run <HEX> req <UUID>");
+    assert_text(
+        add(t, "open /var/log/syslog: fetch https://example.com/a?b=1 mail bob@example.com"),
+        "open <PATH>: fetch <URL> mail <EMAIL>");
+    assert_text(add(t, "exec 'ls -l /tmp' returned \"no such file\" code=7 proto ssh2"),
+                "exec '<STR>' returned \"<STR>\" code=<NUM> proto <*>");
+    /* Plain words, key= and key=word stay as they are. */
+    assert_text(add(t, "user root logged in rhost= tty=console"),
+                "user root logged in rhost= tty=console");
+    ad_tmpl_destroy(t);
+}
+
+static void line_differing_in_one_token_joins_and_position_becomes_wildcard(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    struct ad_tmpl_match a = add(t, "Accepted password for alice from 10.0.0.1 port 22 ssh2");
+    assert_true(a.created);
+    assert_text(a, "Accepted password for alice from <IP> port <NUM> <*>");
+    uint64_t id = a.id;
+    struct ad_tmpl_match b = add(t, "Accepted password for bob from 10.9.9.9 port 2222 ssh2");
+    assert_false(b.created);
+    assert_true(b.changed);
+    assert_int_equal(b.count, 2);
+    assert_text(b, "Accepted password for <*> from <IP> port <NUM> <*>");
+    /* The id is the first line's: gaining a wildcard does not change it. */
+    assert_true(b.id == id);
+    struct ad_tmpl_match c = add(t, "Accepted password for carol from 10.0.0.3 port 22 ssh2");
+    assert_false(c.changed);
+    assert_true(c.id == id);
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 1);
+    assert_int_equal(st.changed, 1);
+    ad_tmpl_destroy(t);
+}
+
+static void other_lengths_and_dissimilar_lines_open_new_templates(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    uint64_t a = add(t, "worker pool started with 8 threads").id;
+    struct ad_tmpl_match longer = add(t, "worker pool started with 8 threads and 2 queues");
+    assert_true(longer.created);
+    assert_true(longer.id != a);
+    /* Same length and first tokens, but most positions differ: under the similarity. */
+    struct ad_tmpl_match other = add(t, "worker pool drained after long idle time");
+    assert_true(other.created);
+    assert_true(other.id != a && other.id != longer.id);
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 3);
+    ad_tmpl_destroy(t);
+}
+
+static void guards_keep_apart_what_differs_in_a_constant(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    /* Too few other words stay equal to wildcard a word. */
+    assert_true(add(t, "cupsd startup succeeded").id != add(t, "cupsd shutdown succeeded").id);
+    /* Inflections of one word are different messages. */
+    assert_true(add(t, "PAM 1 more authentication failure; logname= uid=0").id !=
+                add(t, "PAM 2 more authentication failures; logname= uid=0").id);
+    /* An absent field (key=) is not a value. */
+    assert_true(add(t, "auth failed for user admin rhost= tty=ssh").id !=
+                add(t, "auth failed for user admin rhost=10.0.0.1 tty=ssh").id);
+    /* The same variable in another decoration. */
+    assert_true(add(t, "session opened for user root by (uid=0)").id !=
+                add(t, "session opened for user root by LOGIN(uid=0)").id);
+    /* Two word positions differ. */
+    assert_true(add(t, "disk sda on host alpha is healthy now").id !=
+                add(t, "disk sda on host beta is degraded now").id);
+    ad_tmpl_destroy(t);
+}
+
+static void list_of_variables_is_one_position(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    struct ad_tmpl_match a = add(t, "ask 10.0.0.1:50010 to delete blk_1 blk_-2 blk_3");
+    struct ad_tmpl_match b = add(t, "ask 10.0.0.2:50010 to delete blk_9");
+    assert_true(a.id == b.id);
+    assert_text(b, "ask <IP> to delete <*>");
+    assert_int_equal(a.n_params, 2);
+    assert_true(ad_str_eq_c(a.params[1], "blk_1 blk_-2 blk_3"));
+    ad_tmpl_destroy(t);
+}
+
+static void parameters_are_the_values_at_variable_positions(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    add(t, "Accepted password for alice from 10.0.0.1 port 22 ssh2 rhost=h1.example.com");
+    struct ad_tmpl_match m =
+        add(t, "Accepted password for bob from 10.0.0.2:7 port 2222 ssh2 rhost=h2.example.com");
+    assert_text(m, "Accepted password for <*> from <IP> port <NUM> <*> rhost=<*>");
+    const char *want[] = {"bob", "10.0.0.2:7", "2222", "ssh2", "h2.example.com"};
+    assert_int_equal(m.n_params, 5);
+    for (int i = 0; i < 5; i++)
+        if (!ad_str_eq_c(m.params[i], want[i]))
+            fail_msg("param %d: \"%.*s\", expected \"%s\"", i, (int)m.params[i].len, m.params[i].p,
+                     want[i]);
+    ad_tmpl_destroy(t);
+}
+
+static void match_finds_without_learning(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    uint64_t id = add(t, "backup of volume 12 finished in 30s").id;
+    struct ad_tmpl_match m;
+    assert_int_equal(ad_tmpl_match(t, ad_str_c("backup of volume 7 finished in 2s"), &m), 1);
+    assert_true(m.id == id);
+    assert_int_equal(ad_tmpl_match(t, ad_str_c("restore of volume 7 failed"), &m), 0);
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.lines, 1);
+    assert_int_equal(st.templates, 1);
+    ad_tmpl_destroy(t);
+}
+
+static const char *const stream[] = {
+    "Accepted password for alice from 10.0.0.1 port 22 ssh2",
+    "Invalid user test from 10.0.0.9",
+    "Accepted password for bob from 10.0.0.2 port 22 ssh2",
+    "session opened for user root by (uid=0)",
+    "Invalid user oracle from 10.0.0.8",
+    "Connection closed by 10.0.0.7 [preauth]",
+    "session closed for user root",
+    "Received disconnect from 10.0.0.7: 11: Bye Bye [preauth]",
+    "Accepted password for carol from 10.0.0.3 port 2022 ssh2",
+    "fatal: Write failed: Connection reset by peer [preauth]",
+    "Invalid user admin from 10.0.0.6",
+    "session opened for user carol by (uid=1000)",
+};
+#define N_STREAM (sizeof(stream) / sizeof(stream[0]))
+
+struct listing {
+    struct ad_buf b;
+};
+
+static void list_one(void *ctx, uint64_t id, struct ad_str text, uint64_t count, int64_t last_ns)
+{
+    ad_buf_printf(&((struct listing *)ctx)->b, "%016llx %llu %lld %.*s\n", (unsigned long long)id,
+                  (unsigned long long)count, (long long)last_ns, (int)text.len, text.p);
+}
+
+static char *listing(const struct ad_tmpl *t)
+{
+    struct listing l;
+    ad_buf_init(&l.b);
+    ad_tmpl_foreach(t, list_one, &l);
+    return ad_buf_steal(&l.b, NULL);
+}
+
+static void two_miners_fed_the_same_stream_give_the_same_ids(void **state)
+{
+    (void)state;
+    struct ad_tmpl *a = miner(0, NULL, 0), *b = miner(0, NULL, 0);
+    for (size_t i = 0; i < N_STREAM; i++) {
+        struct ad_tmpl_match ma, mb;
+        assert_int_equal(ad_tmpl_add(a, ad_str_c(stream[i]), (int64_t)i, &ma), 0);
+        assert_int_equal(ad_tmpl_add(b, ad_str_c(stream[i]), (int64_t)i, &mb), 0);
+        assert_true(ma.id == mb.id && ma.id != 0);
+        assert_true(ad_str_eq(ma.text, mb.text));
+    }
+    char *la = listing(a), *lb = listing(b);
+    assert_string_equal(la, lb);
+    free(la);
+    free(lb);
+    ad_tmpl_destroy(a);
+    ad_tmpl_destroy(b);
+}
+
+static void save(const struct ad_tmpl *t, struct ad_buf *b)
+{
+    ad_buf_init(b);
+    struct ad_wr w = {b, 0};
+    assert_int_equal(ad_tmpl_save(t, &w), 0);
+}
+
+static void ids_and_templates_survive_save_and_load(void **state)
+{
+    (void)state;
+    struct ad_tmpl *a = miner(0, NULL, 0);
+    for (size_t i = 0; i < N_STREAM / 2; i++)
+        add(a, stream[i]);
+    struct ad_buf b;
+    save(a, &b);
+    struct ad_tmpl *r = miner(0, NULL, 0);
+    struct ad_rd rd = ad_rd_make(b.p, b.len);
+    struct ad_err err;
+    assert_int_equal(ad_tmpl_load(r, &rd, &err), 0);
+    char *la = listing(a), *lr = listing(r);
+    assert_string_equal(la, lr);
+    free(la);
+    free(lr);
+    /* The rest of the stream: the restarted miner answers exactly as the one that kept running. */
+    for (size_t i = N_STREAM / 2; i < N_STREAM; i++) {
+        struct ad_tmpl_match ma = add(a, stream[i]), mr = add(r, stream[i]);
+        assert_true(ma.id == mr.id);
+        assert_true(ad_str_eq(ma.text, mr.text));
+        assert_int_equal(ma.created, mr.created);
+        assert_int_equal(ma.count, mr.count);
+    }
+    struct ad_buf b2, b3;
+    save(a, &b2);
+    save(r, &b3);
+    assert_int_equal(b2.len, b3.len);
+    assert_memory_equal(b2.p, b3.p, b2.len);
+    ad_buf_fini(&b);
+    ad_buf_fini(&b2);
+    ad_buf_fini(&b3);
+    ad_tmpl_destroy(a);
+    ad_tmpl_destroy(r);
+}
+
+static void corrupt_or_foreign_state_is_refused_whole(void **state)
+{
+    (void)state;
+    struct ad_tmpl *a = miner(0, NULL, 0);
+    for (size_t i = 0; i < N_STREAM; i++)
+        add(a, stream[i]);
+    struct ad_buf b;
+    save(a, &b);
+    struct ad_err err;
+    /* Every truncation is refused, and leaves the miner empty and usable. */
+    for (size_t cut = 0; cut < b.len; cut += 7) {
+        struct ad_tmpl *r = miner(0, NULL, 0);
+        struct ad_rd rd = ad_rd_make(b.p, cut);
+        assert_int_equal(ad_tmpl_load(r, &rd, &err), -EINVAL);
+        struct ad_tmpl_stats st;
+        ad_tmpl_get_stats(r, &st);
+        assert_int_equal(st.templates, 0);
+        assert_true(add(r, stream[0]).created);
+        ad_tmpl_destroy(r);
+    }
+    /* A flipped byte in every position either loads or is refused; it never crashes. */
+    for (size_t i = 0; i < b.len; i++) {
+        struct ad_tmpl *r = miner(0, NULL, 0);
+        b.p[i] ^= 0x5a;
+        struct ad_rd rd = ad_rd_make(b.p, b.len);
+        int rc = ad_tmpl_load(r, &rd, &err);
+        assert_true(rc == 0 || rc == -EINVAL);
+        b.p[i] ^= 0x5a;
+        add(r, stream[1]);
+        ad_tmpl_destroy(r);
+    }
+    /* Another depth: refused. */
+    struct ad_tmpl_cfg cfg = {.depth = 5};
+    struct ad_tmpl *d;
+    assert_int_equal(ad_tmpl_create(&cfg, &d, &err), 0);
+    struct ad_rd rd = ad_rd_make(b.p, b.len);
+    assert_int_equal(ad_tmpl_load(d, &rd, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "depth"));
+    ad_tmpl_destroy(d);
+    /* Fewer templates allowed than saved: refused. */
+    struct ad_tmpl *small = miner(2, NULL, 0);
+    rd = ad_rd_make(b.p, b.len);
+    assert_int_equal(ad_tmpl_load(small, &rd, &err), -EINVAL);
+    ad_tmpl_destroy(small);
+    ad_buf_fini(&b);
+    ad_tmpl_destroy(a);
+}
+
+static void least_recently_used_template_is_evicted_past_the_bound(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(3, NULL, 0);
+    uint64_t first = add(t, "alpha service started").id;
+    add(t, "beta queue drained");
+    add(t, "gamma cache warmed");
+    add(t, "beta queue drained");  /* used again: alpha is now the oldest */
+    add(t, "delta index rebuilt"); /* evicts alpha */
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 3);
+    assert_int_equal(st.evicted, 1);
+    struct ad_tmpl_match m;
+    assert_int_equal(ad_tmpl_match(t, ad_str_c("beta queue drained"), &m), 1);
+    assert_int_equal(ad_tmpl_match(t, ad_str_c("alpha service started"), &m), 0);
+    /* Seen again, it is a new template, with the same id (same first line). */
+    struct ad_tmpl_match again = add(t, "alpha service started");
+    assert_true(again.created);
+    assert_true(again.id == first);
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.evicted, 2);
+    assert_int_equal(st.templates, 3);
+    assert_true(st.bytes > 0);
+    ad_tmpl_destroy(t);
+}
+
+static void extra_masks_apply_and_bad_regex_is_refused(void **state)
+{
+    (void)state;
+    const char *const masks[] = {"BLK=blk_-?[0-9]+", "host=\\b[a-z]+\\.example\\.org\\b"};
+    struct ad_tmpl *t = miner(0, masks, 2);
+    assert_text(add(t, "served blk_-123 to web.example.org"), "served <BLK> to <host>");
+    ad_tmpl_destroy(t);
+
+    const char *const bad[] = {"ok=[0-9]+", "broken=(ab"};
+    struct ad_tmpl_cfg cfg = {.extra_masks = bad, .n_extra_masks = 2};
+    struct ad_tmpl *b = NULL;
+    struct ad_err err;
+    assert_int_equal(ad_tmpl_create(&cfg, &b, &err), -EINVAL);
+    assert_null(b);
+    assert_non_null(strstr(err.msg, "broken"));
+    assert_non_null(strstr(err.msg, "offset 3"));
+    const char *const noname[] = {"=[0-9]+"};
+    cfg.extra_masks = noname;
+    cfg.n_extra_masks = 1;
+    assert_int_equal(ad_tmpl_create(&cfg, &b, &err), -EINVAL);
+}
+
+static void pathological_lines_never_fail(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    size_t big = 64 * 1024;
+    char *p = malloc(big + 16);
+    struct ad_tmpl_match m, m2;
+    struct ad_str cases[8];
+    int n = 0;
+    cases[n++] = (struct ad_str){"", 0};
+    cases[n++] = (struct ad_str){NULL, 0};
+    cases[n++] = AD_STR_LIT(" \t\r\n ,;:=[]()'\"<*> ");
+    cases[n++] = AD_STR_LIT("\xff\xfe bad \xc3\x28 utf8 \xe2\x82 end");
+    cases[n++] = AD_STR_LIT("nul\0inside the\0 line 7");
+    cases[n++] = AD_STR_LIT("'unterminated quote and \"another");
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(ad_tmpl_add(t, cases[i], 0, &m), 0);
+        assert_int_equal(ad_tmpl_add(t, cases[i], 0, &m2), 0);
+        assert_true(m.id == m2.id && m.id != 0);
+    }
+    /* 64 KiB: one huge token; then 32 Ki one-letter tokens; then all spaces. */
+    memset(p, 'x', big);
+    assert_int_equal(ad_tmpl_add(t, (struct ad_str){p, big}, 0, &m), 0);
+    for (size_t i = 0; i < big; i += 2)
+        p[i] = 'a', p[i + 1] = ' ';
+    assert_int_equal(ad_tmpl_add(t, (struct ad_str){p, big}, 0, &m), 0);
+    assert_int_equal(ad_tmpl_add(t, (struct ad_str){p, big}, 0, &m2), 0);
+    assert_true(m.id == m2.id);
+    memset(p, ' ', big);
+    assert_int_equal(ad_tmpl_add(t, (struct ad_str){p, big}, 0, &m), 0);
+    /* Over max_line: cut and counted. */
+    memset(p, '7', big + 16);
+    assert_int_equal(ad_tmpl_add(t, (struct ad_str){p, big + 16}, 0, &m), 0);
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.truncated, 1);
+    assert_int_equal(st.lines, (uint64_t)(2 * n + 5));
+    /* The state with all of that in it round-trips. */
+    struct ad_buf b;
+    save(t, &b);
+    struct ad_tmpl *r = miner(0, NULL, 0);
+    struct ad_rd rd = ad_rd_make(b.p, b.len);
+    struct ad_err err;
+    assert_int_equal(ad_tmpl_load(r, &rd, &err), 0);
+    assert_int_equal(ad_tmpl_add(r, cases[4], 0, &m2), 0);
+    assert_false(m2.created);
+    ad_buf_fini(&b);
+    ad_tmpl_destroy(r);
+    free(p);
+    ad_tmpl_destroy(t);
+}
+
+static void log_format_strips_the_header(void **state)
+{
+    (void)state;
+    struct ad_logfmt *f;
+    struct ad_err err;
+    struct ad_str c;
+    assert_int_equal(
+        ad_logfmt_compile("<Date> <Time> <Level> <Component>(\\[<PID>\\])?: <Content>", &f, &err),
+        0);
+    assert_int_equal(ad_logfmt_content(f, ad_str_c("Jan 5 10:00:01 host1 app[42]: it  works "), &c),
+                     1);
+    assert_true(ad_str_eq_c(c, "it  works"));
+    assert_int_equal(ad_logfmt_content(f, ad_str_c("Jan 5 10:00:01 host1 kernel: no pid"), &c), 1);
+    assert_true(ad_str_eq_c(c, "no pid"));
+    assert_int_equal(ad_logfmt_content(f, ad_str_c("garbage"), &c), 0);
+    ad_logfmt_destroy(f);
+    assert_int_equal(ad_logfmt_compile("\\[<Time>\\] \\[<Level>\\] <Content>", &f, &err), 0);
+    assert_int_equal(ad_logfmt_content(f, ad_str_c("[Sun Dec 04 2005] [error] child 6 died"), &c),
+                     1);
+    assert_true(ad_str_eq_c(c, "child 6 died"));
+    ad_logfmt_destroy(f);
+    assert_int_equal(ad_logfmt_compile("<Date> <Time>", &f, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "Content"));
+    assert_int_equal(ad_logfmt_compile("<Date> (<Content>", &f, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "offset"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(each_variable_kind_is_masked),
+        cmocka_unit_test(line_differing_in_one_token_joins_and_position_becomes_wildcard),
+        cmocka_unit_test(other_lengths_and_dissimilar_lines_open_new_templates),
+        cmocka_unit_test(guards_keep_apart_what_differs_in_a_constant),
+        cmocka_unit_test(list_of_variables_is_one_position),
+        cmocka_unit_test(parameters_are_the_values_at_variable_positions),
+        cmocka_unit_test(match_finds_without_learning),
+        cmocka_unit_test(two_miners_fed_the_same_stream_give_the_same_ids),
+        cmocka_unit_test(ids_and_templates_survive_save_and_load),
+        cmocka_unit_test(corrupt_or_foreign_state_is_refused_whole),
+        cmocka_unit_test(least_recently_used_template_is_evicted_past_the_bound),
+        cmocka_unit_test(extra_masks_apply_and_bad_regex_is_refused),
+        cmocka_unit_test(pathological_lines_never_fail),
+        cmocka_unit_test(log_format_strips_the_header),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
