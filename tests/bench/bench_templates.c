@@ -1,0 +1,515 @@
+/* tests/bench/bench_templates.c: the template miner (models/tmpl.h) with its default config.
+ * (a) Loghub-2k samples (HDFS, Apache, OpenSSH, Linux): the header is stripped with the format of
+ *     log_formats.tsv (models/logfmt.h), every line is mined, and the grouping is scored against
+ *     the ground truth: GA and FGA as defined in shared/data/loghub/README.md.
+ * (b) throughput on a generated corpus: 2M lines of 100-200 bytes from 50 generated templates.
+ * Usage: bench_templates [LOGHUB_DIR] (or AD_LOGHUB_DIR; default ../shared/data/loghub);
+ * AD_TMPL_DEBUG=1 lists the wrong groups. Asserts counts only, never times. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "common/u64map.h"
+#include "models/logfmt.h"
+#include "models/tmpl.h"
+
+#define REPEAT 50 /* timed passes over each 2k sample */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *slurp(const char *path, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap + 1);
+    size_t r;
+    while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            char *nb = realloc(b, (cap *= 2) + 1);
+            if (!nb)
+                free(b);
+            b = nb;
+        }
+    }
+    fclose(f);
+    if (b) {
+        b[n] = '\0';
+        *ret_len = n;
+    }
+    return b;
+}
+
+/* Splits text into lines in place (without their \r\n); returns the count. */
+static size_t split_lines(char *text, size_t len, char ***ret)
+{
+    size_t n = 0, cap = 1024;
+    char **v = malloc(cap * sizeof(*v));
+    for (char *p = text; v && p < text + len;) {
+        char *e = memchr(p, '\n', (size_t)(text + len - p));
+        if (!e)
+            e = text + len;
+        *e = '\0';
+        if (e > p && e[-1] == '\r')
+            e[-1] = '\0';
+        if (n == cap)
+            v = realloc(v, (cap *= 2) * sizeof(*v));
+        if (v)
+            v[n++] = p;
+        p = e + 1;
+    }
+    *ret = v;
+    return v ? n : 0;
+}
+
+/* RFC 4180 CSV: the field `col` of every record after the header (quoted fields may hold commas,
+ * doubled quotes and newlines). Values are copied; returns the number of records. */
+static size_t csv_column(const char *p, size_t len, const char *name, char ***ret)
+{
+    size_t n = 0, cap = 1024, row = 0, col = 0, want = SIZE_MAX;
+    char **v = malloc(cap * sizeof(*v));
+    char field[4096];
+    size_t i = 0;
+    while (v && i < len) {
+        size_t fl = 0;
+        if (p[i] == '"') {
+            for (i++; i < len; i++) {
+                if (p[i] == '"' && i + 1 < len && p[i + 1] == '"')
+                    i++;
+                else if (p[i] == '"') {
+                    i++;
+                    break;
+                }
+                if (fl < sizeof(field) - 1)
+                    field[fl++] = p[i];
+            }
+        }
+        for (; i < len && p[i] != ',' && p[i] != '\n' && p[i] != '\r'; i++)
+            if (fl < sizeof(field) - 1)
+                field[fl++] = p[i];
+        field[fl] = '\0';
+        if (row == 0 && !strcmp(field, name))
+            want = col;
+        if (row > 0 && col == want) {
+            if (n == cap)
+                v = realloc(v, (cap *= 2) * sizeof(*v));
+            if (v)
+                v[n++] = strdup(field);
+        }
+        col++;
+        if (i < len && p[i] == ',') {
+            i++;
+            continue;
+        }
+        while (i < len && (p[i] == '\r' || p[i] == '\n')) /* end of record */
+            i++;
+        row++;
+        col = 0;
+    }
+    *ret = v;
+    return v ? n : 0;
+}
+
+/* Dense numbers for keys: key -> 0, 1, 2... in order of first sight. */
+struct dense {
+    struct ad_u64map m;
+    uint32_t n;
+};
+
+static uint32_t dense_of(struct dense *d, uint64_t key)
+{
+    uint32_t v;
+    key = ad_u64map_key(key);
+    if (ad_u64map_get(&d->m, key, &v))
+        return v;
+    if (ad_u64map_put(&d->m, key, d->n) < 0) {
+        fprintf(stderr, "bench_templates: out of memory\n");
+        exit(1);
+    }
+    return d->n++;
+}
+
+static uint64_t str_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a: ground-truth ids are short strings */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+struct score {
+    double ga, fga;
+    uint32_t pred_groups, true_groups;
+};
+
+/* GA and FGA of the predicted partition against the true one (README "Metrics"): a predicted
+ * group is correct when its line set equals a true group's line set. */
+static struct score grade(const uint32_t *pred, const uint32_t *truth, size_t n, uint32_t np,
+                          uint32_t nt, bool *ret_ok_line)
+{
+    uint32_t *psize = calloc(np, sizeof(*psize)), *tsize = calloc(nt, sizeof(*tsize));
+    uint32_t *ptruth = malloc(np * sizeof(*ptruth));
+    for (uint32_t g = 0; g < np; g++)
+        ptruth[g] = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        psize[pred[i]]++;
+        tsize[truth[i]]++;
+        if (ptruth[pred[i]] == UINT32_MAX)
+            ptruth[pred[i]] = truth[i];
+        else if (ptruth[pred[i]] != truth[i])
+            ptruth[pred[i]] = UINT32_MAX - 1; /* mixed */
+    }
+    size_t ok_lines = 0, ok_groups = 0;
+    for (uint32_t g = 0; g < np; g++)
+        if (ptruth[g] < nt && tsize[ptruth[g]] == psize[g]) {
+            ok_lines += psize[g];
+            ok_groups++;
+        }
+    for (size_t i = 0; i < n; i++)
+        ret_ok_line[i] = ptruth[pred[i]] < nt && tsize[ptruth[pred[i]]] == psize[pred[i]];
+    double pga = (double)ok_groups / np, rga = (double)ok_groups / nt;
+    struct score s = {(double)ok_lines / (double)n, pga + rga > 0 ? 2 * pga * rga / (pga + rga) : 0,
+                      np, nt};
+    free(psize);
+    free(tsize);
+    free(ptruth);
+    return s;
+}
+
+struct mined {
+    uint64_t *ids;
+    struct ad_tmpl_stats st;
+};
+
+static struct ad_tmpl *new_miner(void)
+{
+    struct ad_tmpl_cfg cfg = {0}; /* the defaults */
+    const char *e;
+    if ((e = getenv("AD_TMPL_SIMILARITY")))
+        cfg.similarity = atof(e);
+    if ((e = getenv("AD_TMPL_DEPTH")))
+        cfg.depth = (uint32_t)atoi(e);
+    struct ad_tmpl *t;
+    struct ad_err err;
+    if (ad_tmpl_create(&cfg, &t, &err) < 0) {
+        fprintf(stderr, "bench_templates: %s\n", err.msg);
+        exit(1);
+    }
+    return t;
+}
+
+static void print_tmpl(void *ctx, uint64_t id, struct ad_str text, uint64_t count, int64_t last)
+{
+    (void)last;
+    if (*(uint64_t *)ctx == id)
+        printf("    [%" PRIu64 "] %.*s\n", count, (int)text.len, text.p);
+}
+
+static void debug_wrong(struct ad_tmpl *t, char **eid, const uint64_t *ids, const bool *ok,
+                        const struct ad_str *content, size_t n)
+{
+    bool *shown = calloc(n, 1);
+    for (size_t i = 0; i < n; i++) {
+        if (ok[i] || shown[i])
+            continue;
+        printf("  truth %s:\n", eid[i]);
+        for (size_t j = i; j < n; j++) {
+            if (strcmp(eid[j], eid[i]) || shown[j])
+                continue;
+            uint64_t id = ids[j];
+            for (size_t k = j; k < n; k++)
+                if (ids[k] == id && !strcmp(eid[k], eid[i]))
+                    shown[k] = true;
+            ad_tmpl_foreach(t, print_tmpl, &id);
+            printf("      e.g. %.*s\n", (int)content[j].len, content[j].p);
+        }
+    }
+    free(shown);
+}
+
+static int run_set(const char *dir, const char *name, const char *format)
+{
+    char path[4096];
+    size_t len, clen;
+    snprintf(path, sizeof(path), "%s/%s/%s_2k.log", dir, name, name);
+    char *text = slurp(path, &len);
+    snprintf(path, sizeof(path), "%s/%s/%s_2k.log_structured.csv", dir, name, name);
+    char *csv = slurp(path, &clen);
+    if (!text || !csv) {
+        printf("bench_templates set=%s skipped: %s missing\n", name, path);
+        free(text);
+        free(csv);
+        return 0;
+    }
+    char **lines, **eid;
+    size_t n = split_lines(text, len, &lines);
+    size_t ne = csv_column(csv, clen, "EventId", &eid);
+    struct ad_logfmt *fmt;
+    struct ad_err err;
+    int rc = 1;
+    if (ne != n) {
+        fprintf(stderr, "bench_templates: %s: %zu lines but %zu ground-truth rows\n", name, n, ne);
+        goto out;
+    }
+    if (ad_logfmt_compile(format, &fmt, &err) < 0) {
+        fprintf(stderr, "bench_templates: %s: %s\n", name, err.msg);
+        goto out;
+    }
+    struct ad_str *content = malloc(n * sizeof(*content));
+    size_t unmatched = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ad_logfmt_content(fmt, ad_str_c(lines[i]), &content[i]) != 1) {
+            content[i] = ad_str_c(lines[i]); /* mined whole; counted */
+            unmatched++;
+        }
+    uint64_t *ids = malloc(n * sizeof(*ids));
+    struct ad_tmpl *t = NULL;
+    double t0 = now_s();
+    for (int rep = 0; rep < REPEAT; rep++) {
+        ad_tmpl_destroy(t);
+        t = new_miner();
+        for (size_t i = 0; i < n; i++) {
+            struct ad_tmpl_match m;
+            if (ad_tmpl_add(t, content[i], (int64_t)i, &m) < 0) {
+                fprintf(stderr, "bench_templates: out of memory\n");
+                exit(1);
+            }
+            ids[i] = m.id;
+        }
+    }
+    double dt = now_s() - t0;
+    struct dense dp = {.n = 0}, dtr = {.n = 0};
+    ad_u64map_init(&dp.m, 256);
+    ad_u64map_init(&dtr.m, 256);
+    uint32_t *pred = malloc(n * sizeof(*pred)), *truth = malloc(n * sizeof(*truth));
+    bool *ok = malloc(n);
+    for (size_t i = 0; i < n; i++) {
+        pred[i] = dense_of(&dp, ids[i]);
+        truth[i] = dense_of(&dtr, str_key(eid[i]));
+    }
+    struct score s = grade(pred, truth, n, dp.n, dtr.n, ok);
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    printf("bench_templates set=%s lines=%zu ga=%.4f fga=%.4f templates=%zu truth_groups=%u "
+           "unmatched_header=%zu lines_per_s=%.2fM\n",
+           name, n, s.ga, s.fga, st.templates, s.true_groups, unmatched,
+           (double)n * REPEAT / dt / 1e6);
+    const char *dbg = getenv("AD_TMPL_DEBUG");
+    if (dbg && *dbg == '1')
+        debug_wrong(t, eid, ids, ok, content, n);
+    rc = st.lines == n && st.templates == s.pred_groups ? 0 : 1; /* every line mined, ids unique */
+    ad_tmpl_destroy(t);
+    ad_u64map_fini(&dp.m);
+    ad_u64map_fini(&dtr.m);
+    free(pred);
+    free(truth);
+    free(ok);
+    free(ids);
+    free(content);
+    ad_logfmt_destroy(fmt);
+out:
+    for (size_t i = 0; i < ne; i++)
+        free(eid[i]);
+    free(eid);
+    free(lines);
+    free(text);
+    free(csv);
+    return rc;
+}
+
+static int run_loghub(const char *dir)
+{
+    char path[4096];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/log_formats.tsv", dir);
+    char *tsv = slurp(path, &len);
+    if (!tsv) {
+        printf("bench_templates loghub skipped: %s not found (pass the directory or set "
+               "AD_LOGHUB_DIR)\n",
+               path);
+        return 0;
+    }
+    char **rows;
+    size_t n = split_lines(tsv, len, &rows);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *tab = strchr(rows[i], '\t');
+        if (rows[i][0] == '#' || !tab)
+            continue;
+        *tab = '\0';
+        rc |= run_set(dir, rows[i], tab + 1);
+    }
+    free(rows);
+    free(tsv);
+    return rc;
+}
+
+/* ---- (b) generated corpus ---------------------------------------------------------------- */
+
+#define GEN_TEMPLATES 50
+#define GEN_LINES 2000000
+
+static const char *const vocab[64] = {
+    "connection", "request",  "worker",   "cache",      "session",   "upstream", "backend",
+    "handler",    "queue",    "token",    "client",     "server",    "timeout",  "retry",
+    "commit",     "flush",    "segment",  "replica",    "shard",     "lease",    "election",
+    "leader",     "follower", "snapshot", "compaction", "index",     "query",    "planner",
+    "executor",   "buffer",   "pool",     "thread",     "socket",    "listener", "accepted",
+    "rejected",   "closed",   "opened",   "started",    "stopped",   "failed",   "succeeded",
+    "checkpoint", "journal",  "volume",   "mount",      "device",    "driver",   "kernel",
+    "module",     "service",  "endpoint", "route",      "gateway",   "proxy",    "tenant",
+    "account",    "billing",  "invoice",  "payment",    "scheduler", "cron",     "job",
+    "batch"};
+static const char *const users[8] = {"alice", "bob",   "carol", "dave",
+                                     "erin",  "frank", "grace", "heidi"};
+
+enum slot { S_WORD, S_IP, S_NUM, S_DUR, S_HEX, S_UUID, S_PATH, S_KV, S_USER, S_N };
+
+struct gen_tmpl {
+    uint8_t n;
+    uint8_t slot[24];
+    uint8_t word[24];
+};
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 2685821657736338717ULL) >> 32);
+}
+
+static void gen_templates(struct gen_tmpl *g)
+{
+    for (int i = 0; i < GEN_TEMPLATES; i++) {
+        g[i].n = (uint8_t)(14 + rnd() % 9);
+        bool user = false;
+        for (int k = 0; k < g[i].n; k++) {
+            uint32_t r = rnd() % 100;
+            uint8_t s = S_WORD;
+            if (k >= 2 && r < 30)
+                s = (uint8_t)(S_IP + rnd() % (S_N - S_IP));
+            if (s == S_USER && user)
+                s = S_NUM; /* one alphabetic variable per template at most */
+            user |= s == S_USER;
+            g[i].slot[k] = s;
+            g[i].word[k] = (uint8_t)(k == 0 ? (uint32_t)i : rnd() % 64); /* distinct first words */
+        }
+    }
+}
+
+static size_t gen_line(const struct gen_tmpl *g, char *o)
+{
+    char *p = o;
+    for (int k = 0; k < g->n; k++) {
+        if (k)
+            *p++ = ' ';
+        uint32_t r = rnd();
+        switch (g->slot[k]) {
+        case S_WORD:
+            p += sprintf(p, "%s", vocab[g->word[k]]);
+            break;
+        case S_IP:
+            p += sprintf(p, "10.%u.%u.%u:%u", r & 255, (r >> 8) & 255, (r >> 16) & 255,
+                         1024 + (r >> 20));
+            break;
+        case S_NUM:
+            p += sprintf(p, "%u", r % 100000);
+            break;
+        case S_DUR:
+            p += sprintf(p, "%u.%ums", r % 1000, (r >> 10) % 10);
+            break;
+        case S_HEX:
+            p += sprintf(p, "0x%08x", r);
+            break;
+        case S_UUID:
+            p += sprintf(p, "%08x-%04x-%04x-%04x-%08x%04x", r, r & 0xffff, (r >> 3) & 0xffff,
+                         (r >> 7) & 0xffff, rnd(), r & 0xfff);
+            break;
+        case S_PATH:
+            p += sprintf(p, "/var/lib/%s/%u.dat", vocab[g->word[k]], r % 5000);
+            break;
+        case S_KV:
+            p += sprintf(p, "%s=%u", vocab[g->word[k]], r % 10000);
+            break;
+        case S_USER:
+            p += sprintf(p, "%s", users[r % 8]);
+            break;
+        }
+    }
+    return (size_t)(p - o);
+}
+
+static int run_corpus(void)
+{
+    struct gen_tmpl g[GEN_TEMPLATES];
+    gen_templates(g);
+    size_t cap = (size_t)GEN_LINES * 256;
+    char *buf = malloc(cap);
+    uint32_t *off = malloc((GEN_LINES + 1) * sizeof(*off));
+    uint8_t *which = malloc(GEN_LINES);
+    if (!buf || !off || !which)
+        return 1;
+    size_t pos = 0;
+    for (uint32_t i = 0; i < GEN_LINES; i++) {
+        which[i] = (uint8_t)(rnd() % GEN_TEMPLATES);
+        off[i] = (uint32_t)pos;
+        pos += gen_line(&g[which[i]], buf + pos);
+    }
+    off[GEN_LINES] = (uint32_t)pos;
+    struct ad_tmpl *t = new_miner();
+    struct ad_tmpl_stats empty;
+    ad_tmpl_get_stats(t, &empty); /* fixed cost: scratch for one 64 KiB line, maps */
+    uint64_t first_id[GEN_TEMPLATES] = {0};
+    size_t wrong = 0;
+    double t0 = now_s();
+    for (uint32_t i = 0; i < GEN_LINES; i++) {
+        struct ad_tmpl_match m;
+        struct ad_str line = {buf + off[i], off[i + 1] - off[i]};
+        if (ad_tmpl_add(t, line, (int64_t)i, &m) < 0)
+            return 1;
+        if (!first_id[which[i]])
+            first_id[which[i]] = m.id;
+        wrong += m.id != first_id[which[i]];
+    }
+    double dt = now_s() - t0;
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    size_t per = st.templates ? (st.bytes - empty.bytes) / st.templates : 0;
+    printf("bench_templates corpus lines=%d avg_bytes=%.0f templates=%zu misplaced=%zu "
+           "ns_per_line=%.0f lines_per_s=%.2fM bytes=%zu fixed_bytes=%zu bytes_per_template=%zu\n",
+           GEN_LINES, (double)pos / GEN_LINES, st.templates, wrong, dt * 1e9 / GEN_LINES,
+           GEN_LINES / dt / 1e6, st.bytes, empty.bytes, per);
+    int rc = st.templates == GEN_TEMPLATES && wrong == 0 ? 0 : 1;
+    ad_tmpl_destroy(t);
+    free(buf);
+    free(off);
+    free(which);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : getenv("AD_LOGHUB_DIR");
+    if (!dir)
+        dir = "../shared/data/loghub";
+    int rc = run_loghub(dir);
+    const char *only = getenv("AD_TMPL_LOGHUB_ONLY");
+    if (!only || *only != '1')
+        rc |= run_corpus();
+    return rc;
+}
