@@ -49,7 +49,10 @@ struct ad_event {
 
     /* Set by stages, never by the parser. */
     uint64_t fingerprint;      /* models/dedup; 0 = not fingerprinted */
-    uint32_t template_id;      /* models/templates; 0 = none */
+    uint64_t template_id;      /* models/templates: the log line's template (stable id); 0 = none */
+    struct ad_str template_text; /* models/templates: the template ("conn to <*> refused") */
+    const struct ad_str *params; /* models/templates: the line's values at its variable positions */
+    uint8_t n_params;
     uint32_t flags;            /* AD_EVF_* below */
 };
 

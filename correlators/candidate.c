@@ -197,6 +197,7 @@ static int problem_json(const struct ad_candidate *c, struct ad_buf *out)
         ad_jsonw_obj_end(&w);
     }
     ad_jsonw_arr_end(&w);
+
     ad_jsonw_key(&w, "correlation");
     ad_jsonw_arr_begin(&w);
     correlation_entry(&w, "problems", c->reason, -1);
@@ -277,6 +278,26 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
         ad_jsonw_obj_end(&w);
     }
 
+    if (c->n_templates > 0) {
+        ad_jsonw_key(&w, "templates");
+        ad_jsonw_arr_begin(&w);
+        for (uint32_t i = 0; i < c->n_templates; i++) {
+            char id[24];
+            snprintf(id, sizeof(id), "%016llx", (unsigned long long)c->templates[i].id);
+            ad_jsonw_obj_begin(&w);
+            ad_jsonw_key(&w, "id");
+            ad_jsonw_cstr(&w, id);
+            ad_jsonw_key(&w, "template");
+            ad_jsonw_cstr(&w, c->templates[i].text);
+            ad_jsonw_key(&w, "alerts");
+            ad_jsonw_uint(&w, c->templates[i].alerts);
+            ad_jsonw_obj_end(&w);
+        }
+        ad_jsonw_arr_end(&w);
+        ad_jsonw_key(&w, "templates_omitted");
+        ad_jsonw_uint(&w, c->templates_omitted);
+    }
+
     ad_jsonw_key(&w, "correlation");
     ad_jsonw_arr_begin(&w);
     for (uint32_t i = 0; i < c->n_links; i++)
@@ -297,6 +318,8 @@ void ad_candidate_fini(struct ad_candidate *c)
     }
     for (uint32_t i = 0; i < c->n_links; i++)
         free(c->links[i].reason);
+    for (uint32_t i = 0; i < c->n_templates; i++)
+        free(c->templates[i].text);
     free(c->priority_reason);
     free(c->members);
     free(c->service);

@@ -24,6 +24,15 @@ struct ad_cand_incident {
 #define AD_CAND_MAX_LISTED 32      /* default of max_listed */
 #define AD_CAND_MAX_LINKS 4        /* correlation rules listed per candidate */
 
+#define AD_CAND_MAX_TEMPLATES 8    /* log templates listed per candidate */
+
+/* A log template involved: member alerts raised from it (models/templates). */
+struct ad_cand_template {
+    uint64_t id;
+    char *text;                   /* owned */
+    uint32_t alerts;              /* member alerts that carried it */
+};
+
 /* One rule that joined alerts into the candidate, with why (for the first alert it joined). */
 struct ad_cand_link {
     const char *rule;             /* static: "group_by", "topology", ... */
@@ -70,6 +79,9 @@ struct ad_candidate {
     uint32_t max_listed;          /* member alerts and CIs listed in the JSON (0: the default) */
     struct ad_cand_link links[AD_CAND_MAX_LINKS];
     uint32_t n_links;             /* 0: the JSON lists correlator/reason instead */
+    struct ad_cand_template templates[AD_CAND_MAX_TEMPLATES];
+    uint32_t n_templates;         /* the JSON has "templates" only when there are some */
+    uint32_t templates_omitted;   /* further templates, counted */
     uint32_t root_member;         /* index in members of the probable root cause */
     uint8_t impact, urgency;      /* ITIL levels: 0 high, 1 medium, 2 low (docs/priority.md) */
     char *priority_reason;        /* owned: "impact high: ...; urgency medium: ..."; NULL: none */

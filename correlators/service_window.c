@@ -732,9 +732,28 @@ static void learn_kinds(struct ad_svcwin *s, const struct ad_candidate *c)
         ad_cooccur_learn(s->co, kinds, n);
 }
 
+/* The log template an alert carries (models/templates), counted on the candidate. */
+static void note_template(struct ad_candidate *c, const struct ad_event *ev)
+{
+    if (ev->template_id == 0)
+        return;
+    for (uint32_t i = 0; i < c->n_templates; i++)
+        if (c->templates[i].id == ev->template_id) {
+            c->templates[i].alerts++;
+            return;
+        }
+    char *text = c->n_templates < AD_CAND_MAX_TEMPLATES ? dup_str(ev->template_text) : NULL;
+    if (!text) {
+        c->templates_omitted++;
+        return;
+    }
+    c->templates[c->n_templates++] = (struct ad_cand_template){ev->template_id, text, 1};
+}
+
 static int add_member(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev)
 {
     struct ad_candidate *c = &s->slots[idx].c;
+    note_template(c, ev);
     c->alert_count++;
     c->alerts_firing++;
     if (c->n_members >= s->cfg.max_members) {
@@ -1546,7 +1565,7 @@ void ad_svcwin_get_stats(const struct ad_svcwin *s, struct ad_svcwin_stats *ret)
 
 /* --- snapshot ----------------------------------------------------------------------------- */
 
-#define SVCWIN_SNAP_VERSION 7 /* 7: learned topology delays; 6: co-occurrence; 5: text sketches; 4: causes (problems);
+#define SVCWIN_SNAP_VERSION 8 /* 8: templates; 7: learned topology delays; 6: co-occurrence; 5: text sketches; 4: causes (problems);
                                * 3: member flapping; 2: member services, links, the CI index */
 #define SNAP_MAX_SLOTS (1u << 26)
 #define SNAP_MAX_STR (1u << 20)
@@ -1629,6 +1648,13 @@ int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w)
             ad_wr_u8(w, rule);
             ad_wr_cstr(w, c->links[k].reason);
             ad_wr_u32(w, c->links[k].alerts);
+        }
+        ad_wr_u32(w, c->n_templates);
+        ad_wr_u32(w, c->templates_omitted);
+        for (uint32_t k = 0; k < c->n_templates; k++) {
+            ad_wr_u64(w, c->templates[k].id);
+            ad_wr_cstr(w, c->templates[k].text);
+            ad_wr_u32(w, c->templates[k].alerts);
         }
     }
     save_map(w, &s->by_service);
@@ -1759,6 +1785,23 @@ static int load_candidate(struct ad_rd *r, struct slot *sl, uint32_t version)
         }
         c->links[k] = (struct ad_cand_link){rule_names[rule], reason, alerts};
         c->n_links = k + 1;
+    }
+    if (version < 8)
+        return 0;
+    uint32_t nt = ad_rd_u32(r);
+    c->templates_omitted = ad_rd_u32(r);
+    if (r->bad || nt > AD_CAND_MAX_TEMPLATES)
+        return -EINVAL;
+    for (uint32_t k = 0; k < nt; k++) {
+        uint64_t id = ad_rd_u64(r);
+        char *text = ad_rd_strdup(r, SNAP_MAX_STR);
+        uint32_t alerts = ad_rd_u32(r);
+        if (r->bad || !text || id == 0) {
+            free(text);
+            return -EINVAL;
+        }
+        c->templates[k] = (struct ad_cand_template){id, text, alerts};
+        c->n_templates = k + 1;
     }
     return 0;
 }
