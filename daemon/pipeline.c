@@ -108,11 +108,22 @@ int ad_pipeline_reconfigure(struct ad_pipeline *p, const struct ad_config *cfg, 
     return 0;
 }
 
+static int run_from(struct ad_pipeline *p, struct ad_event *ev, size_t first, unsigned depth);
+
+/* Housekeeping in event time. A model's expire() may produce events too (a template's rate back
+ * to normal): take() hands them to the stages after it. */
 static void tick(struct ad_pipeline *p)
 {
-    for (size_t i = 0; i < p->n_models; i++)
-        if (p->models[i].model->expire)
-            p->models[i].model->expire(p->models[i].state, p->now_ns);
+    for (size_t i = 0; i < p->n_models; i++) {
+        const struct ad_model_ops *ops = p->models[i].model;
+        if (!ops->expire)
+            continue;
+        ops->expire(p->models[i].state, p->now_ns);
+        struct ad_event extra;
+        while (ops->take && ops->take(p->models[i].state, &extra) == 1)
+            if (run_from(p, &extra, i + 1, 1) < 0)
+                p->errors++;
+    }
     for (size_t i = 0; i < p->n_corrs; i++)
         if (p->corrs[i].corr->tick)
             p->corrs[i].corr->tick(p->corrs[i].state, p->now_ns, &p->sink);
@@ -202,12 +213,38 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m)
             p->corrs[i].corr->stats(p->corrs[i].state, m);
 }
 
-void *ad_pipeline_model(struct ad_pipeline *p, const char *name)
+static const struct stage *model_stage(const struct ad_pipeline *p, const char *name)
 {
     for (size_t i = 0; i < p->n_models; i++)
         if (strcmp(p->models[i].model->name, name) == 0)
-            return p->models[i].state;
+            return &p->models[i];
     return NULL;
+}
+
+void *ad_pipeline_model(struct ad_pipeline *p, const char *name)
+{
+    const struct stage *st = model_stage(p, name);
+    return st ? st->state : NULL;
+}
+
+int ad_pipeline_model_save(struct ad_pipeline *p, const char *name, struct ad_buf *out)
+{
+    const struct stage *st = model_stage(p, name);
+    if (!st || !st->model->save)
+        return -ENOENT;
+    struct ad_wr w = {out, 0};
+    int r = st->model->save(st->state, &w);
+    return w.err ? w.err : r;
+}
+
+int ad_pipeline_model_load(struct ad_pipeline *p, const char *name, const void *data, size_t len,
+                           struct ad_err *reterr)
+{
+    const struct stage *st = model_stage(p, name);
+    if (!st || !st->model->load)
+        return ad_err_set(reterr, ENOENT, "pipeline: no model '%s' with a state", name);
+    struct ad_rd r = ad_rd_make(data, len); /* each load op refuses trailing bytes itself */
+    return st->model->load(st->state, &r, reterr);
 }
 
 void ad_pipeline_set_silences(struct ad_pipeline *p, struct ad_silences *s)

@@ -5,6 +5,7 @@
 
 #include "correlators/correlator.h"
 
+struct ad_buf;
 struct ad_config;
 struct ad_err;
 struct ad_event;
@@ -36,9 +37,14 @@ struct ad_silences;
  * Without it the model uses a private set built from models.silence.silences (aiopsctl). */
 /* The state of the model named name ("baseline"), or NULL when the pipeline has none. */
 void *ad_pipeline_model(struct ad_pipeline *p, const char *name);
+/* One model's state through its save/load ops (the daemon's state files). save appends to out;
+ * load replaces the model's state (nothing half-loaded on error). 0, -ENOENT (no such model or
+ * it keeps no state), or the op's error (-EINVAL with why in reterr). */
+int ad_pipeline_model_save(struct ad_pipeline *p, const char *name, struct ad_buf *out);
+int ad_pipeline_model_load(struct ad_pipeline *p, const char *name, const void *data, size_t len,
+                           struct ad_err *reterr);
 void ad_pipeline_set_silences(struct ad_pipeline *p, struct ad_silences *s);
 
-struct ad_buf;
 /* Snapshot of the whole state (event time and every stage that keeps state) appended to out:
  * restoring it into a new pipeline and feeding the events that followed gives the same output as
  * an uninterrupted run. Silences are not part of it: they come from the config and the daemon's

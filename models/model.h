@@ -24,9 +24,10 @@ struct ad_model_ops {
      * swallowed (a duplicate), or -errno (the event goes to the dead-letter sink). Never blocks.
      * ev is borrowed for the call; anything kept is copied. */
     int (*observe)(void *state, struct ad_event *ev);
-    /* After observe: 1 and one more event that observe produced (it enters the pipeline at the
+    /* After observe or expire: 1 and one more event that it produced (it enters the pipeline at the
      * next stage and goes through the rest of the pipeline before ev does), 0 when there is
-     * none. The event is valid until the next observe.
+     * none. The event is valid until the model's next call. The pipeline drains take() after
+     * every observe and every expire.
      * NULL when a model never produces events. */
     int (*take)(void *state, struct ad_event *ev);
     /* Bounded housekeeping in event time (evict what has expired). */
