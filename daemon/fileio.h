@@ -1,5 +1,5 @@
 /* daemon/fileio.h: the daemon's state files (silences, baselines): read whole, write atomically.
- * Blocking: callers keep the files small or write from a thread (daemon/baseline_store.c). */
+ * Blocking: callers keep the files small or write from a thread (daemon/model_state.c). */
 #pragma once
 #include <stddef.h>
 

@@ -24,12 +24,15 @@
 #include "config/config.h"
 #include "correlators/candidate.h"
 #include "daemon/admin.h"
-#include "daemon/baseline_store.h"
+#include "daemon/baseline_api.h"
+#include "daemon/model_state.h"
 #include "daemon/out_redis.h"
 #include "daemon/pipeline.h"
 #include "daemon/sections.h"
 #include "daemon/silence_store.h"
 #include "daemon/streams.h"
+#include "models/baseline.h"
+#include "models/templates.h"
 
 #ifndef AD_VERSION
 #define AD_VERSION "0.0.0"
@@ -42,6 +45,8 @@ struct collector {
     const struct ad_collector_ops *ops;
     void *state;
 };
+
+#define N_STATE_FILES 2 /* models with a state file: baseline, templates */
 
 struct daemon {
     struct event_base *base;
@@ -61,7 +66,8 @@ struct daemon {
     /* Owns the one silence set every pipeline's silence model points at (each holds a
      * reference), so a silence added over the admin API applies to all partitions at once. */
     struct ad_silence_store *silences;
-    struct ad_baseline_store *baselines; /* the main pipeline's baselines file, /api/v1/baselines */
+    struct ad_model_state *states[N_STATE_FILES]; /* learned state files of the main pipeline */
+    struct ad_baseline_api *baseline_api;          /* GET /api/v1/baselines */
     struct collector colls[MAX_COLLECTORS];
     size_t n_colls;
     struct ad_collector_env env;
@@ -234,6 +240,21 @@ static bool ready(void *ctx, char *why, size_t n)
     return true;
 }
 
+/* The state file of model i (of N_STATE_FILES) as the config says. */
+static void state_spec(const struct ad_config *cfg, size_t i, struct ad_model_state_spec *sp)
+{
+    const struct ad_daemon_cfg *dc = ad_config_get(cfg, "daemon");
+    if (i == 0) {
+        const struct ad_baseline_cfg *b = ad_config_get(cfg, "models.baseline");
+        *sp = (struct ad_model_state_spec){"baseline", "baselines", "AIOPSDBL", b->state_file,
+                                           dc->state_dir, b->save_interval_ns};
+    } else {
+        const struct ad_templates_cfg *t = ad_config_get(cfg, "models.templates");
+        *sp = (struct ad_model_state_spec){"templates", "templates", "AIOPSDTM", t->state_file,
+                                           dc->state_dir, t->save_interval_ns};
+    }
+}
+
 static void metrics(void *ctx, struct ad_metrics *m)
 {
     struct daemon *d = ctx;
@@ -244,7 +265,8 @@ static void metrics(void *ctx, struct ad_metrics *m)
     ad_pipeline_stats(d->pipe, m);
     ad_streams_stats(d->streams, m);
     ad_silence_store_stats(d->silences, m);
-    ad_baseline_store_stats(d->baselines, m);
+    for (size_t i = 0; i < N_STATE_FILES; i++)
+        ad_model_state_stats(d->states[i], m);
     ad_metrics_counter(m, "aiopsd_candidates_emitted_total",
                        "Candidate changes handed to the Redis output.", NULL,
                        d->candidates_emitted);
@@ -357,7 +379,11 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
     struct timeval tv = {(time_t)(dc->idle_tick_ns / AD_NS_PER_S),
                          (suseconds_t)(dc->idle_tick_ns % AD_NS_PER_S / 1000)};
     event_add(d->ev_idle, &tv); /* re-arms the persistent timer with the new idle_tick */
-    ad_baseline_store_reconfigure(d->baselines, d->cfg);
+    for (size_t i = 0; i < N_STATE_FILES; i++) {
+        struct ad_model_state_spec sp;
+        state_spec(d->cfg, i, &sp);
+        ad_model_state_set_interval(d->states[i], sp.interval_ns);
+    }
     d->reloads++;
     ad_log(AD_LOG_NOTICE, "configuration reloaded from %s", d->cfg_path);
     notify("READY=1");
@@ -388,7 +414,8 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
     ad_log(AD_LOG_NOTICE, "signal %d: stopping collectors and flushing", (int)sig);
     stop_collectors(d);
     ad_pipeline_flush(d->pipe);
-    ad_baseline_store_save_now(d->baselines);
+    for (size_t i = 0; i < N_STATE_FILES; i++)
+        ad_model_state_save_now(d->states[i]);
     const struct ad_daemon_cfg *dc = ad_config_get(d->cfg, "daemon");
     ad_out_redis_drain(d->redis, dc->shutdown_timeout_ns, drained, d);
 }
@@ -456,7 +483,13 @@ static int run(struct daemon *d)
     }
     if (r == 0)
         ad_streams_set_silences(d->streams, ad_silence_store_set(d->silences));
-    if (r == 0 && ad_baseline_store_create(d->cfg, d->base, d->pipe, d->streams, &d->baselines) < 0)
+    for (size_t i = 0; i < N_STATE_FILES && r == 0; i++) {
+        struct ad_model_state_spec sp;
+        state_spec(d->cfg, i, &sp);
+        if (ad_model_state_create(&sp, d->base, d->pipe, &d->states[i]) < 0)
+            r = ad_err_set(&err, ENOMEM, "%s: out of memory", sp.what);
+    }
+    if (r == 0 && ad_baseline_api_create(d->pipe, d->streams, &d->baseline_api) < 0)
         r = ad_err_set(&err, ENOMEM, "baselines: out of memory");
     if (r == 0)
         d->env = (struct ad_collector_env){d->base,       d, env_emit, env_reject, env_batch_done,
@@ -467,7 +500,7 @@ static int run(struct daemon *d)
     }
     if (r == 0 && (r = ad_silence_store_routes(d->silences, d->admin)) < 0)
         ad_err_set(&err, -r, "admin: cannot add the silence routes");
-    if (r == 0 && (r = ad_baseline_store_routes(d->baselines, d->admin)) < 0)
+    if (r == 0 && (r = ad_baseline_api_routes(d->baseline_api, d->admin)) < 0)
         ad_err_set(&err, -r, "admin: cannot add the baseline routes");
     if (r == 0)
         r = ad_out_redis_start(d->redis);
@@ -505,7 +538,9 @@ static void teardown(struct daemon *d)
     for (size_t i = d->n_colls; i-- > 0;)
         d->colls[i].ops->destroy(d->colls[i].state);
     ad_admin_destroy(d->admin);
-    ad_baseline_store_destroy(d->baselines);
+    ad_baseline_api_destroy(d->baseline_api);
+    for (size_t i = 0; i < N_STATE_FILES; i++)
+        ad_model_state_destroy(d->states[i]);
     ad_streams_destroy(d->streams);
     ad_pipeline_destroy(d->pipe);
     ad_silence_store_destroy(d->silences);

@@ -41,7 +41,7 @@ struct ad_baseline_cfg {
     struct ad_strlist thresholds;    /* "<glob> above|below <warning> <critical> [<hysteresis>]" */
     uint64_t max_series;
     int64_t expire_after_ns;
-    char *state_file;                /* the daemon's (daemon/baseline_store.c); "" = none */
+    char *state_file;                /* the daemon's (daemon/model_state.c); "" = none */
     int64_t save_interval_ns;
 };
 

@@ -1,0 +1,42 @@
+/* daemon/model_state.h: a model's learned state across restarts (docs/baselines.md,
+ * docs/templates.md). The main pipeline's model is written to a file every interval from a
+ * thread (serialized on the loop by the model's save op) and once more at shutdown, and read
+ * back at start through its load op. A missing file is the normal first start; a foreign,
+ * truncated, padded or corrupt one is logged, moved aside to "<file>.corrupt", and the model
+ * starts from scratch. Kafka partitions keep their models in their checkpoints instead. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ad_metrics;
+struct ad_model_state;
+struct ad_pipeline;
+struct event_base;
+
+struct ad_model_state_spec {
+    const char *model;    /* the model's name in the pipeline ("baseline") */
+    const char *what;     /* for log lines ("baselines") */
+    const char *magic;    /* 8 bytes at the start of the file ("AIOPSDBL") */
+    const char *file;     /* as configured: relative to state_dir, or absolute; "" = none */
+    const char *state_dir;
+    int64_t interval_ns;
+};
+
+/* Loads the file into pipe's model and arms the save timer (base NULL: no timer). spec's strings
+ * are copied; pipe must outlive the store. A missing state_dir is logged once and persistence is
+ * off. Returns 0 or -ENOMEM. */
+int ad_model_state_create(const struct ad_model_state_spec *spec, struct event_base *base,
+                          struct ad_pipeline *pipe, struct ad_model_state **ret);
+/* Waits for a save in progress, then writes the state once more (shutdown). */
+void ad_model_state_save_now(struct ad_model_state *st);
+void ad_model_state_destroy(struct ad_model_state *st); /* NULL-safe; waits for a save */
+/* SIGHUP: a new save interval (the file is restart-only). */
+void ad_model_state_set_interval(struct ad_model_state *st, int64_t interval_ns);
+void ad_model_state_stats(const struct ad_model_state *st, struct ad_metrics *m);
+
+/* The file format: magic (8 bytes), u32 format version, u32 0x01020304 as written by this host
+ * (model states may hold host-endian bytes), u64 payload length, u64 XXH3 of the payload, then
+ * the model's save payload. Returns 0, or -EINVAL with why (a static string). */
+int ad_model_state_check(const char *magic, const void *data, size_t len, const void **payload,
+                         size_t *plen, const char **why);
