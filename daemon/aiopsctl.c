@@ -2,6 +2,7 @@
  *   aiopsctl replay [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
  *   aiopsctl publish [--endpoint E] [--socket pub|push] [--rate N] EVENTS.jsonl|-
  *   aiopsctl baseline [OPTIONS] SERIES.csv|-   (daemon/ctl_baseline.c)
+ *   aiopsctl templates [OPTIONS] LOG|-          (daemon/ctl_templates.c)
  *   aiopsctl check-config FILE */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@
 #include "config/config.h"
 #include "correlators/candidate.h"
 #include "daemon/ctl_baseline.h"
+#include "daemon/ctl_templates.h"
 #include "daemon/pipeline.h"
 #include "daemon/sections.h"
 
@@ -42,6 +44,7 @@ static void usage(FILE *f)
             "      send events to a running aiopsd over ZeroMQ (default: PUB connecting to\n"
             "      tcp://127.0.0.1:5556, waiting for the daemon's subscription first).\n");
     ad_ctl_baseline_usage(f);
+    ad_ctl_templates_usage(f);
     fprintf(f, "  check-config FILE\n"
                "  version\n");
 }
@@ -311,6 +314,8 @@ int main(int argc, char **argv)
         return cmd_publish(argc - 1, argv + 1);
     if (strcmp(cmd, "baseline") == 0)
         return ad_ctl_baseline_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "templates") == 0)
+        return ad_ctl_templates_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0 && argc == 3) {
         struct ad_config *cfg = NULL;
         if (load_config(argv[2], &cfg) < 0)

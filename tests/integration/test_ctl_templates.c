@@ -1,0 +1,191 @@
+/* tests/integration/test_ctl_templates.c: `aiopsctl templates` on generated log files written by
+ * the test itself: one output line per input line with the id and final text of its template,
+ * lines of one message share an id whatever their numbers, headers stripped by a preset or a
+ * --content-regex format, --summary sorted by count, clear errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fx_daemon.h"
+
+#define CTL AD_BINARY_DIR "/aiopsctl"
+#define N_LINES 300
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/aiopsd-ctltm.XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* syslog lines of three messages (kinds 0, 1, 2 in turn) with varying numbers, hosts and pids. */
+static void write_log(const char *name, int *kinds)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < N_LINES; i++) {
+        int k = (i * 7) % 3;
+        kinds[i] = k;
+        fprintf(f, "Jun %2d 15:%02d:%02d host%d sshd[%d]: ", 1 + i % 28, i % 60, (i * 7) % 60,
+                i % 4, 1000 + i);
+        if (k == 0)
+            fprintf(f, "Accepted password for admin from 10.0.%d.%d port %d ssh2\n", i % 255,
+                    (i * 3) % 255, 30000 + i);
+        else if (k == 1)
+            fprintf(f, "Connection closed by 192.168.%d.%d port %d [preauth]\n", i % 255, i % 7,
+                    40000 + i);
+        else
+            fprintf(f, "error: maximum authentication attempts exceeded for user%d from "
+                       "10.9.%d.1 port %d ssh2\n", i % 50, i % 200, 50000 + i);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+static char *run(const char *args, int *status, char *err, size_t n)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "cd '%s' && " CTL " %s 2>'%s/stderr'", dir, args, dir);
+    char *out = fx_run_capture(cmd, status);
+    assert_non_null(out);
+    snprintf(cmd, sizeof(cmd), "%s/stderr", dir);
+    FILE *f = fopen(cmd, "r");
+    assert_non_null(f);
+    size_t k = fread(err, 1, n - 1, f);
+    err[k] = '\0';
+    fclose(f);
+    return out;
+}
+
+/* Splits "id\ttemplate" lines; returns how many. */
+static int lines_of(char *out, char **ids, char **texts, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        assert_true(n < max);
+        char *tab = strchr(l, '\t');
+        assert_non_null(tab);
+        *tab = '\0';
+        ids[n] = l;
+        texts[n++] = tab + 1;
+    }
+    return n;
+}
+
+static void one_line_per_input_line_grouped_by_message(void **state)
+{
+    (void)state;
+    static int kinds[N_LINES];
+    static char *ids[N_LINES + 1], *texts[N_LINES + 1];
+    write_log("auth.log", kinds);
+    int st;
+    char err[1024];
+    char *out = run("templates --preset syslog auth.log", &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    assert_int_equal(lines_of(out, ids, texts, N_LINES + 1), N_LINES);
+    /* The same message has the same id (and text) on every line, different messages differ. */
+    for (int i = 0; i < N_LINES; i++)
+        for (int j = 0; j < i; j++) {
+            bool same = strcmp(ids[i], ids[j]) == 0;
+            if (same != (kinds[i] == kinds[j]))
+                fail_msg("lines %d and %d: ids %s %s, kinds %d %d", i, j, ids[i], ids[j],
+                         kinds[i], kinds[j]);
+            if (same)
+                assert_string_equal(texts[i], texts[j]);
+        }
+    /* The header is gone and the variables are masked. */
+    for (int i = 0; i < 3; i++) {
+        assert_null(strstr(texts[i], "sshd["));
+        assert_null(strstr(texts[i], "Jun"));
+    }
+    assert_non_null(strstr(texts[0], "Accepted password for admin from "));
+    assert_null(strstr(texts[0], "10.0.0.0"));
+    assert_non_null(strstr(err, "300 lines, 3 templates, 0 not in the format"));
+    free(out);
+
+    /* Without the preset the headers stay in the lines: still one template per message here
+     * (the header's variable parts are masked), but the text starts with the header. */
+    out = run("templates auth.log", &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    assert_int_equal(lines_of(out, ids, texts, N_LINES + 1), N_LINES);
+    assert_non_null(strstr(texts[0], "Jun"));
+    free(out);
+}
+
+static void summary_counts_and_content_regex(void **state)
+{
+    (void)state;
+    static int kinds[N_LINES];
+    write_log("auth.log", kinds);
+    int st, count[3] = {0};
+    for (int i = 0; i < N_LINES; i++)
+        count[kinds[i]]++;
+    char err[1024], want[64];
+    char *out = run("templates --content-regex '<Month> <Day> <Time> <Host> <Tag>: <Content>' "
+                    "--summary auth.log", &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    assert_true(strncmp(out, "LINES", 5) == 0);
+    snprintf(want, sizeof(want), "\n%-10d ", count[0]);
+    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof(want), "\n%-10d ", count[1]);
+    assert_non_null(strstr(out, want));
+    free(out);
+    /* stdin gives the same as the file. */
+    char *a = run("templates --preset syslog auth.log", &st, err, sizeof(err));
+    char *b = run("templates --preset syslog - < auth.log", &st, err, sizeof(err));
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
+static void errors_are_clear(void **state)
+{
+    (void)state;
+    int st;
+    char err[1024];
+    free(run("templates --preset nope x.log", &st, err, sizeof(err)));
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "unknown preset 'nope' (valid: syslog log4j hadoop apache-error)"));
+    free(run("templates --content-regex '<Date> (<Content>' x.log", &st, err, sizeof(err)));
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "--content-regex: "));
+    free(run("templates missing.log", &st, err, sizeof(err)));
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(err, "missing.log: No such file or directory"));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/bad.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs("models:\n  templates:\n    similarity: high\n", f);
+    fclose(f);
+    free(run("templates -c bad.yaml missing.log", &st, err, sizeof(err)));
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "bad.yaml:3:17: models.templates.similarity"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_line_per_input_line_grouped_by_message),
+        cmocka_unit_test(summary_counts_and_content_regex),
+        cmocka_unit_test(errors_are_clear),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
