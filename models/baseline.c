@@ -948,11 +948,7 @@ static const struct ad_opt baseline_opts[] = {
                 "Series learned at once; points of further series are counted and dropped."),
     AD_OPT_DURATION("expire_after", "14d", "1m", "365d", struct ad_baseline_cfg, expire_after_ns,
                     "A series without points this long (event time) is forgotten."),
-    AD_OPT_STRING_R("state_file", "baselines.state", "4096", struct ad_baseline_cfg, state_file,
-                    "Where aiopsd keeps the learned baselines across restarts, relative to "
-                    "daemon.state_dir; \"\" disables."),
-    AD_OPT_DURATION("save_interval", "5m", "10s", "1d", struct ad_baseline_cfg, save_interval_ns,
-                    "How often the state file is rewritten (and at shutdown)."),
+    AD_MODEL_STATE_OPTS(struct ad_baseline_cfg, "baselines.state", "the learned baselines"),
     AD_OPT_END,
 };
 

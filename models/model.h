@@ -42,5 +42,14 @@ struct ad_model_ops {
     int (*load)(void *state, struct ad_rd *r, struct ad_err *reterr);
 };
 
+/* The two options of a model whose learned state the daemon keeps in a file across restarts
+ * (daemon/model_state.c): `state_file` (a char * field) and `save_interval` (int64_t ns). */
+#define AD_MODEL_STATE_OPTS(T, file, what)                                                      \
+    AD_OPT_STRING_R("state_file", file, "4096", T, state_file,                                   \
+                    "Where aiopsd keeps " what " across restarts, relative to daemon.state_dir; " \
+                    "\"\" disables."),                                                          \
+        AD_OPT_DURATION("save_interval", "5m", "10s", "1d", T, save_interval_ns,                 \
+                        "How often the state file is rewritten (and at shutdown).")
+
 /* models/registry.c: the pipeline runs the models in this order. NULL-terminated. */
 extern const struct ad_model_ops *const ad_models[];

@@ -619,11 +619,8 @@ static const struct ad_opt templates_opts[] = {
                 "Severity of rate alerts."),
     AD_OPT_DURATION("forget_after", "7d", "1m", "365d", struct ad_templates_cfg, forget_after_ns,
                     "A template's rate state unseen this long (event time) is dropped."),
-    AD_OPT_STRING_R("state_file", "templates.state", "4096", struct ad_templates_cfg, state_file,
-                    "Where aiopsd keeps the templates across restarts (stable ids), relative to "
-                    "daemon.state_dir; \"\" disables."),
-    AD_OPT_DURATION("save_interval", "5m", "10s", "1d", struct ad_templates_cfg, save_interval_ns,
-                    "How often the state file is rewritten (and at shutdown)."),
+    AD_MODEL_STATE_OPTS(struct ad_templates_cfg, "templates.state",
+                        "the templates (their ids stay stable)"),
     AD_OPT_END,
 };
 

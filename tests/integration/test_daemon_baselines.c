@@ -17,94 +17,53 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
-#include <zmq.h>
 
-#include "fx_daemon.h"
-#include "fx_redis.h"
+#include "fx_world.h"
 
 #define NORMAL 300 /* normal points before the anomaly */
 
-struct world {
-    struct fx_redis redis;
-    struct fx_daemon daemon;
-    redisContext *rc;
-    void *zctx;
-    char dir[64];
-    char file[128];
-    char yaml[1024];
-    char body[64 * 1024];
-};
-
 static int setup(void **state)
 {
-    struct world *w = calloc(1, sizeof(*w));
-    if (!w || fx_redis_start(&w->redis) != 0)
-        return -1;
-    w->rc = fx_redis_connect(&w->redis);
-    w->zctx = zmq_ctx_new();
-    snprintf(w->dir, sizeof(w->dir), "/tmp/aiopsd-bl.XXXXXX");
-    if (!mkdtemp(w->dir))
-        return -1;
-    snprintf(w->file, sizeof(w->file), "%s/baselines.state", w->dir);
-    snprintf(w->yaml, sizeof(w->yaml),
-             "daemon:\n  idle_tick: 1m\n  state_dir: \"%s\"\n"
-             "models:\n  baseline:\n    detector: robust\n    warmup: 50\n    alert_after: 3\n",
-             w->dir);
+    struct fx_world *w = fx_world_new("baselines.state", "models:\n  baseline:\n    detector: robust\n"
+                                                         "    warmup: 50\n    alert_after: 3\n");
     *state = w;
-    return w->rc ? 0 : -1;
+    return w ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    struct world *w = *state;
-    char path[160];
-    if (w->daemon.pid > 0)
-        fx_daemon_stop(&w->daemon, 10000);
-    redisFree(w->rc);
-    fx_redis_stop(&w->redis);
-    zmq_ctx_term(w->zctx);
-    unlink(w->file);
-    snprintf(path, sizeof(path), "%s.corrupt", w->file);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s.tmp", w->file);
-    unlink(path);
-    rmdir(w->dir);
-    free(w);
+    fx_world_free(*state);
     return 0;
 }
 
-static void start(struct world *w)
-{
-    assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "pull", w->yaml, true), 0);
-}
+static void start(struct fx_world *w) { assert_int_equal(fx_world_start(w), 0); }
 
-static int api(struct world *w, const char *path)
+static int api(struct fx_world *w, const char *path)
 {
     return fx_http_request(w->daemon.admin_port, "GET", path, NULL, NULL, 0, w->body,
                            sizeof(w->body));
 }
 
 /* Points from..to-1 of db-1/latency_ms (1 per minute; 50 ± 2, then `bump` from `bump_at`). */
-static void send_points(struct world *w, int from, int to, int bump_at, double bump)
+static void send_points(struct fx_world *w, int from, int to, int bump_at, double bump)
 {
-    void *s = zmq_socket(w->zctx, ZMQ_PUSH);
-    int linger = 10000;
-    char ep[64], line[256];
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", w->daemon.zmq_port);
-    assert_int_equal(zmq_connect(s, ep), 0);
+    char *lines[512];
+    assert_true(to - from <= 512);
     for (int i = from; i < to; i++) {
         double v = i >= bump_at ? bump : 50 + (double)((i * 7919) % 41 - 20) / 10.0;
-        int n = snprintf(line, sizeof(line),
-                         "{\"kind\":\"metric\",\"service\":\"orders\",\"resource\":\"db-1\","
-                         "\"check\":\"latency_ms\",\"value\":%.3f,\"timestamp\":%lld}",
-                         v, 1795510800LL + 60LL * i);
-        assert_int_equal(zmq_send(s, line, (size_t)n, 0), n);
+        char line[256];
+        snprintf(line, sizeof(line),
+                 "{\"kind\":\"metric\",\"service\":\"orders\",\"resource\":\"db-1\","
+                 "\"check\":\"latency_ms\",\"value\":%.3f,\"timestamp\":%lld}",
+                 v, 1795510800LL + 60LL * i);
+        lines[i - from] = strdup(line);
     }
-    zmq_close(s);
+    assert_int_equal(fx_world_push(w, (const char *const *)lines, (size_t)(to - from)), 0);
+    for (int i = 0; i < to - from; i++)
+        free(lines[i]);
 }
 
-static long stream_mentions(struct world *w, const char *s)
+static long stream_mentions(struct fx_world *w, const char *s)
 {
     long n = fx_redis_stream_mentions(w->rc, "aiopsd:candidates", s);
     assert_true(n >= 0);
@@ -121,7 +80,7 @@ static double json_num(const char *body, const char *key)
 
 static void anomaly_becomes_an_incident_and_the_api_shows_the_band(void **state)
 {
-    struct world *w = *state;
+    struct fx_world *w = *state;
     start(w);
     send_points(w, 0, NORMAL, NORMAL, 0);
     assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_baseline_points_total", NORMAL, 20000));
@@ -165,7 +124,7 @@ static void anomaly_becomes_an_incident_and_the_api_shows_the_band(void **state)
 
 static void a_corrupt_state_file_is_moved_aside_and_learning_restarts(void **state)
 {
-    struct world *w = *state;
+    struct fx_world *w = *state;
     FILE *f = fopen(w->file, "w");
     assert_non_null(f);
     fputs("AIOPSDBL\001\000\000\000garbage that is not a state", f);

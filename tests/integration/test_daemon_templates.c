@@ -17,85 +17,43 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
-#include <zmq.h>
 
-#include "fx_daemon.h"
-#include "fx_redis.h"
-
-struct world {
-    struct fx_redis redis;
-    struct fx_daemon daemon;
-    redisContext *rc;
-    void *zctx;
-    char dir[64];
-    char file[128];
-    char yaml[1024];
-    char body[64 * 1024];
-};
+#include "fx_world.h"
 
 static int setup(void **state)
 {
-    struct world *w = calloc(1, sizeof(*w));
-    if (!w || fx_redis_start(&w->redis) != 0)
-        return -1;
-    w->rc = fx_redis_connect(&w->redis);
-    w->zctx = zmq_ctx_new();
-    snprintf(w->dir, sizeof(w->dir), "/tmp/aiopsd-tm.XXXXXX");
-    if (!mkdtemp(w->dir))
-        return -1;
-    snprintf(w->file, sizeof(w->file), "%s/templates.state", w->dir);
-    snprintf(w->yaml, sizeof(w->yaml),
-             "daemon:\n  idle_tick: 1m\n  state_dir: \"%s\"\n"
-             "models:\n  templates:\n    learning_period: 10m\n",
-             w->dir);
+    struct fx_world *w = fx_world_new("templates.state", "models:\n  templates:\n    learning_period: 10m\n");
     *state = w;
-    return w->rc ? 0 : -1;
+    return w ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    struct world *w = *state;
-    char path[160];
-    if (w->daemon.pid > 0)
-        fx_daemon_stop(&w->daemon, 10000);
-    redisFree(w->rc);
-    fx_redis_stop(&w->redis);
-    zmq_ctx_term(w->zctx);
-    unlink(w->file);
-    snprintf(path, sizeof(path), "%s.corrupt", w->file);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s.tmp", w->file);
-    unlink(path);
-    rmdir(w->dir);
-    free(w);
+    fx_world_free(*state);
     return 0;
 }
 
-static void start(struct world *w)
-{
-    assert_int_equal(fx_daemon_start(&w->daemon, w->redis.port, "pull", w->yaml, true), 0);
-}
+static void start(struct fx_world *w) { assert_int_equal(fx_world_start(w), 0); }
 
 /* Log events of service db on db-1, one per second from second `at` on. */
-static void send_lines(struct world *w, const char *const *msgs, size_t n, long at)
+static void send_lines(struct fx_world *w, const char *const *msgs, size_t n, long at)
 {
-    void *s = zmq_socket(w->zctx, ZMQ_PUSH);
-    int linger = 10000;
-    char ep[64], line[512];
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", w->daemon.zmq_port);
-    assert_int_equal(zmq_connect(s, ep), 0);
+    char *lines[16];
+    assert_true(n <= 16);
     for (size_t i = 0; i < n; i++) {
-        int k = snprintf(line, sizeof(line),
-                         "{\"kind\":\"log\",\"service\":\"db\",\"resource\":\"db-1\","
-                         "\"message\":\"%s\",\"timestamp\":%ld}",
-                         msgs[i], 1795510800L + at + (long)i);
-        assert_int_equal(zmq_send(s, line, (size_t)k, 0), k);
+        char line[512];
+        snprintf(line, sizeof(line),
+                 "{\"kind\":\"log\",\"service\":\"db\",\"resource\":\"db-1\","
+                 "\"message\":\"%s\",\"timestamp\":%ld}",
+                 msgs[i], 1795510800L + at + (long)i);
+        lines[i] = strdup(line);
     }
-    zmq_close(s);
+    assert_int_equal(fx_world_push(w, (const char *const *)lines, n), 0);
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
 }
 
-static long stream_mentions(struct world *w, const char *s)
+static long stream_mentions(struct fx_world *w, const char *s)
 {
     long n = fx_redis_stream_mentions(w->rc, "aiopsd:candidates", s);
     assert_true(n >= 0);
@@ -111,7 +69,7 @@ static const char *const usual[] = {
 
 static void a_new_template_after_learning_opens_an_incident_naming_it(void **state)
 {
-    struct world *w = *state;
+    struct fx_world *w = *state;
     start(w);
     send_lines(w, usual, 6, 0);
     assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_templates_lines_total", 6, 20000));
@@ -149,7 +107,7 @@ static void a_new_template_after_learning_opens_an_incident_naming_it(void **sta
 
 static void a_corrupt_state_file_is_moved_aside_and_mining_restarts(void **state)
 {
-    struct world *w = *state;
+    struct fx_world *w = *state;
     FILE *f = fopen(w->file, "w");
     assert_non_null(f);
     fputs("AIOPSDTM\001\000\000\000garbage that is not a state", f);
