@@ -25,7 +25,9 @@
 #define MAX_RULES 256
 #define MAX_KEY 2048
 #define EXPIRE_BUDGET 512 /* series looked at per expire() call (one tick: 1 s of event time) */
-#define STATE_VERSION 1
+#define STATE_VERSION 2 /* 2: resource length and source per series */
+#define MAX_SOURCES 255
+#define NO_SOURCE 255
 
 enum src { SRC_BAND = 0, SRC_STATIC = 1 };
 
@@ -52,6 +54,8 @@ struct series {
     bool firing;              /* the learned-band alert is firing */
     uint8_t level;            /* static threshold: 0 ok, 1 warning, 2 critical */
     bool warm;
+    uint16_t res_len;         /* the key starts with the resource: key[0..res_len) */
+    uint8_t src;              /* index into sources of the series' source; NO_SOURCE: unknown */
     _Alignas(8) unsigned char st[]; /* detector state (det->state_size), then the key + NUL */
 };
 
@@ -98,7 +102,9 @@ struct ad_baseline {
     size_t bytes;
 
     struct out outs[2];
-    int pending; /* index into outs of an alert take() hands out, or -1 */
+    int p_next, p_end; /* outs[p_next..p_end) are alerts take() still hands out */
+    char *sources[MAX_SOURCES]; /* the series' sources, interned (a handful in practice) */
+    int n_sources;
     char key[MAX_KEY + 1];
     struct ad_baseline_stats st;
 };
@@ -332,6 +338,18 @@ static uint32_t find(const struct ad_baseline *b, const char *key, size_t len)
     return s->key_len == len && memcmp(series_key_c(s), key, len) == 0 ? i : UINT32_MAX;
 }
 
+/* The index of source among the series' sources (added when new), or NO_SOURCE when the table is
+ * full (255 sources: a stale resolve of such a series then says source "aiopsd"). */
+static uint8_t intern(struct ad_baseline *b, struct ad_str source)
+{
+    for (int i = 0; i < b->n_sources; i++)
+        if (ad_str_eq_c(source, b->sources[i]))
+            return (uint8_t)i;
+    if (b->n_sources == MAX_SOURCES || !(b->sources[b->n_sources] = strndup(source.p ? source.p : "", source.len)))
+        return NO_SOURCE;
+    return (uint8_t)b->n_sources++;
+}
+
 /* Appends n bytes at *off of b->key; false when the key would pass MAX_KEY. */
 static bool put_key(struct ad_baseline *b, size_t *off, const char *p, size_t n)
 {
@@ -368,7 +386,8 @@ static int build_key(struct ad_baseline *b, const struct ad_event *ev)
     return (int)off;
 }
 
-static struct series *add_series(struct ad_baseline *b, const char *key, size_t len)
+static struct series *add_series(struct ad_baseline *b, const char *key, size_t len, uint16_t res_len,
+                                 uint8_t src)
 {
     if (b->n >= b->max_series) {
         b->st.refused++;
@@ -392,6 +411,8 @@ static struct series *add_series(struct ad_baseline *b, const char *key, size_t 
     s->det_rule = rule;
     s->thr_rule = match_thr(b, key);
     s->det_id = d->id;
+    s->res_len = res_len;
+    s->src = src;
     memcpy(series_key(s, d), key, len);
     series_key(s, d)[len] = 0;
     ad_det_init(d, series_state(s), &b->params);
@@ -415,7 +436,7 @@ int ad_baseline_create(const struct ad_baseline_cfg *cfg, struct ad_baseline **r
         free(b);
         return ad_err_set(reterr, ENOMEM, "models.baseline: out of memory");
     }
-    b->pending = -1;
+    b->p_next = b->p_end = 0;
     int r = apply_cfg(b, cfg, reterr);
     if (r < 0) {
         ad_baseline_destroy(b);
@@ -434,6 +455,8 @@ void ad_baseline_destroy(struct ad_baseline *b)
     free(b->v);
     ad_u64map_fini(&b->by_key);
     free_rules(b->det_rules, b->n_det_rules, b->thr_rules, b->n_thr_rules, b->labels, b->n_labels);
+    for (int i = 0; i < b->n_sources; i++)
+        free(b->sources[i]);
     free(b);
 }
 
@@ -566,7 +589,7 @@ static uint8_t static_level(const struct thr_rule *t, uint8_t cur, double x)
 
 int ad_baseline_observe(struct ad_baseline *b, struct ad_event *ev)
 {
-    b->pending = -1;
+    b->p_next = b->p_end = 0;
     if (ev->kind != AD_KIND_METRIC || !b->cfg.enabled)
         return 0;
     if (!ev->has_value) {
@@ -579,7 +602,9 @@ int ad_baseline_observe(struct ad_baseline *b, struct ad_event *ev)
         return len;
     }
     uint32_t i = find(b, b->key, (size_t)len);
-    struct series *s = i == UINT32_MAX ? add_series(b, b->key, (size_t)len) : b->v[i];
+    struct series *s = i == UINT32_MAX ? add_series(b, b->key, (size_t)len,
+                                                    (uint16_t)ev->resource.len, intern(b, ev->source))
+                                       : b->v[i];
     if (!s)
         return AD_CONSUMED; /* refused (max_series, counted) or out of memory */
     const struct ad_det_ops *d = ad_det_by_id(s->det_id);
@@ -634,25 +659,69 @@ int ad_baseline_observe(struct ad_baseline *b, struct ad_event *ev)
     if (n_out == 0)
         return AD_CONSUMED;
     *ev = b->outs[0].ev;
-    b->pending = n_out == 2 ? 1 : -1;
+    b->p_next = 1;
+    b->p_end = n_out;
     return 0;
 }
 
 int ad_baseline_take(struct ad_baseline *b, struct ad_event *ev)
 {
-    if (b->pending < 0)
+    if (b->p_next >= b->p_end)
         return 0;
-    *ev = b->outs[b->pending].ev;
-    b->pending = -1;
+    *ev = b->outs[b->p_next++].ev;
     return 1;
+}
+
+/* A series that stopped reporting while alerting: its alerts resolve (take() hands them out),
+ * as a monitoring system resolves an alert whose series went stale. */
+static void resolve_stale(struct ad_baseline *b, struct series *s, int64_t now_ns)
+{
+    struct ad_event base;
+    memset(&base, 0, sizeof(base));
+    base.kind = AD_KIND_METRIC;
+    base.time_ns = now_ns;
+    base.resource = (struct ad_str){series_key_c(s), s->res_len};
+    base.service = base.resource;
+    base.source = ad_str_c(s->src == NO_SOURCE ? "aiopsd" : b->sources[s->src]);
+    base.has_value = true;
+    base.value = s->last_value;
+    int n = 0;
+    if (s->firing) {
+        s->firing = false;
+        b->st.resolved[SRC_BAND]++;
+        make_alert(b, s, &base, SRC_BAND, true, b->severity, &b->outs[n++]);
+    }
+    if (s->level > 0) {
+        uint8_t was = s->level;
+        s->level = 0;
+        b->st.resolved[SRC_STATIC]++;
+        make_alert(b, s, &base, SRC_STATIC, true, was == 2 ? AD_SEV_CRITICAL : AD_SEV_WARNING,
+                   &b->outs[n++]);
+    }
+    for (int i = 0; i < n; i++)
+        snprintf(b->outs[i].summary, sizeof(b->outs[i].summary),
+                 "%.400s: no points for %llds, its %s alert is resolved (last value %.6g)",
+                 series_key_c(s), (long long)((now_ns - s->last_seen_ns) / 1000000000),
+                 strncmp(b->outs[i].check, "baseline:", 9) == 0 ? "learned-band" : "static threshold",
+                 s->last_value);
+    b->st.stale += n > 0;
+    b->p_next = 0;
+    b->p_end = n;
 }
 
 static void expire(struct ad_baseline *b, int64_t now_ns)
 {
+    b->p_next = b->p_end = 0;
     for (uint32_t k = 0; k < EXPIRE_BUDGET && b->n > 0; k++) {
         if (b->cursor >= b->n)
             b->cursor = 0;
         struct series *s = b->v[b->cursor];
+        if ((s->firing || s->level) && b->cfg.stale_after_ns > 0 &&
+            now_ns - s->last_seen_ns > b->cfg.stale_after_ns) {
+            resolve_stale(b, s, now_ns);
+            b->cursor++;
+            return; /* one series per call: outs hold its (at most two) alerts until taken */
+        }
         if (!s->firing && s->level == 0 && now_ns - s->last_seen_ns > b->expire_after_ns) {
             forget(b, b->cursor);
             b->st.expired++;
@@ -820,6 +889,8 @@ static void save_to(const struct ad_baseline *b, struct ad_wr *w)
         ad_wr_u32(w, s->in_run);
         ad_wr_u8(w, s->firing);
         ad_wr_u8(w, s->level);
+        ad_wr_u32(w, s->res_len);
+        ad_wr_cstr(w, s->src == NO_SOURCE ? "" : b->sources[s->src]);
     }
 }
 
@@ -832,7 +903,8 @@ int ad_baseline_save(const struct ad_baseline *b, struct ad_buf *out)
 
 static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *reterr)
 {
-    if (ad_rd_u32(r) != STATE_VERSION || r->bad)
+    uint32_t version = ad_rd_u32(r);
+    if (r->bad || version < 1 || version > STATE_VERSION)
         return ad_err_set(reterr, EINVAL, "models.baseline: unknown state version");
     uint32_t n = ad_rd_u32(r);
     if (r->bad || n > b->max_series)
@@ -852,7 +924,7 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
             return ad_err_set(reterr, EINVAL, "models.baseline: series %u twice in the state", k);
         memcpy(b->key, key.p, key.n);
         b->key[key.n] = 0;
-        struct series *s = add_series(b, b->key, key.n);
+        struct series *s = add_series(b, b->key, key.n, 0, NO_SOURCE);
         if (!s)
             return ad_err_set(reterr, ENOMEM, "models.baseline: out of memory");
         if (s->det_id != id) { /* the config now picks another detector: keep the learned one */
@@ -873,6 +945,20 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
         s->in_run = ad_rd_u32(r);
         s->firing = ad_rd_u8(r) != 0;
         s->level = ad_rd_u8(r);
+        if (version >= 2) {
+            uint32_t rl = ad_rd_u32(r);
+            char *src = ad_rd_strdup(r, AD_MAX_FIELD_LEN);
+            if (!src || rl > key.n) {
+                free(src);
+                return ad_err_set(reterr, EINVAL, "models.baseline: corrupt series %u in the state", k);
+            }
+            s->res_len = (uint16_t)rl;
+            s->src = src[0] ? intern(b, ad_str_c(src)) : NO_SOURCE;
+            free(src);
+        } else { /* version 1: the resource is the key up to its first '/' */
+            const char *slash = memchr(b->key, '/', key.n);
+            s->res_len = (uint16_t)(slash ? (size_t)(slash - b->key) : key.n);
+        }
         if (r->bad || s->level > 2)
             return ad_err_set(reterr, EINVAL, "models.baseline: corrupt series %u in the state", k);
         if (s->thr_rule == NONE)
@@ -946,6 +1032,9 @@ static const struct ad_opt baseline_opts[] = {
                    "items ('-' for no level), first match wins."),
     AD_OPT_UINT("max_series", "100000", "1", "100000000", struct ad_baseline_cfg, max_series,
                 "Series learned at once; points of further series are counted and dropped."),
+    AD_OPT_DURATION("stale_after", "1h", "0s", "30d", struct ad_baseline_cfg, stale_after_ns,
+                    "A series alerting (learned or static) without points this long resolves its "
+                    "alerts: no data (0s: never)."),
     AD_OPT_DURATION("expire_after", "14d", "1m", "365d", struct ad_baseline_cfg, expire_after_ns,
                     "A series without points this long (event time) is forgotten."),
     AD_MODEL_STATE_OPTS(struct ad_baseline_cfg, "baselines.state", "the learned baselines"),
@@ -982,6 +1071,9 @@ static void op_stats(const void *state, struct ad_metrics *m)
                        st.out_of_order);
     ad_metrics_counter(m, "aiopsd_baseline_rejected_total", h, "reason=\"invalid\"", st.no_value);
     ad_metrics_counter(m, "aiopsd_baseline_rejected_total", h, "reason=\"max_series\"", st.refused);
+    ad_metrics_counter(m, "aiopsd_baseline_stale_total",
+                       "Series whose alerts resolved because they stopped sending points "
+                       "(stale_after).", NULL, st.stale);
     ad_metrics_counter(m, "aiopsd_baseline_series_expired_total",
                        "Series forgotten after expire_after without points.", NULL, st.expired);
     ad_metrics_counter(m, "aiopsd_baseline_series_reset_total",

@@ -40,6 +40,7 @@ struct ad_baseline_cfg {
     int severity;                    /* enum ad_severity of learned-band alerts */
     struct ad_strlist thresholds;    /* "<glob> above|below <warning> <critical> [<hysteresis>]" */
     uint64_t max_series;
+    int64_t stale_after_ns;          /* alerting series without points this long resolve */
     int64_t expire_after_ns;
     char *state_file;                /* the daemon's (daemon/model_state.c); "" = none */
     int64_t save_interval_ns;
@@ -47,6 +48,7 @@ struct ad_baseline_cfg {
 
 struct ad_baseline_stats {
     uint64_t points, anomalous, not_finite, out_of_order, no_value, refused, expired, reset;
+    uint64_t stale;                  /* series whose alerts were resolved for lack of points */
     uint64_t raised[2], resolved[2]; /* [0] learned band, [1] static threshold */
     size_t series, bytes;
 };

@@ -348,6 +348,47 @@ static void state_round_trip_and_corrupt_state(void **state)
     done(&c);
 }
 
+/* A series that stops reporting while both its alerts fire resolves them stale_after later, with
+ * the same source, resource and check as the firing ones (so dedup and the incident match them). */
+static void alerting_series_that_stop_reporting_resolve(void **state)
+{
+    (void)state;
+    struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 1\n"
+                       "    stale_after: 30m\n    thresholds: [\"*/cpu above 80 90\"]\n");
+    uint64_t i = 0;
+    struct ad_event ev, extra;
+    feed_normal(&f, "h1", &i, 200);
+    assert_int_equal(push(&f, "h1", &i, 95, &ev), 0);
+    assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    int64_t last = FX_T0 + (int64_t)(i - 1) * STEP;
+    ad_model_baseline.expire(f.b, last + 20 * 60 * S); /* not yet */
+    assert_int_equal(ad_baseline_take(f.b, &ev), 0);
+    ad_model_baseline.expire(f.b, last + 31 * 60 * S);
+    assert_int_equal(ad_baseline_take(f.b, &ev), 1);
+    assert_int_equal(ad_baseline_take(f.b, &extra), 1);
+    assert_int_equal(ad_baseline_take(f.b, &extra), 0);
+    assert_int_equal(ev.status, AD_STATUS_RESOLVED);
+    assert_true(ad_str_eq_c(ev.check, "baseline:h1/cpu"));
+    assert_true(ad_str_eq_c(ev.resource, "h1"));
+    assert_true(ad_str_eq_c(ev.source, "test"));
+    assert_non_null(strstr(ev.summary.p, "no points for 1860s"));
+    struct ad_buf out;
+    ad_buf_init(&out);
+    assert_int_equal(ad_baseline_series_json(f.b, "h1/cpu", &out), 0);
+    assert_null(strstr(out.p, "\"state\":\"firing\""));
+    assert_non_null(strstr(out.p, "\"level\":\"ok\""));
+    ad_buf_fini(&out);
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(f.b, &st);
+    assert_int_equal(st.stale, 1);
+    assert_int_equal(st.resolved[0], 1);
+    assert_int_equal(st.resolved[1], 1);
+    /* Nothing more to resolve on later ticks. */
+    ad_model_baseline.expire(f.b, last + 40 * 60 * S);
+    assert_int_equal(ad_baseline_take(f.b, &ev), 0);
+    done(&f);
+}
+
 static void quiet_series_expire(void **state)
 {
     (void)state;
@@ -444,6 +485,7 @@ int main(void)
         cmocka_unit_test(series_keys_and_detector_rules),
         cmocka_unit_test(bad_points_are_counted_and_not_learned),
         cmocka_unit_test(state_round_trip_and_corrupt_state),
+        cmocka_unit_test(alerting_series_that_stop_reporting_resolve),
         cmocka_unit_test(quiet_series_expire),
         cmocka_unit_test(pipeline_turns_an_anomaly_into_an_incident),
         cmocka_unit_test(config_defaults_are_the_detectors_defaults),
