@@ -194,8 +194,8 @@ static int cmd_replay(int argc, char **argv)
     ad_arena_fini(&arena);
     if (summary || rejected)
         fprintf(stderr,
-                "aiopsctl replay: events=%llu rejected=%llu duplicates=%llu candidate_changes=%llu "
-                "opened=%llu resolved=%llu\n",
+                "aiopsctl replay: events=%llu rejected=%llu consumed=%llu (duplicates and learned "
+                "metric points) candidate_changes=%llu opened=%llu resolved=%llu\n",
                 (unsigned long long)events, (unsigned long long)rejected,
                 (unsigned long long)consumed, (unsigned long long)rp.changes,
                 (unsigned long long)rp.opened, (unsigned long long)rp.resolved);
