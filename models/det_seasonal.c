@@ -64,30 +64,51 @@ struct pos {
     double w;
 };
 
-static struct pos position(int64_t t_ns, uint32_t period, uint32_t offset)
+/* An update asks where a handful of times fall (t, and t -/+ WARP, for both profiles, several
+ * times over): each time's hour, fraction and buckets are worked out once and remembered for
+ * the few calls that follow (64-bit divisions were a third of an update). Per thread, and only
+ * a cache: the results are the same as computing them each time. */
+struct clock {
+    int64_t t, hr;   /* hr: floor(t / 1 h) */
+    double frac;     /* where t falls in that hour, [0, 1) */
+    uint32_t day, week; /* hr's bucket in each profile (the epoch began on a Thursday: hour 72
+                         * of a week that starts on Monday) */
+    bool ok;
+};
+static _Thread_local struct clock memo[4];
+static _Thread_local unsigned memo_next;
+
+static const struct clock *clock_of(int64_t t_ns)
 {
+    for (unsigned i = 0; i < 4; i++)
+        if (memo[i].ok && memo[i].t == t_ns)
+            return &memo[i];
+    struct clock *c = &memo[memo_next++ % 4];
     int64_t hr = t_ns / DET_NS_PER_H, rem = t_ns % DET_NS_PER_H;
     if (rem < 0) {
         hr--;
         rem += DET_NS_PER_H;
     }
-    double frac = (double)rem / (double)DET_NS_PER_H;
+    int64_t d = hr % NDAY, w = (hr + 72) % NWEEK;
+    *c = (struct clock){t_ns, hr, (double)rem / (double)DET_NS_PER_H,
+                        (uint32_t)(d < 0 ? d + NDAY : d), (uint32_t)(w < 0 ? w + NWEEK : w), true};
+    return c;
+}
+
+/* Where t falls between two bucket centres (bucket b's centre is at b + 30 min): buckets b0 and
+ * b0 + 1 (mod period), weight w of b1. */
+static struct pos pos_of(int m, int64_t t_ns)
+{
+    const struct clock *c = clock_of(t_ns);
+    uint32_t period = m == DAILY ? NDAY : NWEEK, b = m == DAILY ? c->day : c->week;
+    double frac = c->frac;
     if (frac >= 0.5) {
         frac -= 0.5;
     } else {
-        hr--;
+        b = b == 0 ? period - 1 : b - 1;
         frac += 0.5;
     }
-    int64_t b = (hr + offset) % period;
-    if (b < 0)
-        b += period;
-    return (struct pos){(uint32_t)b, (uint32_t)((b + 1) % period), frac};
-}
-
-/* The epoch began on a Thursday: hour 72 of a week that starts on Monday. */
-static struct pos pos_of(int m, int64_t t_ns)
-{
-    return m == DAILY ? position(t_ns, NDAY, 0) : position(t_ns, NWEEK, 72);
+    return (struct pos){b, b + 1 == period ? 0 : b + 1, frac};
 }
 
 static float *profile(struct seasonal *s, int m)
