@@ -109,6 +109,13 @@ static int replay_emit(void *ctx, const struct ad_candidate *c)
     return 0;
 }
 
+static int check_sink(void *ctx, const struct ad_candidate *c)
+{
+    (void)ctx;
+    (void)c;
+    return 0;
+}
+
 static int load_config(const char *path, struct ad_config **ret)
 {
     struct ad_err err = {0};
@@ -320,7 +327,19 @@ int main(int argc, char **argv)
         struct ad_config *cfg = NULL;
         if (load_config(argv[2], &cfg) < 0)
             return 1;
+        /* Build the pipeline once, as aiopsd --check-config does: semantic errors (a topology
+         * file, a mask's regex, a detector name) are found too. */
+        struct ad_pipeline *p = NULL;
+        struct ad_cand_sink sink = {NULL, check_sink};
+        struct ad_err err = {0};
+        char buf[512];
+        int r = ad_pipeline_create(cfg, &sink, &p, &err);
+        ad_pipeline_destroy(p);
         ad_config_destroy(cfg);
+        if (r < 0) {
+            fprintf(stderr, "aiopsctl: %s: %s\n", argv[2], ad_err_str(&err, buf, sizeof(buf)));
+            return 1;
+        }
         printf("aiopsctl: configuration %s is valid\n", argv[2]);
         return 0;
     }

@@ -1101,9 +1101,9 @@ static int compile_extra(struct ad_tmpl *t, const struct ad_tmpl_cfg *cfg, struc
             ok = is_alnum((unsigned char)item[k]) || item[k] == '_';
         if (!ok)
             return ad_err_set(reterr, EINVAL,
-                              "models.templates.extra_masks: \"%.64s\": expected name=regex with "
+                              "models.templates.masks[%zu]: \"%.64s\": expected name=regex with "
                               "a name of 1-%d letters, digits or _",
-                              item, NAME_MAX_LEN);
+                              i, item, NAME_MAX_LEN);
         struct extra *x = &t->extra[i];
         x->name[0] = '<';
         memcpy(x->name + 1, item, nl);
@@ -1118,9 +1118,9 @@ static int compile_extra(struct ad_tmpl *t, const struct ad_tmpl_cfg *cfg, struc
             PCRE2_UCHAR msg[128];
             pcre2_get_error_message(code, msg, sizeof(msg));
             return ad_err_set(reterr, EINVAL,
-                              "models.templates.extra_masks: mask \"%.*s\": bad regex at offset "
+                              "models.templates.masks[%zu]: mask \"%.*s\": bad regex at offset "
                               "%zu: %s",
-                              (int)nl, item, (size_t)off, (const char *)msg);
+                              i, (int)nl, item, (size_t)off, (const char *)msg);
         }
         pcre2_jit_compile(x->re, PCRE2_JIT_COMPLETE); /* without JIT it still matches */
     }

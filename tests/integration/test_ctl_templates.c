@@ -178,6 +178,17 @@ static void errors_are_clear(void **state)
     free(run("templates -c bad.yaml missing.log", &st, err, sizeof(err)));
     assert_int_equal(st, 2);
     assert_non_null(strstr(err, "bad.yaml:3:17: models.templates.similarity"));
+    /* A mask that does not compile: check-config builds the pipeline, as aiopsd does, and says so. */
+    snprintf(path, sizeof(path), "%s/badmask.yaml", dir);
+    f = fopen(path, "w");
+    fputs("models:\n  templates:\n    masks: [\"ok=[0-9]+\", \"broken=(ab\"]\n", f);
+    fclose(f);
+    free(run("check-config badmask.yaml", &st, err, sizeof(err)));
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(err, "models.templates.masks[1]: mask \"broken\": bad regex at offset 3"));
+    free(run("templates -c badmask.yaml missing.log", &st, err, sizeof(err)));
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "models.templates.masks[1]"));
 }
 
 int main(void)

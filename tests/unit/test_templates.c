@@ -120,6 +120,15 @@ static void log_events_carry_their_template_and_parameters(void **state)
     for (uint8_t i = 0; i < b.n_params; i++)
         found = found || ad_str_eq_c(b.params[i], "10.0.0.7");
     assert_true(found);
+    /* A bad extra mask in the config is refused, naming the item and the regex error. */
+    struct ad_config *bad = NULL;
+    struct ad_templates *bt = NULL;
+    struct ad_err err = {0};
+    const char *yaml = "models:\n  templates:\n    masks: [\"ok=[0-9]+\", \"broken=(ab\"]\n";
+    assert_int_equal(ad_config_load_string("t.yaml", yaml, strlen(yaml), ad_sections(), &bad, &err), 0);
+    assert_int_equal(ad_templates_create(ad_config_get(bad, "models.templates"), &bt, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "models.templates.masks[1]: mask \"broken\": bad regex at offset 3"));
+    ad_config_destroy(bad);
     /* Another service has its own templates; alerts and metrics pass untouched. */
     struct ad_event c = logline("web", "web-1", "connection to 10.0.0.1 refused after 30 ms", FX_T0 + 2 * S);
     assert_int_equal(feed(&f, &c, out, checks, 4), 0);
