@@ -19,6 +19,7 @@
 #include "common/hash.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/ser.h"
 #include "daemon/fileio.h"
 #include "daemon/pipeline.h"
 
@@ -54,17 +55,6 @@ static void put_u64(unsigned char *p, uint64_t v)
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 int ad_model_state_check(const char *magic, const void *data, size_t len, const void **payload,
                          size_t *plen, const char **why)
@@ -73,15 +63,18 @@ int ad_model_state_check(const char *magic, const void *data, size_t len, const 
     uint32_t order = 0x01020304u, seen;
     if (len < HEADER_SIZE || memcmp(p, magic, 8) != 0)
         return *why = "not a state file of this model", -EINVAL;
-    if (get_u32(p + 8) != FORMAT_VERSION)
-        return *why = "a state file of another format version", -EINVAL;
+    struct ad_rd r = ad_rd_make(p + 8, HEADER_SIZE - 8); /* the little-endian fields */
+    uint32_t version = ad_rd_u32(&r);
     memcpy(&seen, p + 12, 4);
+    (void)ad_rd_u32(&r);
+    uint64_t n = ad_rd_u64(&r), sum = ad_rd_u64(&r);
+    if (version != FORMAT_VERSION)
+        return *why = "a state file of another format version", -EINVAL;
     if (seen != order)
         return *why = "a state file written on a host of another byte order", -EINVAL;
-    uint64_t n = get_u64(p + 16);
     if (n != len - HEADER_SIZE)
         return *why = "truncated or padded (length does not match)", -EINVAL;
-    if (ad_hash64(p + HEADER_SIZE, (size_t)n, 0) != get_u64(p + 24))
+    if (ad_hash64(p + HEADER_SIZE, (size_t)n, 0) != sum)
         return *why = "corrupt (checksum does not match)", -EINVAL;
     *payload = p + HEADER_SIZE;
     *plen = (size_t)n;

@@ -969,14 +969,22 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
     return 0;
 }
 
+/* The model's load op: nothing half-loaded, a refused state leaves learning to start from
+ * scratch. */
+static int op_load(void *state, struct ad_rd *r, struct ad_err *reterr)
+{
+    struct ad_baseline *b = state;
+    int rc = load_from(b, r, reterr);
+    if (rc < 0)
+        while (b->n > 0)
+            forget(b, 0);
+    return rc;
+}
+
 int ad_baseline_load(struct ad_baseline *b, const void *data, size_t len, struct ad_err *reterr)
 {
     struct ad_rd r = ad_rd_make(data, len);
-    int rc = load_from(b, &r, reterr);
-    if (rc < 0)
-        while (b->n > 0)
-            forget(b, 0); /* nothing half-loaded: learning starts from scratch */
-    return rc;
+    return op_load(b, &r, reterr);
 }
 
 int ad_baseline_params_for(const struct ad_baseline_cfg *cfg, const char *key,
@@ -1096,16 +1104,6 @@ static int op_save(const void *state, struct ad_wr *w)
 {
     save_to(state, w);
     return w->err;
-}
-
-static int op_load(void *state, struct ad_rd *r, struct ad_err *reterr)
-{
-    struct ad_baseline *b = state;
-    int rc = load_from(b, r, reterr);
-    if (rc < 0)
-        while (b->n > 0)
-            forget(b, 0);
-    return rc;
 }
 
 const struct ad_model_ops ad_model_baseline = {

@@ -564,13 +564,19 @@ static int load_from(struct ad_templates *t, struct ad_rd *r, struct ad_err *ret
     return 0;
 }
 
+/* The model's load op: nothing half-loaded, a refused state leaves mining to start from scratch. */
+static int op_load(void *state, struct ad_rd *r, struct ad_err *reterr)
+{
+    int rc = load_from(state, r, reterr);
+    if (rc < 0)
+        clear(state);
+    return rc;
+}
+
 int ad_templates_load(struct ad_templates *t, const void *data, size_t len, struct ad_err *reterr)
 {
     struct ad_rd r = ad_rd_make(data, len);
-    int rc = load_from(t, &r, reterr);
-    if (rc < 0)
-        clear(t);
-    return rc;
+    return op_load(t, &r, reterr);
 }
 
 /* --- model ops ------------------------------------------------------------------------------ */
@@ -680,14 +686,6 @@ static int op_save(const void *state, struct ad_wr *w)
 {
     save_to(state, w);
     return w->err;
-}
-
-static int op_load(void *state, struct ad_rd *r, struct ad_err *reterr)
-{
-    int rc = load_from(state, r, reterr);
-    if (rc < 0)
-        clear(state);
-    return rc;
 }
 
 const struct ad_model_ops ad_model_templates = {

@@ -15,7 +15,6 @@
 #include "fx_daemon.h"
 #include "fx_xml.h"
 
-#define CTL AD_BINARY_DIR "/aiopsctl"
 #define N_ROWS 600
 #define SPIKE_ROW 500 /* 0-based among the data rows */
 #define SPIKE_VALUE 150.0
@@ -95,17 +94,8 @@ static void write_spike_file(const char *name, char (*ts)[40])
 /* Runs aiopsctl with args (a shell fragment), stdout captured, stderr into dir/stderr. */
 static char *run(const char *args, int *ret_status, char *err, size_t err_n)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "cd '%s' && " CTL " %s 2>'%s/stderr'", dir, args, dir);
-    char *out = fx_run_capture(cmd, ret_status);
+    char *out = fx_ctl(dir, args, ret_status, err, err_n);
     assert_non_null(out);
-    char path[256];
-    path_of("stderr", path, sizeof(path));
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(err, 1, err_n - 1, f);
-    err[n] = '\0';
-    fclose(f);
     return out;
 }
 

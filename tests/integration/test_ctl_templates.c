@@ -14,7 +14,6 @@
 
 #include "fx_daemon.h"
 
-#define CTL AD_BINARY_DIR "/aiopsctl"
 #define N_LINES 300
 
 static char dir[64];
@@ -61,16 +60,8 @@ static void write_log(const char *name, int *kinds)
 
 static char *run(const char *args, int *status, char *err, size_t n)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "cd '%s' && " CTL " %s 2>'%s/stderr'", dir, args, dir);
-    char *out = fx_run_capture(cmd, status);
+    char *out = fx_ctl(dir, args, status, err, n);
     assert_non_null(out);
-    snprintf(cmd, sizeof(cmd), "%s/stderr", dir);
-    FILE *f = fopen(cmd, "r");
-    assert_non_null(f);
-    size_t k = fread(err, 1, n - 1, f);
-    err[k] = '\0';
-    fclose(f);
     return out;
 }
 

@@ -69,17 +69,6 @@ static struct ad_event metric(const char *host, const char *check, int64_t t, do
     return ev;
 }
 
-static const char *label(const struct ad_event *ev, const char *name)
-{
-    static char v[64];
-    for (size_t i = 0; i < ev->n_labels; i++)
-        if (ad_str_eq_c(ev->labels[i].name, name)) {
-            snprintf(v, sizeof(v), "%.*s", (int)ev->labels[i].value.len, ev->labels[i].value.p);
-            return v;
-        }
-    return NULL;
-}
-
 /* Feeds n normal points (50 ± 2) of host/cpu from point index *i on; none may raise. */
 static void feed_normal(struct fx *f, const char *host, uint64_t *i, uint64_t n)
 {
@@ -113,12 +102,12 @@ static void anomaly_raises_after_alert_after_points_and_resolves(void **state)
     assert_true(ad_str_eq_c(ev.check, "baseline:h1/cpu"));
     assert_true(ad_str_eq_c(ev.resource, "h1"));
     assert_true(ev.has_value && ev.value == 97);
-    double expected = atof(label(&ev, "baseline_expected"));
-    double upper = atof(label(&ev, "baseline_upper"));
+    double expected = atof(fx_label(&ev, "baseline_expected"));
+    double upper = atof(fx_label(&ev, "baseline_upper"));
     assert_true(fabs(expected - 50) < 3);
     assert_true(upper > 52 && upper < 97);
-    assert_true(atof(label(&ev, "baseline_score")) > 0.5);
-    assert_string_equal(label(&ev, "baseline_detector"), "robust");
+    assert_true(atof(fx_label(&ev, "baseline_score")) > 0.5);
+    assert_string_equal(fx_label(&ev, "baseline_detector"), "robust");
     assert_non_null(strstr(ev.summary.p, "above its learned band"));
     struct ad_event extra;
     assert_int_equal(ad_baseline_take(f.b, &extra), 0); /* no static rule: one alert */
@@ -171,7 +160,7 @@ static void score_threshold_raises_on_one_point(void **state)
     if (r1 != 0)
         assert_int_equal(push(&f, "h1", &i, 500, &ev), 0);
     assert_int_equal(ev.status, AD_STATUS_FIRING);
-    assert_true(atof(label(&ev, "baseline_score")) >= 0.6);
+    assert_true(atof(fx_label(&ev, "baseline_score")) >= 0.6);
     done(&f);
 }
 
@@ -190,7 +179,7 @@ static void static_threshold_with_hysteresis_next_to_the_band(void **state)
     assert_true(ad_str_eq_c(extra.check, "threshold:h2/cpu"));
     assert_int_equal(extra.severity, AD_SEV_WARNING);
     assert_int_equal(extra.status, AD_STATUS_FIRING);
-    assert_string_equal(label(&extra, "threshold_warning"), "80");
+    assert_string_equal(fx_label(&extra, "threshold_warning"), "80");
     assert_int_equal(ad_baseline_take(f.b, &extra), 0);
     /* 95: critical. 87: still critical (within the 5 of hysteresis under 90). 84: warning. */
     assert_int_equal(push(&f, "h2", &i, 95, &ev), 0);

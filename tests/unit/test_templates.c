@@ -87,17 +87,6 @@ static int tick(struct fx *f, int64_t now, struct ad_event *out, char (*checks)[
     return k;
 }
 
-static const char *label(const struct ad_event *ev, const char *name)
-{
-    static char v[128];
-    for (size_t i = 0; i < ev->n_labels; i++)
-        if (ad_str_eq_c(ev->labels[i].name, name)) {
-            snprintf(v, sizeof(v), "%.*s", (int)ev->labels[i].value.len, ev->labels[i].value.p);
-            return v;
-        }
-    return NULL;
-}
-
 static void log_events_carry_their_template_and_parameters(void **state)
 {
     (void)state;
@@ -160,7 +149,7 @@ static void new_templates_alert_after_the_learning_period_and_resolve(void **sta
     assert_true(out[0].template_id == b.template_id);
     assert_true(ad_str_eq_c(out[0].resource, "db-1"));
     assert_true(ad_str_eq_c(out[0].service, "db"));
-    assert_non_null(label(&out[0], "template_id"));
+    assert_non_null(fx_label(&out[0], "template_id"));
     assert_non_null(strstr(out[0].summary.p, "new log template in db: FATAL: could not open relation"));
     /* The same template again: no new alert. */
     struct ad_event c = logline("db", "db-1", "FATAL: could not open relation 1663/16384/2700", FX_T0 + 12 * MIN);
@@ -204,7 +193,7 @@ static void a_burst_of_one_template_raises_a_rate_alert_that_resolves(void **sta
     assert_true(strncmp(checks[0], "log:rate:", 9) == 0);
     assert_int_equal(out[0].status, AD_STATUS_FIRING);
     assert_true(out[0].has_value && out[0].value == 200);
-    assert_string_equal(label(&out[0], "log_rate"), "200");
+    assert_string_equal(fx_label(&out[0], "log_rate"), "200");
     /* Back to two a minute: two quiet intervals resolve it. */
     int resolved = 0;
     for (int m = 1; m < 5; m++) {
