@@ -114,6 +114,13 @@ static void put_flat(const char *s)
         putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
 }
 
+/* The id story in --summary: a template folded into another, old id -> new id. */
+static void print_merge(void *ctx, uint64_t from, uint64_t to)
+{
+    (void)ctx;
+    printf("folded     %016llx -> %016llx\n", (unsigned long long)from, (unsigned long long)to);
+}
+
 struct order {
     uint64_t id, count;
 };
@@ -177,15 +184,7 @@ static int miner_config(const char *path, struct ad_config **cfg, struct ad_tmpl
         return -1;
     }
     const struct ad_templates_cfg *t = ad_config_get(*cfg, "models.templates");
-    *mc = (struct ad_tmpl_cfg){
-        .similarity = t->similarity,
-        .depth = (uint32_t)t->depth,
-        .max_children = (uint32_t)t->max_children,
-        .max_templates = (uint32_t)t->max_templates,
-        .max_line = (uint32_t)t->max_line,
-        .extra_masks = (const char *const *)t->masks.v,
-        .n_extra_masks = t->masks.n,
-    };
+    ad_templates_tmpl_cfg(t, mc);
     return 0;
 }
 
@@ -268,6 +267,8 @@ int ad_ctl_templates_run(int argc, char **argv)
     if (in != stdin)
         fclose(in);
     ad_tmpl_foreach(miner, final_text, &texts); /* the final text of every live template */
+    for (size_t i = 0; i < ids.n; i++) /* a template folded into another: the survivor's id */
+        ids.v[i] = ad_tmpl_resolve(miner, ids.v[i]);
     if (rc == 0 && !summary) {
         for (size_t i = 0; i < ids.n; i++) {
             printf("%016llx\t", (unsigned long long)ids.v[i]);
@@ -295,6 +296,7 @@ int ad_ctl_templates_run(int argc, char **argv)
             }
         }
         free(o);
+        ad_tmpl_foreach_merge(miner, print_merge, NULL);
     }
     struct ad_tmpl_stats st;
     ad_tmpl_get_stats(miner, &st);

@@ -82,6 +82,22 @@ static void free_masks(char **m, size_t n)
     free(m);
 }
 
+void ad_templates_tmpl_cfg(const struct ad_templates_cfg *cfg, struct ad_tmpl_cfg *ret)
+{
+    *ret = (struct ad_tmpl_cfg){
+        .similarity = cfg->similarity,
+        .depth = (uint32_t)cfg->depth,
+        .max_children = (uint32_t)cfg->max_children,
+        .max_templates = (uint32_t)cfg->max_templates,
+        .max_line = (uint32_t)cfg->max_line,
+        .merge_min = (uint32_t)cfg->merge_min,
+        .merge_mean = cfg->merge_mean,
+        .merge_always = (uint32_t)cfg->merge_always,
+        .extra_masks = (const char *const *)cfg->masks.v,
+        .n_extra_masks = cfg->masks.n,
+    };
+}
+
 static int apply_cfg(struct ad_templates *t, const struct ad_templates_cfg *cfg,
                      struct ad_err *reterr)
 {
@@ -95,15 +111,9 @@ static int apply_cfg(struct ad_templates *t, const struct ad_templates_cfg *cfg,
             free_masks(m, i);
             return ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
         }
-    struct ad_tmpl_cfg mc = {
-        .similarity = cfg->similarity,
-        .depth = (uint32_t)cfg->depth,
-        .max_children = (uint32_t)cfg->max_children,
-        .max_templates = (uint32_t)cfg->max_templates,
-        .max_line = (uint32_t)cfg->max_line,
-        .extra_masks = (const char *const *)m,
-        .n_extra_masks = cfg->masks.n,
-    };
+    struct ad_tmpl_cfg mc;
+    ad_templates_tmpl_cfg(cfg, &mc);
+    mc.extra_masks = (const char *const *)m;
     /* The masks are checked here, by building a miner once. */
     struct ad_tmpl *probe;
     int r = ad_tmpl_create(&mc, &probe, reterr);
@@ -584,8 +594,16 @@ int ad_templates_load(struct ad_templates *t, const void *data, size_t len, stru
 static const struct ad_opt templates_opts[] = {
     AD_OPT_BOOL("enabled", "true", struct ad_templates_cfg, enabled,
                 "Mine log events into templates; raise alerts on new templates and rate bursts."),
-    AD_OPT_DOUBLE("similarity", "0.5", "0.05", "1", struct ad_templates_cfg, similarity,
+    AD_OPT_DOUBLE("similarity", "0.6", "0.05", "1", struct ad_templates_cfg, similarity,
                   "Share of a line's tokens equal to a template's for the line to join it."),
+    AD_OPT_UINT("merge_min", "4", "2", "1000", struct ad_templates_cfg, merge_min,
+                "Distinct words at one position before sibling templates may fold into one."),
+    AD_OPT_DOUBLE("merge_mean", "1", "0.1", "1000000", struct ad_templates_cfg, merge_mean,
+                  "...when the words other than the most frequent average at most this many "
+                  "lines."),
+    AD_OPT_UINT("merge_always", "4", "2", "1000", struct ad_templates_cfg, merge_always,
+                "Distinct words at one position that fold sibling templates whatever their "
+                "counts."),
     AD_OPT_UINT("depth", "4", "3", "16", struct ad_templates_cfg, depth,
                 "Prefix-tree depth (token count, then depth - 2 leading tokens)."),
     AD_OPT_UINT("max_children", "100", "2", "100000", struct ad_templates_cfg, max_children,

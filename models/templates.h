@@ -23,11 +23,12 @@ struct ad_buf;
 struct ad_err;
 struct ad_event;
 struct ad_templates;
+struct ad_tmpl_cfg;
 
 struct ad_templates_cfg {
     bool enabled;
-    double similarity;
-    uint64_t depth, max_children, max_templates, max_services, max_line;
+    double similarity, merge_mean;
+    uint64_t depth, max_children, max_templates, max_services, max_line, merge_min, merge_always;
     struct ad_strlist masks;         /* extra "name=regex" masks */
     int64_t learning_period_ns;      /* per service: no new-template alerts before this */
     bool alert_new;
@@ -56,6 +57,9 @@ extern const struct ad_model_ops ad_model_templates;
 int ad_templates_create(const struct ad_templates_cfg *cfg, struct ad_templates **ret,
                         struct ad_err *reterr);
 void ad_templates_destroy(struct ad_templates *t); /* NULL-safe */
+/* The miner's config from the model's (masks borrowed from cfg): one mapping for the daemon and
+ * aiopsctl templates. */
+void ad_templates_tmpl_cfg(const struct ad_templates_cfg *cfg, struct ad_tmpl_cfg *ret);
 /* Log events: mined and annotated, 0 (passed on). Other kinds pass untouched. */
 int ad_templates_observe(struct ad_templates *t, struct ad_event *ev);
 /* 1 and the next alert produced by observe or expire (valid until the next observe, expire or

@@ -17,19 +17,13 @@
 #include "common/u64map.h"
 
 #define MAX_TOKENS 256  /* per line; the rest of a longer line is its last token, unmasked */
-#define QUOTE_MAX 1024  /* a quoted string longer than this is not one token */
 #define NAME_MAX_LEN 32 /* an extra mask's name */
 #define NIL UINT32_MAX
 #define HSEED 0x7a1e5eedULL
 #define WILD_KEY 0x5bd1e9955bd1e995ULL /* the wildcard child's token in node keys */
 #define STATE_MAGIC 0x4d544441u        /* "ADTM" */
-#define STATE_VERSION 1u
-
-/* Over-generalisation guards (docs/templates.md): a merge may turn at most MAX_WORD_DIFF
- * positions where both sides are plain words into <*>, and only when at least
- * MIN_CONST_FOR_WORD other words stay equal. */
-#define MAX_WORD_DIFF 1
-#define MIN_CONST_FOR_WORD 3
+#define STATE_VERSION 2u               /* 1: before issue 13 (other token hashes): refused */
+#define MAX_HOPS 64                    /* resolving an id through the merge records */
 
 /* Per position: TF_WILD merged <*>; TF_VAR masked variable; TF_WORD plain word (or key=word);
  * TF_KEY key= with no value (an absent field: a constant that never becomes <*>); TF_SPAN
@@ -39,7 +33,7 @@ enum { TF_WILD = 1, TF_VAR = 2, TF_WORD = 4, TF_KEY = 8, TF_SPAN = 16 };
 #define TF_DECO (TF_VAR | TF_SPAN)
 #define TF_ALL (TF_WILD | TF_VAR | TF_WORD | TF_KEY | TF_SPAN)
 
-enum mask { M_NONE, M_IP, M_NUM, M_HEX, M_UUID, M_PATH, M_URL, M_EMAIL, M_STR, M_ANY, M_EXTRA };
+enum mask { M_NONE, M_IP, M_NUM, M_HEX, M_UUID, M_PATH, M_URL, M_EMAIL, M_ANY, M_EXTRA };
 static const struct ad_str mask_names[M_EXTRA] = {
     {"", 0},
     AD_STR_LIT("<IP>"),
@@ -49,7 +43,6 @@ static const struct ad_str mask_names[M_EXTRA] = {
     AD_STR_LIT("<PATH>"),
     AD_STR_LIT("<URL>"),
     AD_STR_LIT("<EMAIL>"),
-    AD_STR_LIT("<STR>"),
     AD_STR_LIT("<*>"),
 };
 
@@ -101,6 +94,10 @@ struct tpl {
     uint32_t text_len;
 };
 
+struct merge {
+    uint64_t from, to;
+};
+
 struct node {
     uint32_t n_children;
     uint32_t head, tail; /* templates of a leaf, creation order */
@@ -121,7 +118,12 @@ struct ad_tmpl {
     struct ad_u64map id_map;
     struct list ls[2]; /* L_LRU, L_AGE */
     uint64_t seq;
-    size_t tpl_bytes; /* arrays and text of the live templates */
+    size_t tpl_bytes;     /* arrays and text of the live templates */
+    struct merge *merges; /* ring of the last AD_TMPL_MAX_MERGES merges, oldest at merge_head */
+    uint32_t n_merges, merge_head;
+    struct ad_u64map merge_map; /* old id -> ring slot */
+    uint32_t *sib;              /* fold_siblings' scratch: one slot per template */
+    uint32_t cap_sib;
     struct scratch scr;
     struct ad_tmpl_stats st;
 };
@@ -385,6 +387,10 @@ static uint32_t classify(const struct ad_tmpl *t, struct scratch *s, const unsig
             return M_UUID;
         size_t ip = scan_ipv4(p, n);
         if (ip) {
+            /* a list of addresses is one variable: "10.0.0.5,10.11.10.1" */
+            size_t more;
+            while (ip + 1 < n && p[ip] == ',' && (more = scan_ipv4(p + ip + 1, n - ip - 1)))
+                ip += 1 + more;
             *ret_len = ip;
             return M_IP;
         }
@@ -422,42 +428,15 @@ static struct ad_str mask_name(const struct ad_tmpl *t, uint32_t m)
     return mask_names[m];
 }
 
-/* A quoted string starting at p[i] ('...' or "..."): its end (after the closing quote and any
- * trailing punctuation, at whitespace or the end), or 0 when it is not one. */
-static size_t quoted_end(const unsigned char *p, size_t n, size_t i)
-{
-    size_t lim = n - i > QUOTE_MAX ? i + QUOTE_MAX : n;
-    for (size_t q = i + 1; q < lim; q++) {
-        if (p[q] != p[i])
-            continue;
-        size_t e = q + 1;
-        while (e < n && is_trail_punct(p[e]))
-            e++;
-        if (e == n || is_space(p[e]))
-            return q > i + 1 ? e : 0;
-    }
-    return 0;
-}
-
 /* Fills the token's mask, variable part and flags from its raw bytes p[tk->s..tk->e). */
 static void mask_token(const struct ad_tmpl *t, struct scratch *s, const unsigned char *p,
-                       struct ltok *tk, bool quoted)
+                       struct ltok *tk)
 {
     size_t cs = tk->s, ce = tk->e;
     tk->mask = M_NONE;
     tk->flags = 0;
     tk->deco = 0;
     tk->vs = tk->ve = 0;
-    if (quoted) {
-        size_t q = ce;
-        while (p[q - 1] != p[cs])
-            q--;
-        tk->vs = (uint32_t)cs + 1;
-        tk->ve = (uint32_t)q - 1;
-        tk->mask = M_STR;
-        tk->flags = TF_VAR;
-        return;
-    }
     while (cs < ce && is_lead_punct(p[cs]))
         cs++;
     while (ce > cs && is_trail_punct(p[ce - 1]))
@@ -498,15 +477,18 @@ static void mask_token(const struct ad_tmpl *t, struct scratch *s, const unsigne
     tk->flags = TF_VAR;
 }
 
-/* FNV-1a over the bytes around the variable: decorations are a few bytes. */
+/* FNV-1a over the letters, digits and '=' around the variable: "uid=<NUM>" and
+ * "LOGIN(uid=<NUM>)" differ, "[<IP>]" and "<IP>," do not (punctuation is not a key). */
 static uint32_t deco_of(const unsigned char *p, const struct ltok *tk)
 {
     uint32_t h = 2166136261u;
     for (uint32_t i = tk->s; i < tk->vs; i++)
-        h = (h ^ p[i]) * 16777619u;
+        if (is_alnum(p[i]) || p[i] == '=')
+            h = (h ^ p[i]) * 16777619u;
     h = (h ^ 0x100) * 16777619u;
     for (uint32_t i = tk->ve; i < tk->e; i++)
-        h = (h ^ p[i]) * 16777619u;
+        if (is_alnum(p[i]) || p[i] == '=')
+            h = (h ^ p[i]) * 16777619u;
     return h;
 }
 
@@ -582,6 +564,46 @@ static void build_mtext(const struct ad_tmpl *t, struct scratch *s, const char *
     s->mlen = (size_t)(o - s->mtext);
 }
 
+/* English month and weekday abbreviations ("Fri Jun 17 07:07:00 2005"): parts of a date when
+ * a number or another such name stands next to them. */
+static bool date_name(const unsigned char *p, size_t n)
+{
+    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDecMonTueWedThuFriSatSun";
+    while (n && is_trail_punct(p[n - 1]))
+        n--;
+    if (n != 3)
+        return false;
+    for (size_t i = 0; i + 3 <= sizeof(names) - 1; i += 3)
+        if (!memcmp(names + i, p, 3))
+            return true;
+    return false;
+}
+
+/* The next token of the line starts with a digit or is a date name. */
+static bool date_next(const unsigned char *p, size_t n, size_t i)
+{
+    while (i < n && is_space(p[i]))
+        i++;
+    size_t j = i;
+    while (j < n && !is_space(p[j]))
+        j++;
+    return i < n && (is_digit(p[i]) || date_name(p + i, j - i));
+}
+
+/* A unit of size or time standing after a number ("5.2 KB,", "200 ms"): the length of the unit
+ * (without trailing punctuation), 0 when the word is none. */
+static size_t unit_len(const unsigned char *p, size_t n)
+{
+    static const char *const units[] = {"B",   "KB",  "kB",  "MB", "GB", "TB", "PB", "KiB",
+                                        "MiB", "GiB", "TiB", "ms", "us", "ns", "s",  "sec"};
+    while (n && is_trail_punct(p[n - 1]))
+        n--;
+    for (size_t i = 0; n && n <= 3 && i < sizeof(units) / sizeof(units[0]); i++)
+        if (strlen(units[i]) == n && !memcmp(units[i], p, n))
+            return n;
+    return 0;
+}
+
 /* Cuts the line (already bounded by max_line) into masked tokens. */
 static void tokenize(const struct ad_tmpl *t, struct scratch *s, const char *line, size_t n)
 {
@@ -605,28 +627,41 @@ static void tokenize(const struct ad_tmpl *t, struct scratch *s, const char *lin
             hash_token(line, tk);
             break;
         }
-        size_t q = (p[i] == '"' || p[i] == '\'') ? quoted_end(p, n, i) : 0;
         uint32_t acc = 0;
-        if (q) {
-            i = q;
-        } else {
-            for (uint32_t c; i < n && !((c = cls[p[i]]) & C_SP); i++)
-                acc |= c;
-        }
+        for (uint32_t c; i < n && !((c = cls[p[i]]) & C_SP); i++)
+            acc |= c;
         tk->e = (uint32_t)i;
-        if (!q && !(acc & ~(uint32_t)(C_A | C_H))) { /* letters only: a word, the common case */
+        if (!(acc & ~(uint32_t)(C_A | C_H))) { /* letters only: a word, the common case */
             tk->mask = M_NONE;
             tk->flags = TF_WORD;
             tk->deco = tk->vs = tk->ve = 0;
+            if (date_name(p + tk->s, i - tk->s) &&
+                ((s->n > 1 && tk[-1].mask == M_NUM) || date_next(p, n, i))) {
+                tk->mask = M_NUM; /* one date: "Fri Jun 17 07:07:00 2005" is one <NUM> run */
+                tk->flags = TF_VAR;
+                tk->vs = tk->s;
+                tk->ve = tk->s + 3;
+            }
         } else {
-            mask_token(t, s, p, tk, q != 0);
+            mask_token(t, s, p, tk);
+        }
+        struct ltok *prev = s->n > 1 ? tk - 1 : NULL;
+        size_t ul;
+        if (prev && prev->mask == M_NUM && prev->ve == prev->e && (tk->flags & TF_WORD) &&
+            (ul = unit_len(p + tk->s, tk->e - tk->s))) {
+            /* "5.2 KB," is one number with its unit, whatever the unit */
+            prev->ve = tk->s + (uint32_t)ul;
+            prev->e = tk->e;
+            prev->deco = deco_of(p, prev);
+            hash_token(line, prev);
+            s->n--;
+            continue;
         }
         if (tk->flags & TF_DECO)
             tk->deco = deco_of(p, tk);
         hash_token(line, tk);
         /* A run of identical masked tokens is one list-valued variable ("delete <*> <*> <*>"
          * has as many tokens as blocks): the run becomes one token spanning it. */
-        struct ltok *prev = s->n > 1 ? tk - 1 : NULL;
         if (prev && (prev->flags & tk->flags & TF_VAR) && prev->h == tk->h) {
             prev->e = tk->e;
             prev->ve = tk->ve;
@@ -725,33 +760,25 @@ static int leaf_make(struct ad_tmpl *t, const struct scratch *s, uint32_t *ret)
 /* ---- templates ---------------------------------------------------------------------------- */
 
 struct score {
-    uint32_t eq, diff, wild;
+    uint32_t eq, diff, wild, cdiff, cpos;
 };
 
-/* Words without trailing punctuation. */
-static size_t word_len(const char *p, size_t n)
+/* A template position or line token that is a plain constant candidate: no mask, no wildcard,
+ * not a key=value value. Two of them that differ make a sibling, never a <*>, until the
+ * position proves variable (fold_siblings). */
+static inline bool const_flags(uint8_t f)
 {
-    while (n && is_trail_punct((unsigned char)p[n - 1]))
-        n--;
-    return n;
+    return !(f & (TF_WILD | TF_VAR | TF_KEY)) && (!(f & TF_SPAN) || (f & TF_WORD));
 }
 
-/* Inflections of one word (failure/failures, connect/connected) mark different messages, not
- * values of a variable: one is the other plus at most 3 letters. */
-static bool inflected(const char *a, size_t na, const char *b, size_t nb)
-{
-    na = word_len(a, na);
-    nb = word_len(b, nb);
-    size_t m = na < nb ? na : nb;
-    return m >= 3 && na != nb && (na > nb ? na - nb : nb - na) <= 3 && !memcmp(a, b, m);
-}
-
-/* Compares the line with a template of the same length; false when it may not join it: under
- * the similarity, or refused by a guard. */
+/* Compares the line with a template of the same length; false when it may not join it nor be
+ * its sibling: under the similarity, or refused by a guard. sc->cdiff counts the positions
+ * where both sides are different constants (the last one in sc->cpos): the line joins only at
+ * cdiff 0. The similarity is over the positions that are not such constants. */
 static bool compare(const struct ad_tmpl *t, const struct tpl *tp, const struct scratch *s,
-                    const char *line, struct score *sc)
+                    struct score *sc)
 {
-    uint32_t eq = 0, diff = 0, wdiff = 0, words = 0;
+    uint32_t eq = 0, diff = 0, cdiff = 0, cpos = NIL;
     for (uint32_t i = 0; i < tp->n_tok; i++) {
         uint8_t f = tp->tf[i];
         const struct ltok *tk = &s->tok[i];
@@ -772,39 +799,34 @@ static bool compare(const struct ad_tmpl *t, const struct tpl *tp, const struct 
         }
         if (tp->th[i] == tk->h) {
             eq++;
-            words += (f & (TF_WORD | TF_KEY)) ? 1 : 0;
             continue;
         }
         diff++;
-        uint8_t both = f & tk->flags;
         if ((f | tk->flags) & TF_KEY)
             return false;
         if ((f & TF_DECO) && (tk->flags & TF_DECO) && tp->td[i] != tk->deco)
             return false;
-        if (both & TF_WORD) {
-            if (inflected(tp->text + tp->toff[i], tp->tlen[i], line + tk->s, tk->e - tk->s))
-                return false;
-            wdiff++;
+        if (const_flags(f) && const_flags(tk->flags)) {
+            cdiff++;
+            cpos = i;
         }
     }
-    if ((uint64_t)eq * 1000000u < t->st_ppm * tp->n_tok)
+    if ((uint64_t)eq * 1000000u < t->st_ppm * (tp->n_tok - cdiff))
         return false;
-    if (wdiff > MAX_WORD_DIFF || (wdiff && words < MIN_CONST_FOR_WORD))
-        return false;
-    *sc = (struct score){eq, diff, tp->n_wild};
+    *sc = (struct score){eq, diff, tp->n_wild, cdiff, cpos};
     return true;
 }
 
 /* The best template of the leaf for the line (Drain's fast_match): most equal positions, then
- * most wildcards, then the oldest. NIL when none passes the similarity and the guard. */
+ * most wildcards, then the oldest. NIL when none passes the similarity and the guards. */
 static uint32_t best_in_leaf(const struct ad_tmpl *t, uint32_t leaf, const struct scratch *s,
-                             const char *line, struct score *ret)
+                             struct score *ret)
 {
     uint32_t best = NIL;
-    struct score b = {0, 0, 0}, sc;
+    struct score b = {0, 0, 0, 0, NIL}, sc;
     for (uint32_t i = t->nodes[leaf].head; i != NIL; i = t->tpls[i].leaf_next) {
         const struct tpl *tp = &t->tpls[i];
-        if (tp->n_tok != s->n || !compare(t, tp, s, line, &sc))
+        if (tp->n_tok != s->n || !compare(t, tp, s, &sc) || sc.cdiff)
             continue;
         if (best == NIL || sc.eq > b.eq || (sc.eq == b.eq && sc.wild > b.wild)) {
             best = i;
@@ -910,7 +932,8 @@ static void slot_free(struct ad_tmpl *t, uint32_t i)
     t->free_head = i;
 }
 
-static void evict(struct ad_tmpl *t, uint32_t i)
+/* Takes template i out of its leaf, its lists and the id map, and frees it. */
+static void tpl_remove(struct ad_tmpl *t, uint32_t i)
 {
     struct tpl *tp = &t->tpls[i];
     struct node *nd = &t->nodes[tp->leaf];
@@ -930,6 +953,11 @@ static void evict(struct ad_tmpl *t, uint32_t i)
     tpl_release(tp);
     slot_free(t, i);
     t->live--;
+}
+
+static void evict(struct ad_tmpl *t, uint32_t i)
+{
+    tpl_remove(t, i);
     t->st.evicted++;
 }
 
@@ -987,6 +1015,46 @@ static int tpl_create(struct ad_tmpl *t, struct scratch *s, const char *line, in
 
 enum { KEEP, PLAIN, DECORATED }; /* what a merge does to a position */
 
+/* Rewrites the template with act[k] applied to each position (KEEP, PLAIN <*>, or DECORATED:
+ * the line's decoration around <*>; s and line are only read for DECORATED); len is the new
+ * text's length. On -ENOMEM nothing changed. */
+static int tpl_rebuild(struct ad_tmpl *t, struct tpl *tp, const uint8_t *act, size_t len,
+                       const struct scratch *s, const char *line)
+{
+    char *text = malloc(len + 1);
+    if (!text)
+        return -ENOMEM;
+    char *o = text;
+    tp->n_wild = 0;
+    for (uint32_t k = 0; k < tp->n_tok; k++) {
+        const struct ltok *tk = act[k] == DECORATED ? &s->tok[k] : NULL;
+        if (k)
+            *o++ = ' ';
+        char *start = o;
+        if (act[k] == KEEP) {
+            memcpy(o, tp->text + tp->toff[k], tp->tlen[k]);
+            o += tp->tlen[k];
+        } else {
+            if (tk)
+                o = (char *)memcpy(o, line + tk->s, tk->vs - tk->s) + (tk->vs - tk->s);
+            o = (char *)memcpy(o, "<*>", 3) + 3;
+            if (tk)
+                o = (char *)memcpy(o, line + tk->ve, tk->e - tk->ve) + (tk->e - tk->ve);
+            tp->tf[k] = act[k] == DECORATED ? TF_WILD | TF_VAR : TF_WILD;
+            tp->th[k] = 0;
+        }
+        tp->toff[k] = (uint32_t)(start - text);
+        tp->tlen[k] = (uint32_t)(o - start);
+        tp->n_wild += (tp->tf[k] & TF_WILD) ? 1 : 0;
+    }
+    *o = '\0';
+    t->tpl_bytes = t->tpl_bytes - tp->text_len + len;
+    free(tp->text);
+    tp->text = text;
+    tp->text_len = (uint32_t)len;
+    return 0;
+}
+
 /* Turns the positions where the line differs into <*>: "<*>", or "rhost=<*>" when both sides
  * are masked in the same decoration. The text is rebuilt; on -ENOMEM nothing changed. */
 static int tpl_merge(struct ad_tmpl *t, struct tpl *tp, const struct scratch *s, const char *line,
@@ -1009,40 +1077,133 @@ static int tpl_merge(struct ad_tmpl *t, struct tpl *tp, const struct scratch *s,
                                  : tk->e - tk->s - (tk->ve - tk->vs) + 3;
     }
     *ret_changed = any;
-    if (!any)
-        return 0;
-    char *text = malloc(len + 1);
-    if (!text)
-        return -ENOMEM;
-    char *o = text;
-    tp->n_wild = 0;
-    for (uint32_t k = 0; k < tp->n_tok; k++) {
-        const struct ltok *tk = &s->tok[k];
-        if (k)
-            *o++ = ' ';
-        char *start = o;
-        if (act[k] == KEEP) {
-            memcpy(o, tp->text + tp->toff[k], tp->tlen[k]);
-            o += tp->tlen[k];
-        } else {
-            if (act[k] == DECORATED)
-                o = (char *)memcpy(o, line + tk->s, tk->vs - tk->s) + (tk->vs - tk->s);
-            o = (char *)memcpy(o, "<*>", 3) + 3;
-            if (act[k] == DECORATED)
-                o = (char *)memcpy(o, line + tk->ve, tk->e - tk->ve) + (tk->e - tk->ve);
-            tp->tf[k] = act[k] == DECORATED ? TF_WILD | TF_VAR : TF_WILD;
-            tp->th[k] = 0;
-        }
-        tp->toff[k] = (uint32_t)(start - text);
-        tp->tlen[k] = (uint32_t)(o - start);
-        tp->n_wild += (tp->tf[k] & TF_WILD) ? 1 : 0;
+    return any ? tpl_rebuild(t, tp, act, len, s, line) : 0;
+}
+
+/* Turns the marked positions of a template (mark[k] == PLAIN) into a plain <*>. */
+static int tpl_wild_at(struct ad_tmpl *t, struct tpl *tp, const uint8_t *mark)
+{
+    size_t len = tp->n_tok ? tp->n_tok - 1 : 0;
+    for (uint32_t k = 0; k < tp->n_tok; k++)
+        len += mark[k] ? 3 : tp->tlen[k];
+    return tpl_rebuild(t, tp, mark, len, NULL, NULL);
+}
+
+/* Remembers that `from` now lives on as `to` (the ring drops the oldest record when full). */
+static int merge_record(struct ad_tmpl *t, uint64_t from, uint64_t to)
+{
+    uint32_t slot;
+    if (t->n_merges == AD_TMPL_MAX_MERGES) {
+        slot = t->merge_head;
+        uint32_t v;
+        uint64_t old = t->merges[slot].from;
+        if (ad_u64map_get(&t->merge_map, old, &v) && v == slot)
+            ad_u64map_del(&t->merge_map, old);
+        t->merge_head = (t->merge_head + 1) % AD_TMPL_MAX_MERGES;
+    } else {
+        slot = (t->merge_head + t->n_merges++) % AD_TMPL_MAX_MERGES;
     }
-    *o = '\0';
-    t->tpl_bytes = t->tpl_bytes - tp->text_len + len;
-    free(tp->text);
-    tp->text = text;
-    tp->text_len = (uint32_t)len;
+    t->merges[slot] = (struct merge){from, to};
+    return ad_u64map_put(&t->merge_map, from, slot);
+}
+
+static int sib_reserve(struct ad_tmpl *t)
+{
+    if (t->cap_sib >= t->cap_tpls)
+        return 0;
+    uint32_t *v = realloc(t->sib, (size_t)t->cap_tpls * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    t->sib = v;
+    t->cap_sib = t->cap_tpls;
     return 0;
+}
+
+/* No template of the leaf takes the line. When some differ from it in one constant word, all
+ * at the same position, they and the line are the values of that position: once there are
+ * merge_min of them averaging at most merge_mean lines, or merge_always of them, the position
+ * is a variable and they fold into the oldest, which takes the line (*ret, NIL when no fold).
+ * Folded templates are removed; their ids are recorded as now meaning the survivor. */
+static int fold_siblings(struct ad_tmpl *t, uint32_t leaf, const struct scratch *s,
+                         const char *line, uint32_t *ret)
+{
+    *ret = NIL;
+    int r = sib_reserve(t);
+    if (r < 0)
+        return r;
+    uint32_t n = 0, pos = NIL;
+    struct score sc;
+    for (uint32_t i = t->nodes[leaf].head; i != NIL; i = t->tpls[i].leaf_next) {
+        const struct tpl *tp = &t->tpls[i];
+        if (tp->n_tok != s->n || !compare(t, tp, s, &sc) || sc.cdiff != 1)
+            continue;
+        if (pos == NIL)
+            pos = sc.cpos;
+        if (sc.cpos == pos)
+            t->sib[n++] = i;
+    }
+    /* The most frequent value may be a constant's usual value; the others say whether the
+     * position varies: many of them, each seen a few times. */
+    uint64_t lines = 1, top = 1;
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t c = t->tpls[t->sib[k]].count;
+        lines += c;
+        top = c > top ? c : top;
+    }
+    uint32_t d = n + 1;
+    bool fold =
+        n && (d >= t->cfg.merge_always ||
+              (d >= t->cfg.merge_min && (double)(lines - top) <= t->cfg.merge_mean * (d - 1)));
+    if (!fold)
+        return 0;
+    uint32_t surv = t->sib[0]; /* the leaf lists templates oldest first */
+    struct tpl *sp = &t->tpls[surv];
+    bool changed;
+    if ((r = tpl_merge(t, sp, s, line, &changed)) < 0)
+        return r;
+    uint8_t mark[MAX_TOKENS];
+    for (uint32_t k = 1; k < n; k++) {
+        const struct tpl *o = &t->tpls[t->sib[k]];
+        bool any = false;
+        for (uint32_t j = 0; j < sp->n_tok; j++) {
+            mark[j] = !(sp->tf[j] & TF_WILD) && sp->th[j] != o->th[j];
+            any |= mark[j];
+        }
+        if (any && (r = tpl_wild_at(t, sp, mark)) < 0)
+            return r;
+    }
+    for (uint32_t k = 1; k < n; k++) {
+        struct tpl *o = &t->tpls[t->sib[k]];
+        sp->count += o->count;
+        if (o->last_ns > sp->last_ns)
+            sp->last_ns = o->last_ns;
+        if ((r = merge_record(t, o->id, sp->id)) < 0)
+            return r;
+        tpl_remove(t, t->sib[k]);
+        t->st.merged++;
+    }
+    *ret = surv;
+    return 0;
+}
+
+uint64_t ad_tmpl_resolve(const struct ad_tmpl *t, uint64_t id)
+{
+    uint32_t v;
+    for (int hop = 0; hop < MAX_HOPS; hop++) {
+        if (ad_u64map_get(&t->id_map, id, &v) || !ad_u64map_get(&t->merge_map, id, &v))
+            return id;
+        id = t->merges[v].to;
+    }
+    return id;
+}
+
+void ad_tmpl_foreach_merge(const struct ad_tmpl *t,
+                           void (*fn)(void *ctx, uint64_t from, uint64_t to), void *ctx)
+{
+    for (uint32_t k = 0; k < t->n_merges; k++) {
+        const struct merge *m = &t->merges[(t->merge_head + k) % AD_TMPL_MAX_MERGES];
+        fn(ctx, m->from, m->to);
+    }
 }
 
 static void fill_match(const struct tpl *tp, const struct scratch *s, const char *line,
@@ -1140,6 +1301,15 @@ int ad_tmpl_create(const struct ad_tmpl_cfg *cfg, struct ad_tmpl **ret, struct a
         c.max_templates = AD_TMPL_DEFAULT_MAX_TEMPLATES;
     if (c.max_line == 0)
         c.max_line = AD_TMPL_DEFAULT_MAX_LINE;
+    if (c.merge_min == 0)
+        c.merge_min = AD_TMPL_DEFAULT_MERGE_MIN;
+    if (c.merge_mean <= 0)
+        c.merge_mean = AD_TMPL_DEFAULT_MERGE_MEAN;
+    if (c.merge_always == 0)
+        c.merge_always = AD_TMPL_DEFAULT_MERGE_ALWAYS;
+    if (c.merge_min < 2 || c.merge_always < 2)
+        return ad_err_set(reterr, EINVAL,
+                          "models.templates: merge_min and merge_always must be >= 2");
     if (c.similarity > 1 || c.depth < 3 || c.depth > 16 || c.max_children < 2 ||
         c.max_line > (1u << 24))
         return ad_err_set(reterr, EINVAL,
@@ -1160,6 +1330,8 @@ int ad_tmpl_create(const struct ad_tmpl_cfg *cfg, struct ad_tmpl **ret, struct a
     if (r < 0)
         goto out_free;
     if (ad_u64map_init(&t->node_map, 256) < 0 || ad_u64map_init(&t->id_map, 256) < 0 ||
+        ad_u64map_init(&t->merge_map, 64) < 0 ||
+        !(t->merges = malloc(AD_TMPL_MAX_MERGES * sizeof(*t->merges))) ||
         scratch_init(t, &t->scr) < 0) {
         r = ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
         goto out_free;
@@ -1187,6 +1359,9 @@ void ad_tmpl_destroy(struct ad_tmpl *t)
     free(t->nodes);
     ad_u64map_fini(&t->node_map);
     ad_u64map_fini(&t->id_map);
+    ad_u64map_fini(&t->merge_map);
+    free(t->merges);
+    free(t->sib);
     for (size_t i = 0; i < t->n_extra; i++)
         pcre2_code_free(t->extra[i].re);
     free(t->extra);
@@ -1210,21 +1385,31 @@ int ad_tmpl_add(struct ad_tmpl *t, struct ad_str line, int64_t now_ns, struct ad
     uint32_t leaf = leaf_find(t, s), i = NIL;
     struct score sc;
     if (leaf != NIL)
-        i = best_in_leaf(t, leaf, s, line.p, &sc);
+        i = best_in_leaf(t, leaf, s, &sc);
     bool created = false, changed = false;
     int r;
-    if (i == NIL) {
-        if ((r = tpl_create(t, s, line.p, now_ns, &i)) < 0)
+    if (i == NIL && leaf != NIL) {
+        if ((r = fold_siblings(t, leaf, s, line.p, &i)) < 0)
             return r;
-        created = true;
-        t->st.created++;
-    } else {
+        if (i != NIL) {
+            changed = true;
+            t->st.changed++;
+            list_unlink(t, L_LRU, i);
+            list_append(t, L_LRU, i);
+        }
+    } else if (i != NIL) {
         if ((r = tpl_merge(t, &t->tpls[i], s, line.p, &changed)) < 0)
             return r;
         if (changed)
             t->st.changed++;
         list_unlink(t, L_LRU, i);
         list_append(t, L_LRU, i);
+    }
+    if (i == NIL) {
+        if ((r = tpl_create(t, s, line.p, now_ns, &i)) < 0)
+            return r;
+        created = true;
+        t->st.created++;
     }
     struct tpl *tp = &t->tpls[i];
     tp->count++;
@@ -1248,7 +1433,7 @@ int ad_tmpl_match(const struct ad_tmpl *t, struct ad_str line, struct ad_tmpl_ma
     uint32_t leaf = leaf_find(t, &s), i = NIL;
     struct score sc;
     if (leaf != NIL)
-        i = best_in_leaf(t, leaf, &s, line.p, &sc);
+        i = best_in_leaf(t, leaf, &s, &sc);
     r = 0;
     /* Without learning, a match must not need new wildcards: the template as it is. */
     if (i != NIL && sc.diff == 0) {
@@ -1278,8 +1463,9 @@ void ad_tmpl_get_stats(const struct ad_tmpl *t, struct ad_tmpl_stats *ret)
     ret->templates = t->live;
     ret->bytes = sizeof(*t) + (size_t)t->cap_nodes * sizeof(struct node) +
                  (size_t)t->cap_tpls * sizeof(struct tpl) + ad_u64map_bytes(&t->node_map) +
-                 ad_u64map_bytes(&t->id_map) + t->tpl_bytes + t->scr.mcap +
-                 MAX_TOKENS * sizeof(struct ltok);
+                 ad_u64map_bytes(&t->id_map) + ad_u64map_bytes(&t->merge_map) +
+                 AD_TMPL_MAX_MERGES * sizeof(struct merge) + (size_t)t->cap_sib * sizeof(uint32_t) +
+                 t->tpl_bytes + t->scr.mcap + MAX_TOKENS * sizeof(struct ltok);
 }
 
 /* ---- state -------------------------------------------------------------------------------- */
@@ -1327,6 +1513,13 @@ int ad_tmpl_save(const struct ad_tmpl *t, struct ad_wr *w)
     for (uint32_t i = t->ls[L_LRU].head; i != NIL; i = t->tpls[i].ln[L_LRU].next)
         ad_wr_u32(w, ord[i]);
     free(ord);
+    ad_wr_u64(w, t->st.merged);
+    ad_wr_u32(w, t->n_merges);
+    for (uint32_t k = 0; k < t->n_merges; k++) {
+        const struct merge *m = &t->merges[(t->merge_head + k) % AD_TMPL_MAX_MERGES];
+        ad_wr_u64(w, m->from);
+        ad_wr_u64(w, m->to);
+    }
     return w->err;
 }
 
@@ -1395,10 +1588,18 @@ static int load_tpl(struct ad_tmpl *m, struct ad_rd *r, uint64_t *prev_seq)
 
 static int load_into(struct ad_tmpl *m, struct ad_rd *r, struct ad_err *reterr)
 {
-    if (ad_rd_u32(r) != STATE_MAGIC || ad_rd_u32(r) != STATE_VERSION)
+    if (ad_rd_u32(r) != STATE_MAGIC)
         return ad_err_set(reterr, EINVAL,
-                          "models.templates: state: not a template state "
-                          "(bad magic or version)");
+                          "models.templates: state: not a template state (bad magic)");
+    uint32_t version = ad_rd_u32(r);
+    if (version == 1)
+        return ad_err_set(reterr, EINVAL,
+                          "models.templates: state: version 1 (written before the sibling "
+                          "miner, whose token hashes differ): refused, mining starts afresh");
+    if (version != STATE_VERSION)
+        return ad_err_set(reterr, EINVAL,
+                          "models.templates: state: unknown version %u (this build reads %u)",
+                          version, STATE_VERSION);
     uint32_t levels = ad_rd_u32(r);
     if (!r->bad && levels != m->levels)
         return ad_err_set(reterr, EINVAL,
@@ -1448,6 +1649,17 @@ static int load_into(struct ad_tmpl *m, struct ad_rd *r, struct ad_err *reterr)
         list_append(m, L_LRU, k);
     }
     free(seen);
+    m->st.merged = ad_rd_u64(r);
+    uint32_t nm = ad_rd_u32(r);
+    if (r->bad || nm > AD_TMPL_MAX_MERGES)
+        return ad_err_set(reterr, EINVAL, "models.templates: state: bad merge records");
+    for (uint32_t k = 0; k < nm; k++) {
+        uint64_t from = ad_rd_u64(r), to = ad_rd_u64(r);
+        if (r->bad || from == 0 || to == 0 || from == to)
+            return ad_err_set(reterr, EINVAL, "models.templates: state: bad merge record %u", k);
+        if (merge_record(m, from, to) < 0)
+            return ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+    }
     if (r->bad || r->n != 0)
         return ad_err_set(reterr, EINVAL, "models.templates: state: %s",
                           r->bad ? "truncated" : "trailing bytes");
@@ -1460,6 +1672,8 @@ static void release_tables(struct ad_tmpl *m)
     free(m->nodes);
     ad_u64map_fini(&m->node_map);
     ad_u64map_fini(&m->id_map);
+    ad_u64map_fini(&m->merge_map);
+    free(m->merges);
 }
 
 int ad_tmpl_load(struct ad_tmpl *t, struct ad_rd *r, struct ad_err *reterr)
@@ -1471,7 +1685,9 @@ int ad_tmpl_load(struct ad_tmpl *t, struct ad_rd *r, struct ad_err *reterr)
     m.free_head = NIL;
     m.ls[L_LRU] = m.ls[L_AGE] = (struct list){NIL, NIL};
     int rc;
-    if (ad_u64map_init(&m.node_map, 256) < 0 || ad_u64map_init(&m.id_map, 256) < 0)
+    if (ad_u64map_init(&m.node_map, 256) < 0 || ad_u64map_init(&m.id_map, 256) < 0 ||
+        ad_u64map_init(&m.merge_map, 64) < 0 ||
+        !(m.merges = malloc(AD_TMPL_MAX_MERGES * sizeof(*m.merges))))
         rc = ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
     else
         rc = load_into(&m, r, reterr);
@@ -1493,6 +1709,10 @@ int ad_tmpl_load(struct ad_tmpl *t, struct ad_rd *r, struct ad_err *reterr)
     t->ls[L_AGE] = m.ls[L_AGE];
     t->seq = m.seq;
     t->tpl_bytes = m.tpl_bytes;
+    t->merges = m.merges;
+    t->merge_map = m.merge_map;
+    t->n_merges = m.n_merges;
+    t->merge_head = m.merge_head;
     t->st = m.st;
     return 0;
 }

@@ -25,11 +25,15 @@ struct ad_wr;
 #define AD_TMPL_MAX_PARAMS 32 /* parameters extracted per line; more are not extracted */
 
 /* Defaults, tuned once for all data sets (docs/templates.md); a 0 in the config means these. */
-#define AD_TMPL_DEFAULT_SIMILARITY 0.5
+#define AD_TMPL_DEFAULT_SIMILARITY 0.6
 #define AD_TMPL_DEFAULT_DEPTH 4
 #define AD_TMPL_DEFAULT_MAX_CHILDREN 100
 #define AD_TMPL_DEFAULT_MAX_TEMPLATES 10000
 #define AD_TMPL_DEFAULT_MAX_LINE 65536
+#define AD_TMPL_DEFAULT_MERGE_MIN 4      /* distinct words at one position before it may merge */
+#define AD_TMPL_DEFAULT_MERGE_MEAN 1.0   /* ... when they average at most this many lines each */
+#define AD_TMPL_DEFAULT_MERGE_ALWAYS 4   /* distinct words that merge whatever their counts */
+#define AD_TMPL_MAX_MERGES 4096          /* old id -> new id records kept (oldest dropped) */
 
 struct ad_tmpl_cfg {
     double similarity;       /* Drain's st: share of equal tokens to join a template (0.4-0.7) */
@@ -37,6 +41,13 @@ struct ad_tmpl_cfg {
     uint32_t max_children;   /* children per tree node before tokens go to the wildcard child */
     uint32_t max_templates;  /* per miner; the least recently used is evicted past it */
     uint32_t max_line;       /* bytes of a line looked at; longer lines are cut (counted) */
+    /* Constant or variable, from the data: lines that differ from a template in one plain word
+     * open sibling templates; the siblings merge into one with <*> there once the position
+     * holds merge_min distinct words averaging at most merge_mean lines each, or merge_always
+     * distinct words (docs/templates.md). */
+    uint32_t merge_min;
+    double merge_mean;
+    uint32_t merge_always;
     const char *const *extra_masks; /* "name=regex" items (POSIX ERE or PCRE2), n_extra_masks */
     size_t n_extra_masks;
 };
@@ -53,7 +64,7 @@ struct ad_tmpl_match {
 };
 
 struct ad_tmpl_stats {
-    uint64_t lines, created, changed, evicted, truncated;
+    uint64_t lines, created, changed, evicted, truncated, merged; /* merged: templates folded */
     size_t templates, bytes;  /* live templates; memory of the miner (tree, templates, text) */
 };
 
@@ -71,6 +82,13 @@ void ad_tmpl_foreach(const struct ad_tmpl *t,
                      void (*fn)(void *ctx, uint64_t id, struct ad_str text, uint64_t count,
                                 int64_t last_ns),
                      void *ctx);
+/* The id story: a template folded into another by a merge keeps pointing at it. Returns the
+ * id that now stands for `id` (itself when it was never merged). Deterministic, bounded:
+ * the last AD_TMPL_MAX_MERGES merges are remembered. */
+uint64_t ad_tmpl_resolve(const struct ad_tmpl *t, uint64_t id);
+/* Calls fn for every remembered merge (old id -> the id it was folded into), oldest first. */
+void ad_tmpl_foreach_merge(const struct ad_tmpl *t, void (*fn)(void *ctx, uint64_t from, uint64_t to),
+                           void *ctx);
 void ad_tmpl_get_stats(const struct ad_tmpl *t, struct ad_tmpl_stats *ret);
 /* Versioned state (templates, counts, tree) so ids survive restarts; load into a fresh miner
  * built with the same config; a corrupt state is refused (-EINVAL, nothing half-loaded). */

@@ -54,8 +54,14 @@ static void each_variable_kind_is_masked(void **state)
     assert_text(
         add(t, "open /var/log/syslog: fetch https://example.com/a?b=1 mail bob@example.com"),
         "open <PATH>: fetch <URL> mail <EMAIL>");
+    /* A quoted string is not one variable: its words are constants like any other. */
     assert_text(add(t, "exec 'ls -l /tmp' returned \"no such file\" code=7 proto ssh2"),
-                "exec '<STR>' returned \"<STR>\" code=<NUM> proto <*>");
+                "exec 'ls -l <PATH>' returned \"no such file\" code=<NUM> proto <*>");
+    /* Compound values are one variable: a list of addresses, a number and its unit, a date. */
+    assert_text(add(t, "peers 10.0.0.5,10.11.10.1 sent 1190 bytes (1.16 KB) in 200 ms"),
+                "peers <IP> sent <NUM> bytes (<NUM>) in <NUM>");
+    assert_text(add(t, "connection from 10.0.0.1 () at Fri Jun 17 07:07:00 2005"),
+                "connection from <IP> () at <NUM>");
     /* Plain words, key= and key=word stay as they are. */
     assert_text(add(t, "user root logged in rhost= tty=console"),
                 "user root logged in rhost= tty=console");
@@ -70,14 +76,15 @@ static void line_differing_in_one_token_joins_and_position_becomes_wildcard(void
     assert_true(a.created);
     assert_text(a, "Accepted password for alice from <IP> port <NUM> <*>");
     uint64_t id = a.id;
-    struct ad_tmpl_match b = add(t, "Accepted password for bob from 10.9.9.9 port 2222 ssh2");
+    /* A variable of another kind (no plain word on both sides) makes the position <*>. */
+    struct ad_tmpl_match b = add(t, "Accepted password for alice from gw7 port 2222 ssh2");
     assert_false(b.created);
     assert_true(b.changed);
     assert_int_equal(b.count, 2);
-    assert_text(b, "Accepted password for <*> from <IP> port <NUM> <*>");
+    assert_text(b, "Accepted password for alice from <*> port <NUM> <*>");
     /* The id is the first line's: gaining a wildcard does not change it. */
     assert_true(b.id == id);
-    struct ad_tmpl_match c = add(t, "Accepted password for carol from 10.0.0.3 port 22 ssh2");
+    struct ad_tmpl_match c = add(t, "Accepted password for alice from 10.0.0.3 port 22 ssh2");
     assert_false(c.changed);
     assert_true(c.id == id);
     struct ad_tmpl_stats st;
@@ -143,13 +150,13 @@ static void parameters_are_the_values_at_variable_positions(void **state)
 {
     (void)state;
     struct ad_tmpl *t = miner(0, NULL, 0);
-    add(t, "Accepted password for alice from 10.0.0.1 port 22 ssh2 rhost=h1.example.com");
+    add(t, "Accepted password for bob from 10.0.0.1 port 22 ssh2 rhost=h1.example.com");
     struct ad_tmpl_match m =
         add(t, "Accepted password for bob from 10.0.0.2:7 port 2222 ssh2 rhost=h2.example.com");
-    assert_text(m, "Accepted password for <*> from <IP> port <NUM> <*> rhost=<*>");
-    const char *want[] = {"bob", "10.0.0.2:7", "2222", "ssh2", "h2.example.com"};
-    assert_int_equal(m.n_params, 5);
-    for (int i = 0; i < 5; i++)
+    assert_text(m, "Accepted password for bob from <IP> port <NUM> <*> rhost=<*>");
+    const char *want[] = {"10.0.0.2:7", "2222", "ssh2", "h2.example.com"};
+    assert_int_equal(m.n_params, 4);
+    for (int i = 0; i < 4; i++)
         if (!ad_str_eq_c(m.params[i], want[i]))
             fail_msg("param %d: \"%.*s\", expected \"%s\"", i, (int)m.params[i].len, m.params[i].p,
                      want[i]);
@@ -232,6 +239,16 @@ static void save(const struct ad_tmpl *t, struct ad_buf *b)
     assert_int_equal(ad_tmpl_save(t, &w), 0);
 }
 
+/* A fresh miner loaded from a saved state (which must load). */
+static struct ad_tmpl *restarted(const struct ad_buf *b)
+{
+    struct ad_tmpl *r = miner(0, NULL, 0);
+    struct ad_rd rd = ad_rd_make(b->p, b->len);
+    struct ad_err err;
+    assert_int_equal(ad_tmpl_load(r, &rd, &err), 0);
+    return r;
+}
+
 static void ids_and_templates_survive_save_and_load(void **state)
 {
     (void)state;
@@ -240,10 +257,7 @@ static void ids_and_templates_survive_save_and_load(void **state)
         add(a, stream[i]);
     struct ad_buf b;
     save(a, &b);
-    struct ad_tmpl *r = miner(0, NULL, 0);
-    struct ad_rd rd = ad_rd_make(b.p, b.len);
-    struct ad_err err;
-    assert_int_equal(ad_tmpl_load(r, &rd, &err), 0);
+    struct ad_tmpl *r = restarted(&b);
     char *la = listing(a), *lr = listing(r);
     assert_string_equal(la, lr);
     free(la);
@@ -444,6 +458,128 @@ static void log_format_strips_the_header(void **state)
     assert_non_null(strstr(err.msg, "offset"));
 }
 
+/* Generated fixture: "Invalid user <name> from <IP>" for the first n of five names; the
+ * first three open sibling templates (a word differs: not a <*> yet). */
+static struct ad_tmpl_match add_users(struct ad_tmpl *t, int n, uint64_t *ids)
+{
+    static const char *const users[] = {"alice", "bob", "carol", "dave", "erin"};
+    struct ad_tmpl_match m = {0};
+    for (int i = 0; i < n; i++) {
+        char line[96];
+        snprintf(line, sizeof(line), "Invalid user %s from 10.0.0.%d", users[i], i + 1);
+        m = add(t, line);
+        if (i < 3)
+            assert_true(m.created);
+        ids[i] = m.id;
+    }
+    return m;
+}
+
+/* A user-name position (many words, each seen once or twice) folds into one template once it
+ * has shown merge_always distinct words; the folded ids point at the survivor. */
+static void a_constant_word_position_folds_once_it_varies(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    uint64_t ids[5];
+    struct ad_tmpl_match d = add_users(t, 4, ids);
+    assert_false(d.created);
+    assert_true(d.changed);
+    assert_true(d.id == ids[0]); /* the oldest survives */
+    assert_text(d, "Invalid user <*> from <IP>");
+    assert_int_equal(d.count, 4);
+    struct ad_tmpl_match e = add(t, "Invalid user erin from 10.0.0.5");
+    assert_false(e.created || e.changed);
+    ids[4] = e.id;
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 1);
+    assert_int_equal(st.merged, 2);
+    for (int i = 0; i < 5; i++)
+        assert_true(ad_tmpl_resolve(t, ids[i]) == ids[0]);
+    assert_true(ad_tmpl_resolve(t, 12345) == 12345); /* unknown: itself */
+    ad_tmpl_destroy(t);
+}
+
+/* Generated fixture: a position that holds a few words, each frequent ("VM Started", "VM Paused",
+ * "VM Resumed"), is a constant: one template per word, interleaved as they come. */
+static void few_frequent_words_stay_apart(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    const char *verbs[] = {"Started", "Paused", "Resumed"};
+    uint64_t id[3] = {0, 0, 0};
+    for (int i = 0; i < 60; i++) {
+        char line[96];
+        snprintf(line, sizeof(line),
+                 "[instance: %08x-1111-2222-3333-444455556666] VM %s (Lifecycle Event)",
+                 (unsigned)i * 7919u, verbs[i % 3]);
+        struct ad_tmpl_match m = add(t, line);
+        if (!id[i % 3])
+            id[i % 3] = m.id;
+        assert_true(m.id == id[i % 3]);
+    }
+    assert_true(id[0] != id[1] && id[1] != id[2] && id[0] != id[2]);
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 3);
+    assert_int_equal(st.merged, 0);
+    ad_tmpl_destroy(t);
+
+    /* The count rule: with merge_min 3 and merge_mean 2, two frequent words and a third keep
+     * apart; a frequent word and two rare ones fold. */
+    struct ad_tmpl_cfg cfg = {.merge_min = 3, .merge_mean = 2, .merge_always = 100};
+    assert_int_equal(ad_tmpl_create(&cfg, &t, &(struct ad_err){0}), 0);
+    for (int i = 0; i < 20; i++)
+        add(t, i % 2 ? "VM Paused by host" : "VM Started by host");
+    assert_true(add(t, "VM Resumed by host").created);
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 3);
+    for (int i = 0; i < 20; i++)
+        add(t, "session opened for root now");
+    assert_true(add(t, "session opened for guest now").created);
+    struct ad_tmpl_match m = add(t, "session opened for test now");
+    assert_false(m.created);
+    assert_text(m, "session opened for <*> now");
+    assert_int_equal(m.count, 22);
+    ad_tmpl_destroy(t);
+}
+
+static void merges_survive_save_and_load_and_old_states_are_refused(void **state)
+{
+    (void)state;
+    struct ad_tmpl *a = miner(0, NULL, 0);
+    uint64_t ids[4];
+    add_users(a, 4, ids);
+    struct ad_buf b;
+    save(a, &b);
+    struct ad_tmpl *r = restarted(&b);
+    assert_true(ad_tmpl_resolve(r, ids[1]) == ids[0]);
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(r, &st);
+    assert_int_equal(st.merged, 2);
+    struct ad_buf b2;
+    save(r, &b2);
+    assert_int_equal(b.len, b2.len);
+    assert_memory_equal(b.p, b2.p, b.len);
+    ad_buf_fini(&b2);
+    ad_tmpl_destroy(r);
+    /* A version 1 state (before the sibling miner: other token hashes) is refused, saying so. */
+    b.p[4] = 1;
+    r = miner(0, NULL, 0);
+    struct ad_err err;
+    struct ad_rd rd = ad_rd_make(b.p, b.len);
+    assert_int_equal(ad_tmpl_load(r, &rd, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "version 1"));
+    b.p[4] = 9;
+    rd = ad_rd_make(b.p, b.len);
+    assert_int_equal(ad_tmpl_load(r, &rd, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "unknown version 9"));
+    ad_tmpl_destroy(r);
+    ad_buf_fini(&b);
+    ad_tmpl_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +597,9 @@ int main(void)
         cmocka_unit_test(extra_masks_apply_and_bad_regex_is_refused),
         cmocka_unit_test(pathological_lines_never_fail),
         cmocka_unit_test(log_format_strips_the_header),
+        cmocka_unit_test(a_constant_word_position_folds_once_it_varies),
+        cmocka_unit_test(few_frequent_words_stay_apart),
+        cmocka_unit_test(merges_survive_save_and_load_and_old_states_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
