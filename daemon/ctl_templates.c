@@ -18,12 +18,21 @@
 #include "models/templates.h"
 #include "models/tmpl.h"
 
-/* Header formats of common log layouts, in the notation of --content-regex. */
+/* The timestamps of syslog files: BSD "Jun 14 15:16:01" and RFC 3339 (rsyslog's default file
+ * format since Debian 12: "2026-12-04T10:00:01.123456+00:00"). */
+#define TS_BSD "[A-Z][a-z]{2} \\d{1,2} \\d\\d:\\d\\d:\\d\\d"
+#define TS_3339 "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?(?:Z|[+-]\\d\\d:\\d\\d)"
+
+/* Header formats of common log layouts, in the notation of --content-regex; format NULL: JSON
+ * lines (the message from msg/message/log). */
 static const struct {
     const char *name, *format, *doc;
 } presets[] = {
-    {"syslog", "<Month> <Day> <Time> <Host> <Tag>: <Content>",
-     "BSD syslog files: 'Jun 14 15:16:01 host sshd[1234]: message'"},
+    {"syslog", "(?:" TS_BSD "|" TS_3339 ") <Host> <Tag>: <Content>",
+     "syslog files, BSD or RFC 3339 timestamps: 'Jun 14 15:16:01 host sshd[1234]: message'"},
+    {"syslog-rfc3339", TS_3339 " <Host> <Tag>: <Content>",
+     "rsyslog's RFC 3339 files: '2026-12-04T10:00:01.123456+00:00 host sshd[123]: message'"},
+    {"json", NULL, "JSON lines: the message from \"msg\", \"message\" or \"log\""},
     {"log4j", "<Date> <Time> <Level> <Component>: <Content>",
      "'2015-10-18 18:01:47,978 INFO org.apache.Foo: message'"},
     {"hadoop", "<Date> <Time> <Pid> <Level> <Component>: <Content>",
@@ -132,19 +141,26 @@ static int by_count(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int parse_args(int argc, char **argv, const char **config, const char **format,
+static int parse_args(int argc, char **argv, const char **config, const char **format, bool *json,
                       bool *summary, const char **path)
 {
-    static const struct option o[] = {{"config", 1, 0, 'c'}, {"preset", 1, 0, 'p'},
+    static const struct option o[] = {{"config", 1, 0, 'c'},        {"preset", 1, 0, 'p'},
                                       {"content-regex", 1, 0, 'r'}, {"summary", 0, 0, 's'},
-                                      {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                      {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", o, NULL)) != -1) {
         switch (c) {
-        case 'c': *config = optarg; break;
-        case 'r': *format = optarg; break;
-        case 's': *summary = true; break;
+        case 'c':
+            *config = optarg;
+            break;
+        case 'r':
+            *format = optarg;
+            *json = false;
+            break;
+        case 's':
+            *summary = true;
+            break;
         case 'p': {
             size_t i = 0, n = sizeof(presets) / sizeof(presets[0]);
             while (i < n && strcmp(presets[i].name, optarg) != 0)
@@ -157,10 +173,15 @@ static int parse_args(int argc, char **argv, const char **config, const char **f
                 return 2;
             }
             *format = presets[i].format;
+            *json = !presets[i].format;
             break;
         }
-        case 'h': ad_ctl_templates_usage(stdout); return -1;
-        default: ad_ctl_templates_usage(stderr); return 2;
+        case 'h':
+            ad_ctl_templates_usage(stdout);
+            return -1;
+        default:
+            ad_ctl_templates_usage(stderr);
+            return 2;
         }
     }
     if (optind != argc - 1) {
@@ -191,8 +212,8 @@ static int miner_config(const char *path, struct ad_config **cfg, struct ad_tmpl
 int ad_ctl_templates_run(int argc, char **argv)
 {
     const char *config = NULL, *format = NULL, *path = NULL;
-    bool summary = false;
-    int rc = parse_args(argc, argv, &config, &format, &summary, &path);
+    bool summary = false, json = false;
+    int rc = parse_args(argc, argv, &config, &format, &json, &summary, &path);
     if (rc)
         return rc < 0 ? 0 : rc;
     struct ad_config *cfg = NULL;
@@ -204,7 +225,8 @@ int ad_ctl_templates_run(int argc, char **argv)
     struct ad_logfmt *fmt = NULL;
     struct ad_tmpl *miner = NULL;
     if (format && ad_logfmt_compile(format, &fmt, &err) < 0) {
-        fprintf(stderr, "aiopsctl templates: --content-regex: %s\n", ad_err_str(&err, ebuf, sizeof(ebuf)));
+        fprintf(stderr, "aiopsctl templates: --content-regex: %s\n",
+                ad_err_str(&err, ebuf, sizeof(ebuf)));
         ad_config_destroy(cfg);
         return 2;
     }
@@ -223,6 +245,7 @@ int ad_ctl_templates_run(int argc, char **argv)
         return 1;
     }
     struct line_ids ids = {0};
+    struct ad_logjson lj = {0};
     struct texts texts = {0};
     ad_u64map_init(&texts.by_id, 256);
     char *line = NULL;
@@ -234,7 +257,15 @@ int ad_ctl_templates_run(int argc, char **argv)
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
         struct ad_str s = {line, (size_t)len}, content = s;
-        if (fmt && ad_logfmt_content(fmt, s, &content) != 1) {
+        int in_format = fmt ? ad_logfmt_content(fmt, s, &content) : 1;
+        if (json && (in_format = ad_logjson_parse(s, &lj)) == 1)
+            content = lj.message; /* the other fields are not mined */
+        if (in_format < 0) {
+            fprintf(stderr, "aiopsctl templates: out of memory\n");
+            rc = 1;
+            break;
+        }
+        if (in_format == 0) {
             unmatched++;
             content = s; /* not in the format: the whole line is the message */
         }
@@ -302,7 +333,7 @@ int ad_ctl_templates_run(int argc, char **argv)
     ad_tmpl_get_stats(miner, &st);
     fprintf(stderr, "aiopsctl templates: %llu lines, %zu templates", (unsigned long long)lines,
             st.templates);
-    if (fmt)
+    if (fmt || json)
         fprintf(stderr, ", %llu not in the format (mined whole)", (unsigned long long)unmatched);
     if (st.evicted)
         fprintf(stderr, ", %llu evicted", (unsigned long long)st.evicted);
@@ -317,6 +348,7 @@ int ad_ctl_templates_run(int argc, char **argv)
     free(texts.count);
     ad_u64map_fini(&texts.by_id);
     free(ids.v);
+    ad_logjson_fini(&lj);
     ad_tmpl_destroy(miner);
     ad_logfmt_destroy(fmt);
     ad_config_destroy(cfg);

@@ -130,3 +130,219 @@ int ad_logfmt_content(struct ad_logfmt *f, struct ad_str line, struct ad_str *re
     *ret = (struct ad_str){(const char *)p + a, e - a};
     return 1;
 }
+
+/* ---- JSON lines --------------------------------------------------------------------------- */
+
+struct jcur {
+    const unsigned char *p, *end;
+    char *o; /* next free byte of the string storage */
+};
+
+static void jws(struct jcur *c)
+{
+    while (c->p < c->end && is_space(*c->p))
+        c->p++;
+}
+
+static int hex4(const unsigned char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int d = p[i] >= '0' && p[i] <= '9'                     ? p[i] - '0'
+                : (p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f' ? (p[i] | 0x20) - 'a' + 10
+                                                               : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static char *put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (char)(0xc0 | cp >> 6);
+        *o++ = (char)(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        *o++ = (char)(0xe0 | cp >> 12);
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *o++ = (char)(0x80 | (cp & 0x3f));
+    } else {
+        *o++ = (char)(0xf0 | cp >> 18);
+        *o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *o++ = (char)(0x80 | (cp & 0x3f));
+    }
+    return o;
+}
+
+/* A string at c->p ('"' ...), unescaped into the storage (never longer than its source). */
+static bool jstring(struct jcur *c, struct ad_str *ret)
+{
+    if (c->p >= c->end || *c->p != '"')
+        return false;
+    c->p++;
+    char *start = c->o;
+    while (c->p < c->end && *c->p != '"') {
+        unsigned char ch = *c->p++;
+        if (ch < 0x20)
+            return false;
+        if (ch != '\\') {
+            *c->o++ = (char)ch;
+            continue;
+        }
+        if (c->p >= c->end)
+            return false;
+        ch = *c->p++;
+        char e = ch == '"' || ch == '\\' || ch == '/' ? (char)ch
+                 : ch == 'b'                          ? '\b'
+                 : ch == 'f'                          ? '\f'
+                 : ch == 'n'                          ? '\n'
+                 : ch == 'r'                          ? '\r'
+                 : ch == 't'                          ? '\t'
+                                                      : 0;
+        if (e) {
+            *c->o++ = e;
+            continue;
+        }
+        if (ch != 'u' || c->end - c->p < 4)
+            return false;
+        int cp = hex4(c->p);
+        c->p += 4;
+        if (cp < 0)
+            return false;
+        if (cp >= 0xd800 && cp < 0xdc00 && c->end - c->p >= 6 && c->p[0] == '\\' &&
+            c->p[1] == 'u') {
+            int lo = hex4(c->p + 2);
+            if (lo >= 0xdc00 && lo < 0xe000) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                c->p += 6;
+            }
+        }
+        if (cp >= 0xd800 && cp < 0xe000)
+            cp = 0xfffd; /* a lone surrogate */
+        c->o = put_utf8(c->o, (unsigned)cp);
+    }
+    if (c->p >= c->end)
+        return false;
+    c->p++;
+    *ret = (struct ad_str){start, (size_t)(c->o - start)};
+    return true;
+}
+
+/* Any other value: its raw text (objects and arrays balanced, strings inside them skipped). */
+static bool jraw(struct jcur *c, struct ad_str *ret)
+{
+    const unsigned char *s = c->p;
+    int depth = 0;
+    while (c->p < c->end) {
+        unsigned char ch = *c->p;
+        if (ch == '"') {
+            if (depth == 0)
+                return false;
+            for (c->p++; c->p < c->end && *c->p != '"'; c->p++)
+                if (*c->p == '\\')
+                    c->p++;
+            if (c->p >= c->end)
+                return false;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (depth == 0)
+                break;
+            if (--depth == 0) {
+                c->p++;
+                break;
+            }
+        } else if (depth == 0 && (ch == ',' || is_space(ch))) {
+            break;
+        }
+        c->p++;
+    }
+    if (depth != 0 || c->p == s)
+        return false;
+    *ret = (struct ad_str){(const char *)s, (size_t)(c->p - s)};
+    return true;
+}
+
+static int message_rank(struct ad_str k)
+{
+    static const char *const names[] = {"msg", "message", "log"};
+    for (int i = 0; i < 3; i++)
+        if (ad_str_eq_c(k, names[i]))
+            return i;
+    return 3;
+}
+
+int ad_logjson_parse(struct ad_str line, struct ad_logjson *j)
+{
+    struct jcur c = {(const unsigned char *)line.p, (const unsigned char *)line.p + line.len, NULL};
+    j->message = j->message_key = AD_STR_NULL;
+    j->n_fields = j->n_dropped = 0;
+    jws(&c);
+    if (c.p >= c.end || *c.p != '{')
+        return 0;
+    if (line.len + 1 > j->cap) {
+        char *b = realloc(j->buf, line.len + 1);
+        if (!b)
+            return -ENOMEM;
+        j->buf = b;
+        j->cap = line.len + 1;
+    }
+    c.o = j->buf;
+    c.p++;
+    int best = 3;
+    jws(&c);
+    if (c.p < c.end && *c.p == '}')
+        return 0;
+    for (;;) {
+        struct ad_str k, v;
+        jws(&c);
+        if (!jstring(&c, &k))
+            return 0;
+        jws(&c);
+        if (c.p >= c.end || *c.p++ != ':')
+            return 0;
+        jws(&c);
+        bool str = c.p < c.end && *c.p == '"';
+        if (!(str ? jstring(&c, &v) : jraw(&c, &v)))
+            return 0;
+        int rank = str ? message_rank(k) : 3;
+        if (rank < best) {
+            if (j->message_key.p) { /* the previous candidate is an ordinary field after all */
+                if (j->n_fields < AD_LOGJSON_MAX_FIELDS)
+                    j->fields[j->n_fields++] =
+                        (struct ad_logjson_field){j->message_key, j->message};
+                else
+                    j->n_dropped++;
+            }
+            best = rank;
+            j->message = v;
+            j->message_key = k;
+        } else if (j->n_fields < AD_LOGJSON_MAX_FIELDS) {
+            j->fields[j->n_fields++] = (struct ad_logjson_field){k, v};
+        } else {
+            j->n_dropped++;
+        }
+        jws(&c);
+        if (c.p < c.end && *c.p == ',') {
+            c.p++;
+            continue;
+        }
+        if (c.p < c.end && *c.p == '}')
+            break;
+        return 0;
+    }
+    c.p++;
+    jws(&c);
+    return c.p == c.end && j->message_key.p ? 1 : 0;
+}
+
+void ad_logjson_fini(struct ad_logjson *j)
+{
+    free(j->buf);
+    j->buf = NULL;
+    j->cap = 0;
+}

@@ -17,6 +17,7 @@
 #include "common/ser.h"
 #include "common/u64map.h"
 #include "models/detector.h"
+#include "models/logfmt.h"
 #include "models/tmpl.h"
 
 #define PENDING_MAX 64       /* alerts waiting for take(); more are dropped (counted) */
@@ -69,6 +70,8 @@ struct ad_templates {
     struct out pending[PENDING_MAX];
     uint32_t p_head, p_len;     /* ring */
     struct ad_templates_stats st;
+    struct ad_logjson lj;      /* the last JSON message's fields (labels of that event) */
+    struct ad_tmpl_match match; /* the last line's (its params are the event's) */
 };
 
 static const char *const sev_names[] = {"info", "warning", "minor", "major", "critical", NULL};
@@ -166,6 +169,7 @@ void ad_templates_destroy(struct ad_templates *t)
     }
     for (uint32_t i = 0; i < t->n_rates; i++)
         free_rate(&t->rates[i]);
+    ad_logjson_fini(&t->lj);
     free(t->svcs);
     free(t->rates);
     ad_u64map_fini(&t->by_svc);
@@ -384,6 +388,36 @@ static void hold_new(struct ad_templates *t, struct rate *r, int64_t now_ns)
 
 /* --- observe ------------------------------------------------------------------------------ */
 
+/* What is mined of a log event: its summary, or, for a JSON object with a msg/message/log
+ * string (JSON lines over syslog or HTTP), that string; the object's other fields become labels
+ * of the event where it has none of that name (valid until the next event, like the params). */
+static struct ad_str message_of(struct ad_templates *t, struct ad_event *ev)
+{
+    struct ad_str s = ev->summary;
+    size_t i = 0;
+    while (i < s.len && (s.p[i] == ' ' || s.p[i] == '\t'))
+        i++;
+    if (!t->cfg.json || i == s.len || s.p[i] != '{' || ad_logjson_parse(s, &t->lj) != 1)
+        return s;
+    t->st.json_lines++;
+    t->st.json_labels_dropped += t->lj.n_dropped;
+    for (uint32_t f = 0; f < t->lj.n_fields; f++) {
+        const struct ad_logjson_field *fd = &t->lj.fields[f];
+        bool have = false;
+        for (uint8_t k = 0; k < ev->n_labels && !have; k++)
+            have = ad_str_eq(ev->labels[k].name, fd->key);
+        if (have)
+            continue;
+        if (ev->n_labels == AD_MAX_LABELS || fd->key.len == 0 || fd->key.len > AD_MAX_FIELD_LEN ||
+            fd->value.len > AD_MAX_FIELD_LEN) {
+            t->st.json_labels_dropped++;
+            continue;
+        }
+        ev->labels[ev->n_labels++] = (struct ad_label){fd->key, fd->value};
+    }
+    return t->lj.message;
+}
+
 int ad_templates_observe(struct ad_templates *t, struct ad_event *ev)
 {
     t->p_head = (t->p_head + t->p_len) % PENDING_MAX;
@@ -394,14 +428,15 @@ int ad_templates_observe(struct ad_templates *t, struct ad_event *ev)
     if (!s)
         return 0; /* refused (max_services, counted) or out of memory: passed on unmined */
     uint32_t si = (uint32_t)(s - t->svcs);
-    struct ad_tmpl_match m;
-    if (ad_tmpl_add(s->miner, ev->summary, ev->time_ns, &m) < 0)
+    struct ad_tmpl_match *mp = &t->match, m;
+    if (ad_tmpl_add(s->miner, message_of(t, ev), ev->time_ns, mp) < 0)
         return 0;
+    m = *mp;
     t->st.lines++;
     ev->template_id = m.id;
     ev->template_text = m.text;
     ev->n_params = (uint8_t)m.n_params;
-    ev->params = m.params;
+    ev->params = mp->params; /* kept in the model: valid until the next event */
     struct rate *r = get_rate(t, si, m.id);
     if (!r)
         return 0;
@@ -468,6 +503,7 @@ void ad_templates_get_stats(const struct ad_templates *t, struct ad_templates_st
         ret->changed += ms.changed;
         ret->evicted += ms.evicted;
         ret->truncated += ms.truncated;
+        ret->merged += ms.merged;
     }
 }
 
@@ -594,6 +630,9 @@ int ad_templates_load(struct ad_templates *t, const void *data, size_t len, stru
 static const struct ad_opt templates_opts[] = {
     AD_OPT_BOOL("enabled", "true", struct ad_templates_cfg, enabled,
                 "Mine log events into templates; raise alerts on new templates and rate bursts."),
+    AD_OPT_BOOL("json", "true", struct ad_templates_cfg, json,
+                "A message that is a JSON object is mined by its msg, message or log string; its "
+                "other fields become labels of the event."),
     AD_OPT_DOUBLE("similarity", "0.6", "0.05", "1", struct ad_templates_cfg, similarity,
                   "Share of a line's tokens equal to a template's for the line to join it."),
     AD_OPT_UINT("merge_min", "4", "2", "1000", struct ad_templates_cfg, merge_min,
@@ -675,10 +714,18 @@ static void op_stats(const void *state, struct ad_metrics *m)
     ad_metrics_gauge(m, "aiopsd_templates_bytes", "Memory of the template miners and rates.",
                      NULL, (double)st.bytes);
     ad_metrics_counter(m, "aiopsd_templates_lines_total", "Log lines mined.", NULL, st.lines);
-    const char *h = "Templates created, changed (a position became a wildcard) and evicted.";
+    const char *h = "Templates created, changed (a position became a wildcard), evicted and "
+                    "folded into a sibling.";
     ad_metrics_counter(m, "aiopsd_templates_changes_total", h, "change=\"created\"", st.created);
     ad_metrics_counter(m, "aiopsd_templates_changes_total", h, "change=\"changed\"", st.changed);
     ad_metrics_counter(m, "aiopsd_templates_changes_total", h, "change=\"evicted\"", st.evicted);
+    ad_metrics_counter(m, "aiopsd_templates_changes_total", h, "change=\"folded\"", st.merged);
+    ad_metrics_counter(m, "aiopsd_templates_json_lines_total",
+                       "Log messages that were JSON objects, mined by their msg/message/log.",
+                       NULL, st.json_lines);
+    ad_metrics_counter(m, "aiopsd_templates_json_labels_dropped_total",
+                       "Fields of JSON messages not made labels (AD_MAX_LABELS, size).", NULL,
+                       st.json_labels_dropped);
     ad_metrics_counter(m, "aiopsd_templates_truncated_total", "Lines cut at max_line.", NULL,
                        st.truncated);
     ad_metrics_counter(m, "aiopsd_templates_services_refused_total",

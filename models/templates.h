@@ -27,6 +27,7 @@ struct ad_tmpl_cfg;
 
 struct ad_templates_cfg {
     bool enabled;
+    bool json; /* a message that is a JSON object: mine its msg/message/log, other fields labels */
     double similarity, merge_mean;
     uint64_t depth, max_children, max_templates, max_services, max_line, merge_min, merge_always;
     struct ad_strlist masks;         /* extra "name=regex" masks */
@@ -47,7 +48,8 @@ struct ad_templates_cfg {
 };
 
 struct ad_templates_stats {
-    uint64_t lines, created, changed, evicted, truncated, services_refused;
+    uint64_t lines, created, changed, evicted, truncated, merged, services_refused;
+    uint64_t json_lines, json_labels_dropped; /* JSON messages; their fields not made labels */
     uint64_t new_raised, new_resolved, rate_raised, rate_resolved, pending_dropped;
     size_t services, templates, rates, bytes;
 };

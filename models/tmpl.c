@@ -232,7 +232,7 @@ static size_t digits(const unsigned char *p, size_t n, size_t i)
 }
 
 /* IPv4, optionally with :port: the length of the prefix it covers, 0 if none. The prefix must
- * end the token or be followed by punctuation other than '.' ("1.2.3.4.5" is a version). */
+ * end the token or be followed by punctuation other than . - + ~ ("1.2.3.4.5" is a version). */
 static size_t scan_ipv4(const unsigned char *p, size_t n)
 {
     size_t i = 0;
@@ -249,7 +249,9 @@ static size_t scan_ipv4(const unsigned char *p, size_t n)
     }
     if (i + 1 < n && p[i] == ':' && is_digit(p[i + 1]))
         i += 1 + digits(p, n, i + 1);
-    if (i < n && (is_alnum(p[i]) || p[i] == '.' || p[i] == '_'))
+    /* "1.2.3.4-2", "1.2.3.4+deb12u1", "1.2.3.4~rc1": a (package) version, not an address */
+    if (i < n && (is_alnum(p[i]) || p[i] == '.' || p[i] == '_' || p[i] == '-' || p[i] == '+' ||
+                  p[i] == '~'))
         return 0;
     return i;
 }
@@ -604,6 +606,15 @@ static size_t unit_len(const unsigned char *p, size_t n)
     return 0;
 }
 
+/* Two masked tokens with the same bytes around their variables ("blk_1" "blk_2"; not "libc6"
+ * "(2.36-9)"): a run of them is one list. */
+static bool same_punct(const unsigned char *p, const struct ltok *a, const struct ltok *b)
+{
+    uint32_t la = a->vs - a->s, lb = b->vs - b->s, ta = a->e - a->ve, tb = b->e - b->ve;
+    return la == lb && ta == tb && !memcmp(p + a->s, p + b->s, la) &&
+           !memcmp(p + a->ve, p + b->ve, ta);
+}
+
 /* Cuts the line (already bounded by max_line) into masked tokens. */
 static void tokenize(const struct ad_tmpl *t, struct scratch *s, const char *line, size_t n)
 {
@@ -662,7 +673,8 @@ static void tokenize(const struct ad_tmpl *t, struct scratch *s, const char *lin
         hash_token(line, tk);
         /* A run of identical masked tokens is one list-valued variable ("delete <*> <*> <*>"
          * has as many tokens as blocks): the run becomes one token spanning it. */
-        if (prev && (prev->flags & tk->flags & TF_VAR) && prev->h == tk->h) {
+        if (prev && (prev->flags & tk->flags & TF_VAR) && prev->h == tk->h &&
+            same_punct(p, prev, tk)) {
             prev->e = tk->e;
             prev->ve = tk->ve;
             s->n--;

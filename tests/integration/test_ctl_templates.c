@@ -52,8 +52,10 @@ static void write_log(const char *name, int *kinds)
             fprintf(f, "Connection closed by 192.168.%d.%d port %d [preauth]\n", i % 255, i % 7,
                     40000 + i);
         else
-            fprintf(f, "error: maximum authentication attempts exceeded for user%d from "
-                       "10.9.%d.1 port %d ssh2\n", i % 50, i % 200, 50000 + i);
+            fprintf(f,
+                    "error: maximum authentication attempts exceeded for user%d from "
+                    "10.9.%d.1 port %d ssh2\n",
+                    i % 50, i % 200, 50000 + i);
     }
     assert_int_equal(fclose(f), 0);
 }
@@ -97,8 +99,8 @@ static void one_line_per_input_line_grouped_by_message(void **state)
         for (int j = 0; j < i; j++) {
             bool same = strcmp(ids[i], ids[j]) == 0;
             if (same != (kinds[i] == kinds[j]))
-                fail_msg("lines %d and %d: ids %s %s, kinds %d %d", i, j, ids[i], ids[j],
-                         kinds[i], kinds[j]);
+                fail_msg("lines %d and %d: ids %s %s, kinds %d %d", i, j, ids[i], ids[j], kinds[i],
+                         kinds[j]);
             if (same)
                 assert_string_equal(texts[i], texts[j]);
         }
@@ -132,7 +134,8 @@ static void summary_counts_and_content_regex(void **state)
         count[kinds[i]]++;
     char err[1024], want[64];
     char *out = run("templates --content-regex '<Month> <Day> <Time> <Host> <Tag>: <Content>' "
-                    "--summary auth.log", &st, err, sizeof(err));
+                    "--summary auth.log",
+                    &st, err, sizeof(err));
     assert_int_equal(st, 0);
     assert_true(strncmp(out, "LINES", 5) == 0);
     snprintf(want, sizeof(want), "\n%-10d ", count[0]);
@@ -148,6 +151,60 @@ static void summary_counts_and_content_regex(void **state)
     free(b);
 }
 
+/* Writes `text` to dir/name. */
+static void write_file(const char *name, const char *text)
+{
+    assert_int_equal(fx_write_file(dir, name, text), 0);
+}
+
+/* Debian 12's rsyslog writes RFC 3339 timestamps; JSON lines carry the message in a field;
+ * dpkg versions are no addresses. Own fixtures, each line's expected template given. */
+static void presets_for_rfc3339_syslog_and_json_lines(void **state)
+{
+    (void)state;
+    static char *ids[8], *texts[8];
+    int st;
+    char err[1024];
+    write_file("auth.log",
+               "2026-12-04T10:00:01.123456+00:00 deb12 sshd[123]: Accepted publickey for alice "
+               "from 10.0.0.1 port 50122 ssh2: ED25519 SHA256:abcdef\n"
+               "2026-12-04T10:00:02.5+01:00 deb12 sshd[124]: Accepted publickey for alice from "
+               "10.0.0.2 port 50123 ssh2: ED25519 SHA256:ghijkl\n"
+               "Dec  4 10:00:03 deb12 sshd[125]: Accepted publickey for alice from 10.0.0.3 port "
+               "50124 ssh2: ED25519 SHA256:mnopqr\n"
+               "2026-12-04T10:00:04Z deb12 dpkg[9]: status installed libc6:amd64 2.36-9+deb12u4\n");
+    char *out = run("templates --preset syslog auth.log", &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    assert_int_equal(lines_of(out, ids, texts, 8), 4);
+    assert_string_equal(texts[0], "Accepted publickey for alice from <IP> port <NUM> <*>: <*>");
+    assert_string_equal(ids[0], ids[1]);
+    assert_string_equal(ids[0], ids[2]);                   /* BSD and RFC 3339 headers alike */
+    assert_string_equal(texts[3], "status installed <*>"); /* package and version: one list */
+    assert_non_null(strstr(err, "4 lines, 2 templates, 0 not in the format"));
+    free(out);
+    out = run("templates --preset syslog-rfc3339 auth.log", &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(err, "4 lines, 3 templates, 1 not in the format")); /* the BSD line */
+    free(out);
+
+    write_file("app.jsonl",
+               "{\"time\":\"2026-12-04T10:00:01Z\",\"level\":\"info\",\"msg\":\"request done in 12 "
+               "ms\",\"status\":200}\n"
+               "{\"time\":\"2026-12-04T10:00:02Z\",\"level\":\"info\",\"msg\":\"request done in 7 "
+               "ms\",\"status\":404}\n"
+               "{\"log\":\"worker \\\"w-1\\\" exited\\n\",\"stream\":\"stderr\"}\n"
+               "not json at all\n");
+    out = run("templates --preset json app.jsonl", &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    assert_int_equal(lines_of(out, ids, texts, 8), 4);
+    assert_string_equal(texts[0], "request done in <NUM>");
+    assert_string_equal(ids[0], ids[1]);
+    assert_string_equal(texts[2], "worker \"<*>\" exited"); /* unescaped, then masked */
+    assert_string_equal(texts[3], "not json at all");
+    assert_non_null(strstr(err, "4 lines, 3 templates, 1 not in the format"));
+    free(out);
+}
+
 static void errors_are_clear(void **state)
 {
     (void)state;
@@ -155,7 +212,9 @@ static void errors_are_clear(void **state)
     char err[1024];
     free(run("templates --preset nope x.log", &st, err, sizeof(err)));
     assert_int_equal(st, 2);
-    assert_non_null(strstr(err, "unknown preset 'nope' (valid: syslog log4j hadoop apache-error)"));
+    assert_non_null(strstr(
+        err,
+        "unknown preset 'nope' (valid: syslog syslog-rfc3339 json log4j hadoop apache-error)"));
     free(run("templates --content-regex '<Date> (<Content>' x.log", &st, err, sizeof(err)));
     assert_int_equal(st, 2);
     assert_non_null(strstr(err, "--content-regex: "));
@@ -170,14 +229,16 @@ static void errors_are_clear(void **state)
     free(run("templates -c bad.yaml missing.log", &st, err, sizeof(err)));
     assert_int_equal(st, 2);
     assert_non_null(strstr(err, "bad.yaml:3:17: models.templates.similarity"));
-    /* A mask that does not compile: check-config builds the pipeline, as aiopsd does, and says so. */
+    /* A mask that does not compile: check-config builds the pipeline, as aiopsd does, and says so.
+     */
     snprintf(path, sizeof(path), "%s/badmask.yaml", dir);
     f = fopen(path, "w");
     fputs("models:\n  templates:\n    masks: [\"ok=[0-9]+\", \"broken=(ab\"]\n", f);
     fclose(f);
     free(run("check-config badmask.yaml", &st, err, sizeof(err)));
     assert_int_equal(st, 1);
-    assert_non_null(strstr(err, "models.templates.masks[1]: mask \"broken\": bad regex at offset 3"));
+    assert_non_null(
+        strstr(err, "models.templates.masks[1]: mask \"broken\": bad regex at offset 3"));
     free(run("templates -c badmask.yaml missing.log", &st, err, sizeof(err)));
     assert_int_equal(st, 2);
     assert_non_null(strstr(err, "models.templates.masks[1]"));
@@ -188,6 +249,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_line_per_input_line_grouped_by_message),
         cmocka_unit_test(summary_counts_and_content_regex),
+        cmocka_unit_test(presets_for_rfc3339_syslog_and_json_lines),
         cmocka_unit_test(errors_are_clear),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

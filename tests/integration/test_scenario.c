@@ -332,12 +332,7 @@ static void test_pair_metrics(void **state)
 
 static void write_file(const char *name, const char *text)
 {
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(fx_write_file(dir, name, text), 0);
 }
 
 #define EV(res, check, status, t)                                                            \

@@ -294,6 +294,45 @@ static void the_incident_lists_the_templates_involved(void **state)
     ad_config_destroy(cfg);
 }
 
+/* The value of label `name` of ev, or "" when absent. */
+static struct ad_str label_of(const struct ad_event *ev, const char *name)
+{
+    for (uint8_t i = 0; i < ev->n_labels; i++)
+        if (ad_str_eq_c(ev->labels[i].name, name))
+            return ev->labels[i].value;
+    return AD_STR_LIT("");
+}
+
+static void json_messages_are_mined_by_their_msg_and_fields_become_labels(void **state)
+{
+    (void)state;
+    struct ad_event out[4];
+    char checks[4][64];
+    const char *line = "{\"level\":\"info\",\"msg\":\"request done in 12 ms\",\"status\":200}";
+    for (int json = 1; json >= 0; json--) {
+        struct fx f = make(json ? "    learning_period: 0s\n    alert_new: false\n"
+                                : "    learning_period: 0s\n    alert_new: false\n    json: false\n");
+        struct ad_event a = logline("api", "api-1", line, FX_T0);
+        a.labels[0] = (struct ad_label){AD_STR_LIT("level"), AD_STR_LIT("warn")};
+        a.n_labels = 1;
+        assert_int_equal(feed(&f, &a, out, checks, 4), 0);
+        struct ad_templates_stats st;
+        ad_templates_get_stats(f.t, &st);
+        if (json) {
+            assert_true(ad_str_eq_c(a.template_text, "request done in <NUM>"));
+            assert_true(ad_str_eq_c(label_of(&a, "status"), "200"));
+            assert_true(ad_str_eq_c(label_of(&a, "level"), "warn")); /* the event's own label wins */
+            assert_int_equal(a.n_labels, 2);
+            assert_int_equal(st.json_lines, 1);
+        } else {
+            assert_true(a.template_text.len > 0 && a.template_text.p[0] == '{');
+            assert_int_equal(a.n_labels, 1);
+            assert_int_equal(st.json_lines, 0);
+        }
+        done(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +341,7 @@ int main(void)
         cmocka_unit_test(a_burst_of_one_template_raises_a_rate_alert_that_resolves),
         cmocka_unit_test(state_round_trip_keeps_ids_and_knowledge),
         cmocka_unit_test(the_incident_lists_the_templates_involved),
+        cmocka_unit_test(json_messages_are_mined_by_their_msg_and_fields_become_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

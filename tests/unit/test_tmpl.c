@@ -62,6 +62,9 @@ static void each_variable_kind_is_masked(void **state)
                 "peers <IP> sent <NUM> bytes (<NUM>) in <NUM>");
     assert_text(add(t, "connection from 10.0.0.1 () at Fri Jun 17 07:07:00 2005"),
                 "connection from <IP> () at <NUM>");
+    /* Package versions are no addresses (dpkg: "1.2.3.4-2", "2.36-9+deb12u4"). */
+    assert_text(add(t, "Setting up tzdata (2024.1.2.3-0+deb12u1) and pkg 1.2.3.4-2 now"),
+                "Setting up tzdata (<*>) and pkg <NUM> now");
     /* Plain words, key= and key=word stay as they are. */
     assert_text(add(t, "user root logged in rhost= tty=console"),
                 "user root logged in rhost= tty=console");
@@ -580,6 +583,45 @@ static void merges_survive_save_and_load_and_old_states_are_refused(void **state
     ad_tmpl_destroy(a);
 }
 
+static void json_lines_give_their_message_and_fields(void **state)
+{
+    (void)state;
+    struct ad_logjson j = {0};
+    assert_int_equal(
+        ad_logjson_parse(ad_str_c(" {\"time\":\"2026-12-04T10:00:01Z\", \"level\":\"info\","
+                                  "\"msg\":\"GET \\\"/v2\\\" done\\n\\u00e9\\ud83d\\ude00\","
+                                  "\"status\":200,\"ctx\":{\"a\":[1,\"}\"]},\"ok\":true} "),
+                         &j),
+        1);
+    assert_true(ad_str_eq_c(j.message, "GET \"/v2\" done\n\xc3\xa9\xf0\x9f\x98\x80"));
+    assert_true(ad_str_eq_c(j.message_key, "msg"));
+    assert_int_equal(j.n_fields, 5);
+    assert_true(ad_str_eq_c(j.fields[0].key, "time"));
+    assert_true(ad_str_eq_c(j.fields[1].value, "info"));
+    assert_true(ad_str_eq_c(j.fields[2].key, "status") && ad_str_eq_c(j.fields[2].value, "200"));
+    assert_true(ad_str_eq_c(j.fields[3].value, "{\"a\":[1,\"}\"]}"));
+    assert_true(ad_str_eq_c(j.fields[4].value, "true"));
+    /* msg before message before log, whatever their order; the others are fields. */
+    assert_int_equal(ad_logjson_parse(ad_str_c("{\"log\":\"a\",\"message\":\"b\",\"x\":null}"), &j),
+                     1);
+    assert_true(ad_str_eq_c(j.message, "b"));
+    assert_int_equal(j.n_fields, 2);
+    assert_true(ad_str_eq_c(j.fields[0].key, "x") || ad_str_eq_c(j.fields[1].key, "x"));
+    /* Not JSON lines: text, no message, a message that is no string, malformed, trailing text. */
+    const char *no[] = {"plain text",
+                        "{\"level\":\"info\"}",
+                        "{\"msg\":42}",
+                        "{\"msg\":\"a\"",
+                        "{\"msg\":\"a\"} tail",
+                        "{}",
+                        "{\"msg\":\"bad \\x escape\"}",
+                        "{\"msg\" \"a\"}"};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        if (ad_logjson_parse(ad_str_c(no[i]), &j) != 0)
+            fail_msg("\"%s\" taken as a JSON line", no[i]);
+    ad_logjson_fini(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +642,7 @@ int main(void)
         cmocka_unit_test(a_constant_word_position_folds_once_it_varies),
         cmocka_unit_test(few_frequent_words_stay_apart),
         cmocka_unit_test(merges_survive_save_and_load_and_old_states_are_refused),
+        cmocka_unit_test(json_lines_give_their_message_and_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
