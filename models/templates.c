@@ -638,8 +638,8 @@ static const struct ad_opt templates_opts[] = {
     AD_OPT_UINT("merge_min", "4", "2", "1000", struct ad_templates_cfg, merge_min,
                 "Distinct words at one position before sibling templates may fold into one."),
     AD_OPT_DOUBLE("merge_mean", "1", "0.1", "1000000", struct ad_templates_cfg, merge_mean,
-                  "...when the words other than the most frequent average at most this many "
-                  "lines."),
+                  "...when the most frequent word has as many lines as the others together and "
+                  "the others average at most this many lines."),
     AD_OPT_UINT("merge_always", "4", "2", "1000", struct ad_templates_cfg, merge_always,
                 "Distinct words at one position that fold sibling templates whatever their "
                 "counts."),

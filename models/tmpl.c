@@ -250,8 +250,8 @@ static size_t scan_ipv4(const unsigned char *p, size_t n)
     if (i + 1 < n && p[i] == ':' && is_digit(p[i + 1]))
         i += 1 + digits(p, n, i + 1);
     /* "1.2.3.4-2", "1.2.3.4+deb12u1", "1.2.3.4~rc1": a (package) version, not an address */
-    if (i < n && (is_alnum(p[i]) || p[i] == '.' || p[i] == '_' || p[i] == '-' || p[i] == '+' ||
-                  p[i] == '~'))
+    if (i < n &&
+        (is_alnum(p[i]) || p[i] == '.' || p[i] == '_' || p[i] == '-' || p[i] == '+' || p[i] == '~'))
         return 0;
     return i;
 }
@@ -571,12 +571,14 @@ static void build_mtext(const struct ad_tmpl *t, struct scratch *s, const char *
 static bool date_name(const unsigned char *p, size_t n)
 {
     static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDecMonTueWedThuFriSatSun";
-    while (n && is_trail_punct(p[n - 1]))
+    if (n < 3 || p[0] < 'A' || p[0] > 'Z') /* the common case: a lower-case word */
+        return false;
+    while (n > 3 && is_trail_punct(p[n - 1]))
         n--;
     if (n != 3)
         return false;
     for (size_t i = 0; i + 3 <= sizeof(names) - 1; i += 3)
-        if (!memcmp(names + i, p, 3))
+        if (names[i] == p[0] && names[i + 1] == p[1] && names[i + 2] == p[2])
             return true;
     return false;
 }
@@ -639,6 +641,13 @@ static void tokenize(const struct ad_tmpl *t, struct scratch *s, const char *lin
             break;
         }
         uint32_t acc = 0;
+        while (i + 4 <= n) { /* four bytes a step: one branch for the common run of letters */
+            uint32_t c0 = cls[p[i]], c1 = cls[p[i + 1]], c2 = cls[p[i + 2]], c3 = cls[p[i + 3]];
+            if ((c0 | c1 | c2 | c3) & C_SP)
+                break;
+            acc |= c0 | c1 | c2 | c3;
+            i += 4;
+        }
         for (uint32_t c; i < n && !((c = cls[p[i]]) & C_SP); i++)
             acc |= c;
         tk->e = (uint32_t)i;
@@ -1133,7 +1142,8 @@ static int sib_reserve(struct ad_tmpl *t)
 
 /* No template of the leaf takes the line. When some differ from it in one constant word, all
  * at the same position, they and the line are the values of that position: once there are
- * merge_min of them averaging at most merge_mean lines, or merge_always of them, the position
+ * merge_always of them, or merge_min of them of which the most frequent has at least as many
+ * lines as the others together and the others average at most merge_mean lines, the position
  * is a variable and they fold into the oldest, which takes the line (*ret, NIL when no fold).
  * Folded templates are removed; their ids are recorded as now meaning the survivor. */
 static int fold_siblings(struct ad_tmpl *t, uint32_t leaf, const struct scratch *s,
@@ -1154,8 +1164,8 @@ static int fold_siblings(struct ad_tmpl *t, uint32_t leaf, const struct scratch 
         if (sc.cpos == pos)
             t->sib[n++] = i;
     }
-    /* The most frequent value may be a constant's usual value; the others say whether the
-     * position varies: many of them, each seen a few times. */
+    /* A usual value and a tail of rare ones is a variable (root x368, then uucp, ftp, git);
+     * a few values of similar counts are constants (VM Started, Paused, Resumed). */
     uint64_t lines = 1, top = 1;
     for (uint32_t k = 0; k < n; k++) {
         uint64_t c = t->tpls[t->sib[k]].count;
@@ -1164,8 +1174,8 @@ static int fold_siblings(struct ad_tmpl *t, uint32_t leaf, const struct scratch 
     }
     uint32_t d = n + 1;
     bool fold =
-        n && (d >= t->cfg.merge_always ||
-              (d >= t->cfg.merge_min && (double)(lines - top) <= t->cfg.merge_mean * (d - 1)));
+        n && (d >= t->cfg.merge_always || (d >= t->cfg.merge_min && top >= lines - top &&
+                                           (double)(lines - top) <= t->cfg.merge_mean * (d - 1)));
     if (!fold)
         return 0;
     uint32_t surv = t->sib[0]; /* the leaf lists templates oldest first */
@@ -1410,8 +1420,8 @@ int ad_tmpl_add(struct ad_tmpl *t, struct ad_str line, int64_t now_ns, struct ad
             list_append(t, L_LRU, i);
         }
     } else if (i != NIL) {
-        if ((r = tpl_merge(t, &t->tpls[i], s, line.p, &changed)) < 0)
-            return r;
+        if (sc.diff && (r = tpl_merge(t, &t->tpls[i], s, line.p, &changed)) < 0)
+            return r; /* diff 0: the template takes the line as it is */
         if (changed)
             t->st.changed++;
         list_unlink(t, L_LRU, i);

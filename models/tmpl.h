@@ -31,7 +31,7 @@ struct ad_wr;
 #define AD_TMPL_DEFAULT_MAX_TEMPLATES 10000
 #define AD_TMPL_DEFAULT_MAX_LINE 65536
 #define AD_TMPL_DEFAULT_MERGE_MIN 4      /* distinct words at one position before it may merge */
-#define AD_TMPL_DEFAULT_MERGE_MEAN 1.0   /* ... when they average at most this many lines each */
+#define AD_TMPL_DEFAULT_MERGE_MEAN 1.0   /* ... when all but the most frequent average at most this */
 #define AD_TMPL_DEFAULT_MERGE_ALWAYS 4   /* distinct words that merge whatever their counts */
 #define AD_TMPL_MAX_MERGES 4096          /* old id -> new id records kept (oldest dropped) */
 
@@ -42,9 +42,10 @@ struct ad_tmpl_cfg {
     uint32_t max_templates;  /* per miner; the least recently used is evicted past it */
     uint32_t max_line;       /* bytes of a line looked at; longer lines are cut (counted) */
     /* Constant or variable, from the data: lines that differ from a template in one plain word
-     * open sibling templates; the siblings merge into one with <*> there once the position
-     * holds merge_min distinct words averaging at most merge_mean lines each, or merge_always
-     * distinct words (docs/templates.md). */
+     * open sibling templates; the siblings fold into one with <*> there once the position
+     * holds merge_always distinct words, or merge_min of which the most frequent has at least
+     * as many lines as the others together and the others average at most merge_mean lines
+     * (docs/templates.md). */
     uint32_t merge_min;
     double merge_mean;
     uint32_t merge_always;
