@@ -376,16 +376,19 @@ static bool is_word(const unsigned char *p, size_t n)
 }
 
 /* Classifies the value p[0..n): the mask, and in *ret_len the length of the prefix it covers
- * (all of it except an IPv4 followed by punctuation: "10.0.0.1:50010:Got"). */
+ * (all of it except an IPv4 followed by punctuation: "10.0.0.1:50010:Got"). tok_acc: the byte
+ * classes of p[0..n) when the caller has them, else 0. */
 static uint32_t classify(const struct ad_tmpl *t, struct scratch *s, const unsigned char *p,
-                         size_t n, size_t *ret_off, size_t *ret_len)
+                         size_t n, uint32_t tok_acc, size_t *ret_off, size_t *ret_len)
 {
     *ret_off = 0;
     *ret_len = n;
     unsigned char c = p[0];
-    uint32_t acc = classes(p, n);
+    uint32_t acc = tok_acc ? tok_acc : classes(p, n);
+    if (acc == C_D) /* digits only, the most common variable: a number, or hex when long */
+        return n >= 8 ? M_HEX : M_NUM;
     if ((acc & C_D) && (is_hex(c) || c == '-' || c == '+' || c == ':')) {
-        if (is_uuid(p, n))
+        if (n == 36 && is_uuid(p, n))
             return M_UUID;
         size_t ip = scan_ipv4(p, n);
         if (ip) {
@@ -396,9 +399,9 @@ static uint32_t classify(const struct ad_tmpl *t, struct scratch *s, const unsig
             *ret_len = ip;
             return M_IP;
         }
-        if (is_ipv6(p, n))
+        if ((acc & C_COL) && is_ipv6(p, n))
             return M_IP;
-        if (is_hexnum(p, n))
+        if (!(acc & ~(uint32_t)(C_D | C_H | C_A)) && is_hexnum(p, n))
             return M_HEX;
         if (is_number(p, n))
             return M_NUM;
@@ -432,7 +435,7 @@ static struct ad_str mask_name(const struct ad_tmpl *t, uint32_t m)
 
 /* Fills the token's mask, variable part and flags from its raw bytes p[tk->s..tk->e). */
 static void mask_token(const struct ad_tmpl *t, struct scratch *s, const unsigned char *p,
-                       struct ltok *tk)
+                       struct ltok *tk, uint32_t acc)
 {
     size_t cs = tk->s, ce = tk->e;
     tk->mask = M_NONE;
@@ -450,7 +453,7 @@ static void mask_token(const struct ad_tmpl *t, struct scratch *s, const unsigne
         return;
     }
     /* key=value: only the value is a variable, the key stays in the template. */
-    const unsigned char *eq = memchr(p + cs, '=', ce - cs);
+    const unsigned char *eq = (acc & C_EQ) ? memchr(p + cs, '=', ce - cs) : NULL;
     bool kv = eq && eq > p + cs && !is_path(p + cs, ce - cs) && !is_url(p + cs, ce - cs);
     if (kv) {
         cs = (size_t)(eq - p) + 1;
@@ -468,7 +471,8 @@ static void mask_token(const struct ad_tmpl *t, struct scratch *s, const unsigne
         }
     }
     size_t off, len;
-    uint32_t m = classify(t, s, p + cs, ce - cs, &off, &len);
+    /* the classes of the whole token are those of the value when nothing was stripped */
+    uint32_t m = classify(t, s, p + cs, ce - cs, cs == tk->s && ce == tk->e ? acc : 0, &off, &len);
     if (m == M_NONE) {
         tk->flags = kv ? TF_SPAN : 0;
         return;
@@ -503,11 +507,24 @@ static inline uint64_t mix(uint64_t x)
     return ad_u64map_key(x ^ (x >> 31));
 }
 
+/* Little-endian loads, the same value on any machine (one instruction where it is native). */
+static inline uint32_t load_le32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
 static inline uint64_t load_le64(const unsigned char *p)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
@@ -522,9 +539,14 @@ static uint64_t tok_hash(const char *text, size_t n)
         __uint128_t m = (__uint128_t)(load_le64(p + i) ^ h) * 0xbf58476d1ce4e5b9ULL;
         h = (uint64_t)m ^ (uint64_t)(m >> 64);
     }
+    /* The last 0-7 bytes in at most two loads (overlapping; the length is in h already). */
+    size_t r = n - i;
+    const unsigned char *q = p + i;
     uint64_t tail = 0;
-    for (size_t k = 0; i + k < n; k++)
-        tail |= (uint64_t)p[i + k] << (8 * k);
+    if (r >= 4)
+        tail = (uint64_t)load_le32(q) << 32 | load_le32(q + r - 4);
+    else if (r)
+        tail = (uint64_t)q[0] << 16 | (uint64_t)q[r >> 1] << 8 | q[r - 1];
     __uint128_t m = (__uint128_t)(tail ^ h ^ 0x94d049bb133111ebULL) * 0x9e3779b97f4a7c15ULL;
     h = (uint64_t)m ^ (uint64_t)(m >> 64);
     h ^= h >> 29;
@@ -608,6 +630,19 @@ static size_t unit_len(const unsigned char *p, size_t n)
     return 0;
 }
 
+/* How many of the 8 bytes (little-endian order) are ASCII letters before the first other
+ * byte (SWAR: a byte with the high bit, or below 'a' or above 'z' once lower-cased; borrows and
+ * carries only ever spill above a true hit, so the lowest hit is exact). */
+static inline unsigned letters8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t lo = x | 0x2020202020202020ULL;
+    uint64_t below = (lo - ones * 'a') & ~lo & high;
+    uint64_t above = ((lo & ~high) + ones * (127 - 'z')) & high;
+    uint64_t other = (x & high) | below | above;
+    return other ? (unsigned)__builtin_ctzll(other) / 8 : 8;
+}
+
 /* Two masked tokens with the same bytes around their variables ("blk_1" "blk_2"; not "libc6"
  * "(2.36-9)"): a run of them is one list. */
 static bool same_punct(const unsigned char *p, const struct ltok *a, const struct ltok *b)
@@ -641,6 +676,10 @@ static void tokenize(const struct ad_tmpl *t, struct scratch *s, const char *lin
             break;
         }
         uint32_t acc = 0;
+        for (unsigned k = 8; k == 8 && i + 8 <= n; i += k) { /* up to eight letters a step */
+            k = letters8(load_le64(p + i));
+            acc |= k ? C_A | C_H : 0; /* (which letters does not matter to the scanners) */
+        }
         while (i + 4 <= n) { /* four bytes a step: one branch for the common run of letters */
             uint32_t c0 = cls[p[i]], c1 = cls[p[i + 1]], c2 = cls[p[i + 2]], c3 = cls[p[i + 3]];
             if ((c0 | c1 | c2 | c3) & C_SP)
@@ -663,7 +702,7 @@ static void tokenize(const struct ad_tmpl *t, struct scratch *s, const char *lin
                 tk->ve = tk->s + 3;
             }
         } else {
-            mask_token(t, s, p, tk);
+            mask_token(t, s, p, tk, acc);
         }
         struct ltok *prev = s->n > 1 ? tk - 1 : NULL;
         size_t ul;

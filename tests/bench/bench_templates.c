@@ -592,7 +592,7 @@ static int run_loo(struct set *sets, size_t n)
 /* ---- (b) generated corpus ---------------------------------------------------------------- */
 
 #define GEN_TEMPLATES 50
-#define GEN_LINES 2000000
+#define GEN_LINES 2000000 /* AD_TMPL_CORPUS_LINES: fewer (profiling under valgrind) */
 
 static const char *const vocab[64] = {
     "connection", "request",  "worker",   "cache",      "session",   "upstream", "backend",
@@ -688,29 +688,31 @@ static size_t gen_line(const struct gen_tmpl *g, char *o)
 
 static int run_corpus(void)
 {
+    const char *e = getenv("AD_TMPL_CORPUS_LINES");
+    uint32_t lines = e && atoi(e) >= 10000 && atoi(e) <= GEN_LINES ? (uint32_t)atoi(e) : GEN_LINES;
     struct gen_tmpl g[GEN_TEMPLATES];
     gen_templates(g);
-    size_t cap = (size_t)GEN_LINES * 256;
+    size_t cap = (size_t)lines * 256;
     char *buf = malloc(cap);
-    uint32_t *off = malloc((GEN_LINES + 1) * sizeof(*off));
-    uint8_t *which = malloc(GEN_LINES);
+    uint32_t *off = malloc((lines + 1) * sizeof(*off));
+    uint8_t *which = malloc(lines);
     if (!buf || !off || !which)
         return 1;
     size_t pos = 0;
-    for (uint32_t i = 0; i < GEN_LINES; i++) {
+    for (uint32_t i = 0; i < lines; i++) {
         which[i] = (uint8_t)(rnd() % GEN_TEMPLATES);
         off[i] = (uint32_t)pos;
         pos += gen_line(&g[which[i]], buf + pos);
     }
-    off[GEN_LINES] = (uint32_t)pos;
+    off[lines] = (uint32_t)pos;
     struct ad_tmpl *t = new_miner(NULL);
     struct ad_tmpl_stats empty;
     ad_tmpl_get_stats(t, &empty); /* fixed cost: scratch for one 64 KiB line, maps */
     uint64_t first_id[GEN_TEMPLATES] = {0};
-    uint64_t *ids = malloc(GEN_LINES * sizeof(*ids));
+    uint64_t *ids = malloc(lines * sizeof(*ids));
     size_t wrong = 0;
     double t0 = now_s(), c0 = cpu_s();
-    for (uint32_t i = 0; i < GEN_LINES; i++) {
+    for (uint32_t i = 0; i < lines; i++) {
         struct ad_tmpl_match m;
         struct ad_str line = {buf + off[i], off[i + 1] - off[i]};
         if (ad_tmpl_add(t, line, (int64_t)i, &m) < 0)
@@ -720,7 +722,7 @@ static int run_corpus(void)
     double dt = now_s() - t0, dc = cpu_s() - c0;
     /* Graded after the last line, through the id story: a user-name position opens sibling
      * templates until it has shown enough names, then they fold into one. */
-    for (uint32_t i = 0; i < GEN_LINES; i++) {
+    for (uint32_t i = 0; i < lines; i++) {
         uint64_t id = ad_tmpl_resolve(t, ids[i]);
         if (!first_id[which[i]])
             first_id[which[i]] = id;
@@ -730,12 +732,11 @@ static int run_corpus(void)
     struct ad_tmpl_stats st;
     ad_tmpl_get_stats(t, &st);
     size_t per = st.templates ? (st.bytes - empty.bytes) / st.templates : 0;
-    printf("bench_templates corpus lines=%d avg_bytes=%.0f templates=%zu misplaced=%zu "
+    printf("bench_templates corpus lines=%u avg_bytes=%.0f templates=%zu misplaced=%zu "
            "ns_per_line=%.0f lines_per_s=%.2fM cpu_ns_per_line=%.0f lines_per_cpu_s=%.2fM "
            "bytes=%zu fixed_bytes=%zu bytes_per_template=%zu\n",
-           GEN_LINES, (double)pos / GEN_LINES, st.templates, wrong, dt * 1e9 / GEN_LINES,
-           GEN_LINES / dt / 1e6, dc * 1e9 / GEN_LINES, GEN_LINES / dc / 1e6, st.bytes, empty.bytes,
-           per);
+           lines, (double)pos / lines, st.templates, wrong, dt * 1e9 / lines, lines / dt / 1e6,
+           dc * 1e9 / lines, lines / dc / 1e6, st.bytes, empty.bytes, per);
     int rc = st.templates == GEN_TEMPLATES && wrong == 0 ? 0 : 1;
     ad_tmpl_destroy(t);
     free(buf);
