@@ -203,6 +203,29 @@ static void presets_for_rfc3339_syslog_and_json_lines(void **state)
     assert_string_equal(texts[3], "not json at all");
     assert_non_null(strstr(err, "4 lines, 3 templates, 1 not in the format"));
     free(out);
+
+    /* Four user names at one position: siblings, then one template; every line gets the
+     * survivor's id, and --summary tells the id story. */
+    write_file("users.log", "Invalid user alice from 10.0.0.1\nInvalid user bob from 10.0.0.2\n"
+                            "Invalid user carol from 10.0.0.3\nInvalid user dave from 10.0.0.4\n");
+    out = run("templates users.log", &st, err, sizeof(err));
+    assert_int_equal(lines_of(out, ids, texts, 8), 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(ids[i], ids[0]);
+        assert_string_equal(texts[i], "Invalid user <*> from <IP>");
+    }
+    char want[80];
+    snprintf(want, sizeof(want), "-> %s\n", ids[0]);
+    char *sum = run("templates --summary users.log", &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    int folds = 0;
+    for (char *p = sum; (p = strstr(p, "folded ")); p++)
+        folds++;
+    assert_int_equal(folds, 2); /* bob and carol into alice (dave joined at the fold) */
+    assert_non_null(strstr(sum, want));
+    assert_non_null(strstr(sum, "\n4          "));
+    free(sum);
+    free(out);
 }
 
 static void errors_are_clear(void **state)
