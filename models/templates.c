@@ -428,20 +428,19 @@ int ad_templates_observe(struct ad_templates *t, struct ad_event *ev)
     if (!s)
         return 0; /* refused (max_services, counted) or out of memory: passed on unmined */
     uint32_t si = (uint32_t)(s - t->svcs);
-    struct ad_tmpl_match *mp = &t->match, m;
-    if (ad_tmpl_add(s->miner, message_of(t, ev), ev->time_ns, mp) < 0)
+    const struct ad_tmpl_match *m = &t->match; /* its params are the event's: kept */
+    if (ad_tmpl_add(s->miner, message_of(t, ev), ev->time_ns, &t->match) < 0)
         return 0;
-    m = *mp;
     t->st.lines++;
-    ev->template_id = m.id;
-    ev->template_text = m.text;
-    ev->n_params = (uint8_t)m.n_params;
-    ev->params = mp->params; /* kept in the model: valid until the next event */
-    struct rate *r = get_rate(t, si, m.id);
+    ev->template_id = m->id;
+    ev->template_text = m->text;
+    ev->n_params = (uint8_t)m->n_params;
+    ev->params = m->params; /* valid until the next event */
+    struct rate *r = get_rate(t, si, m->id);
     if (!r)
         return 0;
-    if (m.created || m.changed || !r->text)
-        keep_str(&r->text, m.text, MAX_TEXT);
+    if (m->created || m->changed || !r->text)
+        keep_str(&r->text, m->text, MAX_TEXT);
     keep_str(&r->resource, ev->resource, AD_MAX_FIELD_LEN);
     if (!r->source)
         r->source = dup_str(ev->source, 256);
@@ -451,7 +450,7 @@ int ad_templates_observe(struct ad_templates *t, struct ad_event *ev)
     close_buckets(t, r, ev->time_ns);
     r->count++;
     hold_new(t, r, ev->time_ns);
-    if (m.created && t->cfg.alert_new && ev->time_ns - s->first_ns >= t->cfg.learning_period_ns) {
+    if (m->created && t->cfg.alert_new && ev->time_ns - s->first_ns >= t->cfg.learning_period_ns) {
         r->new_at = ev->time_ns;
         t->st.new_raised++;
         alert(t, r, false, false, ev->time_ns, 0, NULL);
