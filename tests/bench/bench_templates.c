@@ -1,10 +1,17 @@
 /* tests/bench/bench_templates.c: the template miner (models/tmpl.h) with its default config.
- * (a) Loghub-2k samples (HDFS, Apache, OpenSSH, Linux): the header is stripped with the format of
- *     log_formats.tsv (models/logfmt.h), every line is mined, and the grouping is scored against
- *     the ground truth: GA and FGA as defined in shared/data/loghub/README.md.
- * (b) throughput on a generated corpus: 2M lines of 100-200 bytes from 50 generated templates.
- * Usage: bench_templates [LOGHUB_DIR] (or AD_LOGHUB_DIR; default ../shared/data/loghub);
- * AD_TMPL_DEBUG=1 lists the wrong groups. Asserts counts only, never times. */
+ * (a) Loghub-2k samples (every system of log_formats.tsv): the header is stripped with the
+ *     system's format (models/logfmt.h), every line is mined, the ids are resolved through the
+ *     folds, and the grouping is scored against the ground truth: GA, FGA and PA as defined in
+ *     shared/data/loghub/README.md.
+ * (b) --loo: the same over a grid of settings, leaving one system out at a time (the setting is
+ *     chosen on the others, the held-out system scored with it): the table of docs/templates.md.
+ * (c) throughput on a generated corpus: 2M lines of 100-200 bytes from 50 generated templates,
+ *     wall and CPU time, bytes per template.
+ * Usage: bench_templates [--loo] [LOGHUB_DIR] (or AD_LOGHUB_DIR; default ../shared/data/loghub);
+ * AD_TMPL_DEBUG=1 lists the wrong groups, AD_TMPL_GRID=1 every grid point (--loo),
+ * AD_TMPL_SIMILARITY / _DEPTH / _MERGE_MIN / _MERGE_MEAN / _MERGE_ALWAYS override the defaults,
+ * AD_TMPL_CORPUS_LINES shortens (c), AD_TMPL_LOGHUB_ONLY=1 skips it. Asserts counts only, never
+ * times. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
