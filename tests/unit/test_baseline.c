@@ -88,7 +88,7 @@ static void anomaly_raises_after_alert_after_points_and_resolves(void **state)
 {
     (void)state;
     struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 3\n"
-                       "    resolve_after: 2\n    severity: major\n");
+                       "    resolve_after: 2\n    severity: major\n    score_threshold: 0\n");
     uint64_t i = 0;
     feed_normal(&f, "h1", &i, 300);
     struct ad_event ev;
