@@ -644,6 +644,12 @@ int ad_baseline_observe(struct ad_baseline *b, struct ad_event *ev)
     /* The band's run, or one point whose score says the series does something it has not done
      * before (inside the band too: a shape or level never seen, docs/baselines.md). */
     bool scored = o.warm && b->score_threshold > 0 && o.score >= b->score_threshold;
+    /* A series with less than two warm-ups of history has seen too little to call a shape
+     * "never seen": most of its long contexts are still new (docs/baselines.md). The band and
+     * new records still alert; the score itself is unchanged (aiopsctl baseline shows it). */
+    if (scored && o.cause == AD_DET_CAUSE_PATTERN &&
+        ad_det_hdr(series_state(s))->points < 2 * (uint64_t)b->params.warmup)
+        scored = false;
     if (!s->firing && ((outside && s->out_run >= b->alert_after) || scored)) {
         s->firing = true;
         s->in_run = 0; /* resolve_after points from now on, even when this one is inside */
