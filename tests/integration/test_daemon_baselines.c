@@ -4,7 +4,9 @@
  *    an incident in Redis; GET /api/v1/baselines?series=… shows the band, the points, the season
  *    and the suggested thresholds; the list form finds the series;
  *  - the learned state survives a restart through the state file (written at shutdown);
- *  - a corrupt state file is moved aside with a clear log line and the daemon learns from scratch. */
+ *  - a corrupt state file is moved aside with a clear log line and the daemon learns from scratch;
+ *  - a series with a static threshold that trends towards it raises forecast:<series> before
+ *    the threshold is crossed, which opens an incident in Redis; the API shows the forecast. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,6 +147,66 @@ static void a_corrupt_state_file_is_moved_aside_and_learning_restarts(void **sta
     assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
 }
 
+static int setup_forecast(void **state)
+{
+    struct fx_world *w = fx_world_new(
+        "baselines.state", "models:\n  baseline:\n    detector: robust\n    warmup: 50\n"
+                           "    thresholds: [\"host-*/disk_used_pct above 80 95\"]\n");
+    *state = w;
+    return w ? 0 : -1;
+}
+
+/* Points from..to-1 of host-1/disk_used_pct, one per 5 minutes: 40 +- 1, growing by 3 per hour
+ * from point 312 (26 hours) on. */
+static void send_disk(struct fx_world *w, int from, int to)
+{
+    char *lines[512];
+    assert_true(to - from <= 512);
+    for (int i = from; i < to; i++) {
+        double v = 40 + (double)((i * 7919) % 21 - 10) / 10.0 + (i > 312 ? (i - 312) * 0.25 : 0);
+        char line[256];
+        snprintf(line, sizeof(line),
+                 "{\"kind\":\"metric\",\"service\":\"storage\",\"resource\":\"host-1\","
+                 "\"check\":\"disk_used_pct\",\"value\":%.3f,\"timestamp\":%lld}",
+                 v, 1795510800LL + 300LL * i);
+        lines[i - from] = strdup(line);
+    }
+    assert_int_equal(fx_world_push(w, (const char *const *)lines, (size_t)(to - from)), 0);
+    for (int i = 0; i < to - from; i++)
+        free(lines[i]);
+}
+
+static void a_trend_towards_a_threshold_becomes_a_forecast_incident(void **state)
+{
+    struct fx_world *w = *state;
+    start(w);
+    /* 26 hours flat, then growth at 3/h: 80 is reached 13h20m later (point 472). */
+    send_disk(w, 0, 400);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_baseline_points_total", 400, 20000));
+    assert_int_equal(stream_mentions(w, "forecast:"), 0); /* 7h20m of growth: 6h to go */
+    assert_int_equal(api(w, "/api/v1/baselines?series=host-1/disk_used_pct"), 200);
+    assert_non_null(strstr(w->body, "\"forecast\":{\"state\":\"none\""));
+    send_disk(w, 400, 460); /* up to 1 hour before the crossing */
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_baseline_points_total", 460, 20000));
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_candidates_emitted_total", 1, 20000));
+    assert_int_equal(api(w, "/api/v1/baselines?series=host-1/disk_used_pct"), 200);
+    assert_non_null(strstr(w->body, "\"forecast\":{\"state\":\"firing\""));
+    assert_non_null(strstr(w->body, "\"level\":\"warning\",\"threshold\":80,\"at\":\"2026-11-2"));
+    double left = json_num(w->body, "seconds_left");
+    /* The last point is at 459: 80 is reached 13 points (65 min) later; within 20 min. */
+    assert_true(left > 45 * 60 && left < 85 * 60);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    assert_true(stream_mentions(w, "forecast:host-1/disk_used_pct") >= 1);
+    assert_true(stream_mentions(w, "\"title\":\"forecast:host-1/disk_used_pct on host-1") >= 1);
+    assert_int_equal(stream_mentions(w, "threshold:host-1"), 0); /* not crossed yet */
+
+    /* The forecast state survives a restart. */
+    start(w);
+    assert_int_equal(api(w, "/api/v1/baselines?series=host-1/disk_used_pct"), 200);
+    assert_non_null(strstr(w->body, "\"forecast\":{\"state\":\"firing\""));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +214,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_corrupt_state_file_is_moved_aside_and_learning_restarts,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_trend_towards_a_threshold_becomes_a_forecast_incident,
+                                        setup_forecast, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
