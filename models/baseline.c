@@ -1200,6 +1200,21 @@ int ad_baseline_params_for(const struct ad_baseline_cfg *cfg, const char *key,
     return 0;
 }
 
+int ad_baseline_parse_rule(const char *text, struct ad_fc_rule *ret, struct ad_err *reterr)
+{
+    char item[256];
+    struct thr_rule r;
+    if (snprintf(item, sizeof(item), "* %s", text) >= (int)sizeof(item))
+        return ad_err_set(reterr, EINVAL, "over-long threshold \"%.80s...\"", text);
+    if (parse_thr_rule(item, 0, &r, reterr) < 0) /* says thresholds[0]: say it for text */
+        return ad_err_set(reterr, EINVAL, "expected \"above|below <warning> <critical>\" (numbers, "
+                                          "'-' for none; critical past warning), got \"%.80s\"",
+                          text);
+    *ret = (struct ad_fc_rule){r.below, r.warning, r.critical};
+    free(r.pattern);
+    return 0;
+}
+
 int ad_baseline_forecast_for(const struct ad_baseline_cfg *cfg, const char *key,
                              struct ad_fc_params *ret_params, struct ad_fc_rule *ret_rule,
                              bool *ret_has_rule, struct ad_err *reterr)

@@ -98,6 +98,10 @@ int ad_baseline_forecast_for(const struct ad_baseline_cfg *cfg, const char *key,
                              struct ad_fc_params *ret_params, struct ad_fc_rule *ret_rule,
                              bool *ret_has_rule, struct ad_err *reterr);
 
+/* "above|below <warning> <critical> [<hysteresis>]" (a thresholds item without its pattern, '-'
+ * for no level) as a forecast rule, for aiopsctl baseline --threshold. 0, or -EINVAL with why. */
+int ad_baseline_parse_rule(const char *text, struct ad_fc_rule *ret, struct ad_err *reterr);
+
 /* The whole learned state (series keys, detector states, alert states) for the state file and the
  * Kafka checkpoints; load replaces the state. */
 int ad_baseline_save(const struct ad_baseline *b, struct ad_buf *out);

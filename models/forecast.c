@@ -1,5 +1,5 @@
 /* models/forecast.c: see forecast.h. Sen's slope and the Mann-Kendall test (Sen 1968, Kendall
- * 1975) over at most AD_FC_BUCKETS bucket means: 496 pairs per fit, one fit per bucket. */
+ * 1975) over at most AD_FC_BUCKETS bucket means: 120 pairs per fit, one fit per bucket. */
 #include "models/forecast.h"
 
 #include <math.h>

@@ -21,7 +21,7 @@
 struct ad_det_ops;
 struct ad_det_params;
 
-#define AD_FC_BUCKETS 32
+#define AD_FC_BUCKETS 16
 #define AD_FC_HOURS 26 /* hourly means kept for the day-over-day check */
 #define AD_FC_CONFIRM 2 /* fits in a row that raise (or, past the margin, resolve) an alert */
 #define AD_FC_MARGIN 1.25 /* resolving needs no crossing within horizon * AD_FC_MARGIN */
