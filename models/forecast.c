@@ -169,6 +169,13 @@ void ad_fc_fit(struct ad_fc *f, const struct ad_fc_params *p, int64_t now_ns,
         f->last = *ret = pr;
         return;
     }
+    /* Without a season the detector expects the same at every time: nothing to take out. */
+    struct ad_det_info info = {"none", 0};
+    if (det)
+        det->describe(det_st, &info);
+    bool seasonal = det && strcmp(info.season, "none") != 0;
+    if (!seasonal)
+        det = NULL;
     double tt[AD_FC_BUCKETS], yy[AD_FC_BUCKETS], sl[MAX_PAIRS];
     double e_now = expect_at(det, det_st, det_p, now_ns);
     for (int i = 0, k = oldest(f); i < n; i++, k = (k + 1) % AD_FC_BUCKETS) {
@@ -198,10 +205,6 @@ void ad_fc_fit(struct ad_fc *f, const struct ad_fc_params *p, int64_t now_ns,
     pr.span_ns = now_ns - f->bt[oldest(f)];
 
     double sg = rule->below ? -1 : 1;
-    struct ad_det_info info = {"none", 0};
-    if (det)
-        det->describe(det_st, &info);
-    bool seasonal = det && strcmp(info.season, "none") != 0;
     int64_t limit = now_ns + (int64_t)((double)p->horizon_ns * AD_FC_MARGIN);
     double window_s = (double)p->window_ns / NS;
     if (sg * pr.slope > 0 && sg * pr.z >= p->min_z &&

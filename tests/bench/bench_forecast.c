@@ -8,9 +8,11 @@
  *   flat      50 + noise +-0.5..3 (thresholds above 60 70), 14 days of 1-min points
  *   flat-day  50 + 10 sin(day) + noise (above 70 80), 14 days of 5-min points, detector seasonal
  * For the trends: the first forecast alert's predicted time against the true crossing of the
- * level it names (error, and error as a share of the time it gave), its lead time, and the
+ * level it names (error: median signed, > 0 late; absolute, and as a share of the time it
+ * gave), its lead time, and the
  * prediction of the last alert at least 1 h before the true critical crossing. For the flat
- * series: forecast alerts raised (each one is false).
+ * series: forecast alerts raised (each one is false). Then the cost of one refit (16 buckets,
+ * no season) and of adding a point, alone.
  *
  *   bench_forecast [SERIES]   (default 100 series per kind) */
 #include <math.h>
@@ -26,6 +28,7 @@
 #include "fx_forecast.h"
 #include "fx_series.h"
 #include "models/baseline.h"
+#include "models/forecast.h"
 
 #define H (3600 * AD_NS_PER_S)
 #define MAXN 10000
@@ -106,13 +109,14 @@ static void report(const char *kind, int series, struct figs *f)
     double abs_err[MAXN];
     for (int i = 0; i < f->n; i++)
         abs_err[i] = fabs(f->err_min[i]);
+    double signed_p50 = pct(f->err_min, f->n, 0.5); /* > 0: predicted late */
     for (int i = 0; i < f->n1h; i++)
         f->err1h_min[i] = fabs(f->err1h_min[i]);
     printf("bench_forecast kind=%s series=%d alerted_before_crossing=%d missed=%d late=%d "
-           "abs_err_min_p50=%.1f abs_err_min_p90=%.1f rel_err_pct_p50=%.1f rel_err_pct_p90=%.1f "
+           "err_min_p50=%+.1f abs_err_min_p50=%.1f abs_err_min_p90=%.1f rel_err_pct_p50=%.1f rel_err_pct_p90=%.1f "
            "lead_h_p50=%.2f lead_h_min=%.2f abs_err_1h_before_min_p50=%.1f "
            "abs_err_1h_before_min_p90=%.1f (n=%d)\n",
-           kind, series, f->n, f->missed, f->late, pct(abs_err, f->n, 0.5),
+           kind, series, f->n, f->missed, f->late, signed_p50, pct(abs_err, f->n, 0.5),
            pct(abs_err, f->n, 0.9), pct(f->rel, f->n, 0.5), pct(f->rel, f->n, 0.9),
            pct(f->lead_h, f->n, 0.5), pct(f->lead_h, f->n, 0.0001), pct(f->err1h_min, f->n1h, 0.5),
            pct(f->err1h_min, f->n1h, 0.9), f->n1h);
@@ -141,6 +145,31 @@ static void flat(const char *kind, const char *opts, int series, double amp, int
            (unsigned long long)raised);
 }
 
+/* ns per ad_fc_add and per ad_fc_fit on a full window of a growing series. */
+static void cost(void)
+{
+    struct ad_fc_params p = {6 * H, 4 * H, 3};
+    struct ad_fc_rule rule = {false, 80, 95};
+    static struct ad_fc f;
+    ad_fc_init(&f);
+    const long adds = 2000000, fits = 200000;
+    int64_t t = FX_T0, step = 60 * AD_NS_PER_S;
+    double sink = 0;
+    int64_t a0 = ad_mono_ns();
+    for (long i = 0; i < adds; i++, t += step)
+        sink += ad_fc_add(&f, &p, t, 40 + (double)i / 600 + fx_noise((uint64_t)i));
+    int64_t a1 = ad_mono_ns();
+    struct ad_fc_pred pr;
+    for (long i = 0; i < fits; i++) {
+        ad_fc_fit(&f, &p, t + i, &rule, 0, NULL, NULL, NULL, &pr);
+        sink += pr.slope;
+    }
+    int64_t a2 = ad_mono_ns();
+    printf("bench_forecast cost add_ns=%.1f fit_ns=%.1f buckets=%d state_bytes=%zu (%g)\n",
+           (double)(a1 - a0) / adds, (double)(a2 - a1) / fits, AD_FC_BUCKETS, sizeof(f),
+           sink > 0 ? 1.0 : 0.0);
+}
+
 int main(int argc, char **argv)
 {
     int series = argc > 1 ? atoi(argv[1]) : 100;
@@ -164,5 +193,6 @@ int main(int argc, char **argv)
          60 * AD_NS_PER_S);
     flat("flat-day", "    detector: seasonal\n    thresholds: [\"*/disk_used_pct above 70 80\"]\n",
          series, 10, 300 * AD_NS_PER_S);
+    cost();
     return 0;
 }
