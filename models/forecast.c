@@ -181,6 +181,10 @@ void ad_fc_fit(struct ad_fc *f, const struct ad_fc_params *p, int64_t now_ns,
     for (int i = 0, k = oldest(f); i < n; i++, k = (k + 1) % AD_FC_BUCKETS) {
         tt[i] = (double)(f->bt[k] - now_ns) / NS;
         yy[i] = f->bv[k] - (expect_at(det, det_st, det_p, f->bt[k]) - e_now);
+        if (!isfinite(yy[i])) { /* sums of values near DBL_MAX: no trend to speak of */
+            f->last = *ret = pr;
+            return;
+        }
     }
     int m = 0;
     long s = 0;

@@ -8,7 +8,8 @@
  *  - the trend turning resolves the alert ("no longer on course"), before any threshold alert;
  *    the value reaching the level resolves it ("the threshold alert takes over");
  *  - labels, summary and the API's "forecast" object; forecasts off; the state round trip, a
- *    version 2 state (no forecast state) and a corrupt forecast state. */
+ *    version 2 state (no forecast state) and a corrupt forecast state; values at the edge of a
+ *    double. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -310,6 +311,32 @@ static void state_round_trip_and_older_states(void **state)
     fx_bl_done(&c);
 }
 
+/* Values at the edge of a double, past the threshold: the bucket sums overflow, nothing
+ * is predicted from them and nothing breaks. */
+static void extreme_values_predict_nothing(void **state)
+{
+    (void)state;
+    struct fx_bl f = fx_bl_make("    warmup: 10\n    thresholds: [\"*/disk_used_pct above 0 1\"]\n");
+    for (uint64_t i = 0; i < 3000; i++) {
+        struct ad_event ev = fx_alert("storage", "host-1", "disk_used_pct", FX_T0 + (int64_t)i * MIN);
+        ev.kind = AD_KIND_METRIC;
+        ev.has_value = true;
+        ev.value = 1.7e308 * (i < 1500 ? 1 : 0.9);
+        if (ad_baseline_observe(f.b, &ev) == 0)
+            while (ad_baseline_take(f.b, &ev) == 1)
+                ;
+    }
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(f.b, &st);
+    assert_int_equal(st.raised[2], 0);
+    struct ad_buf out;
+    ad_buf_init(&out);
+    assert_int_equal(ad_baseline_series_json(f.b, "host-1/disk_used_pct", &out), 0);
+    assert_non_null(strstr(out.p, "\"forecast\":{\"state\":\"learning\""));
+    ad_buf_fini(&out);
+    fx_bl_done(&f);
+}
+
 static void durations_read_as_words(void **state)
 {
     (void)state;
@@ -331,6 +358,7 @@ int main(void)
         cmocka_unit_test(reaching_the_level_hands_over_to_the_threshold_alert),
         cmocka_unit_test(labels_api_and_forecasts_off),
         cmocka_unit_test(state_round_trip_and_older_states),
+        cmocka_unit_test(extreme_values_predict_nothing),
         cmocka_unit_test(durations_read_as_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
