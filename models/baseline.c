@@ -308,7 +308,9 @@ static uint64_t key_hash(const char *key, size_t len) { return ad_hash64(key, le
 static void sync_fc(struct ad_baseline *b, struct series *s)
 {
     bool want = s->thr_rule != NONE && b->fc.horizon_ns > 0;
-    if (want && !s->fc && (s->fc = malloc(sizeof(*s->fc))) != NULL) {
+    void *p;
+    if (want && !s->fc && posix_memalign(&p, 64, sizeof(*s->fc)) == 0) {
+        s->fc = p;
         ad_fc_init(s->fc);
         b->bytes += sizeof(*s->fc);
     } else if (!want && s->fc) {

@@ -62,20 +62,21 @@ enum ad_fc_change {
 };
 
 struct ad_fc {
+    /* What every point touches first, in the state's first 64 bytes (one cache line when the
+     * state is 64-byte aligned, as models/baseline.c allocates it). */
+    int64_t cur_start;         /* the open bucket: its start, */
+    double cur_sum, cur_tsum;  /* sums of values and of times in s after cur_start, */
+    double h_sum;              /* the open hour's sum of values, */
+    uint32_t cur_n, h_cur, h_n; /* the bucket's points; the open hour (since the epoch), points */
+    uint8_t head, n;           /* the ring of closed buckets: next slot, how many */
+    uint8_t firing;            /* the level the firing alert predicts (1, 2), 0: not firing */
+    uint8_t hits, misses;      /* fits in a row within the horizon / past the margin */
+    uint8_t reserved[7];
     int64_t bt[AD_FC_BUCKETS]; /* closed buckets: mean time, */
-    double bv[AD_FC_BUCKETS];  /* and mean value; a ring, oldest at (head - n) */
-    int64_t cur_start;         /* the open bucket: its start, point count, sums */
-    double cur_sum, cur_tsum;  /* values; times in s after cur_start */
-    uint32_t cur_n;
-    uint8_t head, n;
-    uint8_t firing;      /* the level the firing alert predicts (1, 2), 0: not firing */
-    uint8_t hits, misses; /* fits in a row within the horizon / past the margin */
-    uint8_t reserved[3];
-    uint32_t h_cur, h_n;        /* the open hour (since the epoch) and its points */
-    double h_sum;
-    uint32_t hh[AD_FC_HOURS];   /* closed hours: the hour in slot (hour % AD_FC_HOURS), */
-    float hv[AD_FC_HOURS];      /* and its mean */
-    struct ad_fc_pred last; /* the last fit, as the API shows it */
+    double bv[AD_FC_BUCKETS];  /* and mean value; oldest at (head - n) */
+    uint32_t hh[AD_FC_HOURS];  /* closed hours: the hour in slot (hour % AD_FC_HOURS), */
+    float hv[AD_FC_HOURS];     /* and its mean */
+    struct ad_fc_pred last;    /* the last fit, as the API shows it */
 };
 
 void ad_fc_init(struct ad_fc *f);
