@@ -47,23 +47,43 @@ static int api(struct fx_world *w, const char *path)
                            sizeof(w->body));
 }
 
-/* Points from..to-1 of db-1/latency_ms (1 per minute; 50 ± 2, then `bump` from `bump_at`). */
-static void send_points(struct fx_world *w, int from, int to, int bump_at, double bump)
+/* Points from..to-1 of resource/check, one every step seconds from 2026-11-24T09:00:00Z, the
+ * i-th worth value(i, arg). */
+static void push_points(struct fx_world *w, const char *resource, const char *check, int step,
+                        int from, int to, double (*value)(int i, const void *arg), const void *arg)
 {
     char *lines[512];
     assert_true(to - from <= 512);
     for (int i = from; i < to; i++) {
-        double v = i >= bump_at ? bump : 50 + (double)((i * 7919) % 41 - 20) / 10.0;
         char line[256];
         snprintf(line, sizeof(line),
-                 "{\"kind\":\"metric\",\"service\":\"orders\",\"resource\":\"db-1\","
-                 "\"check\":\"latency_ms\",\"value\":%.3f,\"timestamp\":%lld}",
-                 v, 1795510800LL + 60LL * i);
+                 "{\"kind\":\"metric\",\"service\":\"orders\",\"resource\":\"%s\","
+                 "\"check\":\"%s\",\"value\":%.3f,\"timestamp\":%lld}",
+                 resource, check, value(i, arg), 1795510800LL + (long long)step * i);
         lines[i - from] = strdup(line);
     }
     assert_int_equal(fx_world_push(w, (const char *const *)lines, (size_t)(to - from)), 0);
     for (int i = 0; i < to - from; i++)
         free(lines[i]);
+}
+
+struct bump {
+    int at;
+    double value;
+};
+
+/* db-1/latency_ms: 50 +- 2, or the bump's value from its point on. */
+static double latency(int i, const void *arg)
+{
+    const struct bump *b = arg;
+    return i >= b->at ? b->value : 50 + (double)((i * 7919) % 41 - 20) / 10.0;
+}
+
+/* Points from..to-1 of db-1/latency_ms (1 per minute; 50 ± 2, then `bump` from `bump_at`). */
+static void send_points(struct fx_world *w, int from, int to, int bump_at, double bump)
+{
+    struct bump b = {bump_at, bump};
+    push_points(w, "db-1", "latency_ms", 60, from, to, latency, &b);
 }
 
 static long stream_mentions(struct fx_world *w, const char *s)
@@ -157,24 +177,17 @@ static int setup_forecast(void **state)
     return w ? 0 : -1;
 }
 
-/* Points from..to-1 of host-1/disk_used_pct, one per 5 minutes: 40 +- 1, growing by 3 per hour
- * from point 312 (26 hours) on. */
+/* host-1/disk_used_pct, one point per 5 minutes: 40 +- 1, growing by 3 per hour from point 312
+ * (26 hours) on. */
+static double disk(int i, const void *arg)
+{
+    (void)arg;
+    return 40 + (double)((i * 7919) % 21 - 10) / 10.0 + (i > 312 ? (i - 312) * 0.25 : 0);
+}
+
 static void send_disk(struct fx_world *w, int from, int to)
 {
-    char *lines[512];
-    assert_true(to - from <= 512);
-    for (int i = from; i < to; i++) {
-        double v = 40 + (double)((i * 7919) % 21 - 10) / 10.0 + (i > 312 ? (i - 312) * 0.25 : 0);
-        char line[256];
-        snprintf(line, sizeof(line),
-                 "{\"kind\":\"metric\",\"service\":\"storage\",\"resource\":\"host-1\","
-                 "\"check\":\"disk_used_pct\",\"value\":%.3f,\"timestamp\":%lld}",
-                 v, 1795510800LL + 300LL * i);
-        lines[i - from] = strdup(line);
-    }
-    assert_int_equal(fx_world_push(w, (const char *const *)lines, (size_t)(to - from)), 0);
-    for (int i = 0; i < to - from; i++)
-        free(lines[i]);
+    push_points(w, "host-1", "disk_used_pct", 300, from, to, disk, NULL);
 }
 
 static void a_trend_towards_a_threshold_becomes_a_forecast_incident(void **state)

@@ -36,6 +36,18 @@
 #define MIN (60 * AD_NS_PER_S)
 #define THR "    thresholds: [\"*/disk_used_pct above 80 95\"]\n"
 
+/* GET /api/v1/baselines?series=host-1/disk_used_pct of model b, into a static buffer. */
+static const char *api(struct ad_baseline *b)
+{
+    static char text[8192];
+    struct ad_buf out;
+    ad_buf_init(&out);
+    assert_int_equal(ad_baseline_series_json(b, "host-1/disk_used_pct", &out), 0);
+    snprintf(text, sizeof(text), "%.*s", (int)out.len, out.p);
+    ad_buf_fini(&out);
+    return text;
+}
+
 static struct fx_fc_run *new_run(void)
 {
     struct fx_fc_run *r = calloc(1, sizeof(*r));
@@ -126,12 +138,9 @@ static void flat_noisy_series_raise_no_forecast(void **state)
             assert_int_equal(run->raised, 0);
             assert_int_equal(run->threshold_alerts, 0);
             /* It was fitting all along: the API says no crossing, not still learning. */
-            struct ad_buf out;
-            ad_buf_init(&out);
-            assert_int_equal(ad_baseline_series_json(f.b, "host-1/disk_used_pct", &out), 0);
-            assert_non_null(strstr(out.p, "\"forecast\":{\"state\":\"none\""));
-            assert_non_null(strstr(out.p, "\"at\":null,\"seconds_left\":null}"));
-            ad_buf_fini(&out);
+            const char *body = api(f.b);
+            assert_non_null(strstr(body, "\"forecast\":{\"state\":\"none\""));
+            assert_non_null(strstr(body, "\"at\":null,\"seconds_left\":null}"));
             free(run);
             fx_bl_done(&f);
         }
@@ -228,14 +237,11 @@ static void labels_api_and_forecasts_off(void **state)
         } while (ad_baseline_take(f.b, &ev) == 1);
     }
     assert_true(seen);
-    struct ad_buf out;
-    ad_buf_init(&out);
-    assert_int_equal(ad_baseline_series_json(f.b, "host-1/disk_used_pct", &out), 0);
-    assert_non_null(strstr(out.p, "\"forecast\":{\"state\":\"firing\""));
-    assert_non_null(strstr(out.p, "\"level\":\"warning\",\"threshold\":80,\"at\":\"2026-"));
-    assert_non_null(strstr(out.p, "\"seconds_left\":"));
-    assert_null(strstr(out.p, "\"seconds_left\":null"));
-    ad_buf_fini(&out);
+    const char *body = api(f.b);
+    assert_non_null(strstr(body, "\"forecast\":{\"state\":\"firing\""));
+    assert_non_null(strstr(body, "\"level\":\"warning\",\"threshold\":80,\"at\":\"2026-"));
+    assert_non_null(strstr(body, "\"seconds_left\":"));
+    assert_null(strstr(body, "\"seconds_left\":null"));
     struct ad_baseline_stats st;
     ad_baseline_get_stats(f.b, &st);
     assert_int_equal(st.raised[2], 1);
@@ -246,10 +252,8 @@ static void labels_api_and_forecasts_off(void **state)
     struct fx_fc_run *run = new_run();
     assert_int_equal(fx_fc_feed(f.b, &g, 0, points_until(&g, 60 * H), run), 0);
     assert_int_equal(run->raised, 0);
-    ad_buf_init(&out);
-    assert_int_equal(ad_baseline_series_json(f.b, "host-1/disk_used_pct", &out), 0);
-    assert_non_null(strstr(out.p, "\"forecast\":null"));
-    ad_buf_fini(&out);
+    body = api(f.b);
+    assert_non_null(strstr(body, "\"forecast\":null"));
     free(run);
     fx_bl_done(&f);
 }
@@ -288,12 +292,9 @@ static void state_round_trip_and_older_states(void **state)
     v2.p[0] = 2;
     struct fx_bl c = fx_bl_make(THR);
     assert_int_equal(ad_baseline_load(c.b, v2.p, v2.len, &err), 0);
-    struct ad_buf out;
-    ad_buf_init(&out);
-    assert_int_equal(ad_baseline_series_json(c.b, "host-1/disk_used_pct", &out), 0);
-    assert_non_null(strstr(out.p, "\"forecast\":{\"state\":\"learning\",\"fitted_at\":null,"
+    const char *body = api(c.b);
+    assert_non_null(strstr(body, "\"forecast\":{\"state\":\"learning\",\"fitted_at\":null,"
                                   "\"buckets\":0"));
-    ad_buf_fini(&out);
     /* The same version 2 image claiming version 3 is refused (no forecast flag). */
     v2.p[0] = 3;
     assert_int_equal(ad_baseline_load(c.b, v2.p, v2.len, &err), -EINVAL);
@@ -329,11 +330,8 @@ static void extreme_values_predict_nothing(void **state)
     struct ad_baseline_stats st;
     ad_baseline_get_stats(f.b, &st);
     assert_int_equal(st.raised[2], 0);
-    struct ad_buf out;
-    ad_buf_init(&out);
-    assert_int_equal(ad_baseline_series_json(f.b, "host-1/disk_used_pct", &out), 0);
-    assert_non_null(strstr(out.p, "\"forecast\":{\"state\":\"learning\""));
-    ad_buf_fini(&out);
+    const char *body = api(f.b);
+    assert_non_null(strstr(body, "\"forecast\":{\"state\":\"learning\""));
     fx_bl_done(&f);
 }
 
