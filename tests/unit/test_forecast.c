@@ -7,9 +7,9 @@
  *  - flat noisy series, with and without a daily season: no forecast alert in 14 days;
  *  - the trend turning resolves the alert ("no longer on course"), before any threshold alert;
  *    the value reaching the level resolves it ("the threshold alert takes over");
- *  - labels, summary and the API's "forecast" object; forecasts off; the state round trip, a
- *    version 2 state (no forecast state) and a corrupt forecast state; values at the edge of a
- *    double. */
+ *  - labels, summary and the API's "forecast" object; forecasts off; forecast_z; the state
+ *    round trip, a version 2 state (no forecast state) and a corrupt forecast state; values at
+ *    the edge of a double. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -254,6 +254,19 @@ static void labels_api_and_forecasts_off(void **state)
     assert_int_equal(run->raised, 0);
     body = api(f.b);
     assert_non_null(strstr(body, "\"forecast\":null"));
+    free(run);
+    fx_bl_done(&f);
+
+    /* The Mann-Kendall z of 16 buckets cannot pass 5.4: forecast_z 6 believes no trend. */
+    f = fx_bl_make("    forecast_z: 6\n" THR);
+    run = new_run();
+    assert_int_equal(fx_fc_feed(f.b, &g, 0, points_until(&g, 60 * H), run), 0);
+    assert_int_equal(run->raised, 0);
+    body = api(f.b);
+    assert_non_null(strstr(body, "\"forecast\":{\"state\":\"none\""));
+    const char *z = strstr(body, "\"trend_z\":");
+    assert_non_null(z);
+    assert_true(atof(z + 10) > 3 && atof(z + 10) < 6); /* the trend is there, and strong */
     free(run);
     fx_bl_done(&f);
 }
