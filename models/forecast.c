@@ -123,7 +123,8 @@ static double expect_at(const struct ad_det_ops *d, const void *st, const struct
 {
     if (!d)
         return 0;
-    struct ad_det_out o = {0, 0, 0, 0, false};
+    struct ad_det_out o;
+    memset(&o, 0, sizeof(o)); /* whatever fields ad_det_out has */
     d->expect(st, p, t_ns, &o);
     return isfinite(o.expected) ? o.expected : 0;
 }
