@@ -59,6 +59,7 @@ struct series {
     bool warm;
     uint16_t res_len;         /* the key starts with the resource: key[0..res_len) */
     uint8_t src;              /* index into sources of the series' source; NO_SOURCE: unknown */
+    uint8_t cause;            /* enum ad_det_cause of the last point */
     _Alignas(8) unsigned char st[]; /* detector state (det->state_size), then the key + NUL */
 };
 
@@ -69,11 +70,12 @@ static void set_last(struct series *s, const struct ad_det_out *o)
     s->lower = (float)o->lower;
     s->upper = (float)o->upper;
     s->warm = o->warm;
+    s->cause = o->cause;
 }
 
 static struct ad_det_out get_last(const struct series *s)
 {
-    return (struct ad_det_out){s->score, s->expected, s->lower, s->upper, s->warm};
+    return (struct ad_det_out){s->score, s->expected, s->lower, s->upper, s->warm, s->cause};
 }
 
 /* One alert built from a metric point: the event and the text its strings point into. */
@@ -357,7 +359,7 @@ static struct series *reinit(struct ad_baseline *b, struct series *s, const stru
     ad_det_init(d, series_state(s), &b->params);
     s->firing = false;
     s->out_run = s->in_run = 0;
-    set_last(s, &(struct ad_det_out){0, NAN, NAN, NAN, false});
+    set_last(s, &(struct ad_det_out){0, NAN, NAN, NAN, false, AD_DET_CAUSE_NONE});
     return s;
 }
 
@@ -449,7 +451,7 @@ static struct series *add_series(struct ad_baseline *b, const char *key, size_t 
     memcpy(series_key(s, d), key, len);
     series_key(s, d)[len] = 0;
     ad_det_init(d, series_state(s), &b->params);
-    set_last(s, &(struct ad_det_out){0, NAN, NAN, NAN, false});
+    set_last(s, &(struct ad_det_out){0, NAN, NAN, NAN, false, AD_DET_CAUSE_NONE});
     if (ad_u64map_put(&b->by_key, ad_u64map_key(key_hash(key, len)), b->n) < 0) {
         free(s);
         return NULL;
@@ -585,15 +587,25 @@ static void make_alert(struct ad_baseline *b, const struct series *s, const stru
         add_label(ev, "baseline_score", o->vals[3]);
         add_label(ev, "baseline_detector", o->vals[4]);
         add_label(ev, "baseline_season", o->vals[5]);
+        if (!resolved)
+            add_label(ev, "baseline_cause", ad_det_cause_name(x->cause == AD_DET_CAUSE_NONE ? AD_DET_CAUSE_BAND : x->cause));
         if (resolved)
             snprintf(o->summary, sizeof(o->summary),
                      "%.400s back inside its learned band: %s (expected %s, band %s..%s)", key, v,
                      o->vals[0], o->vals[1], o->vals[2]);
+        else if (x->cause == AD_DET_CAUSE_PATTERN || x->cause == AD_DET_CAUSE_RANGE)
+            snprintf(o->summary, sizeof(o->summary),
+                     "%.400s at %s: %s (expected %s, band %s..%s, score %s)", key, v,
+                     x->cause == AD_DET_CAUSE_RANGE ? "beyond every value seen in this series"
+                                                    : "recent values in a pattern not seen before",
+                     o->vals[0], o->vals[1], o->vals[2], o->vals[3]);
         else
             snprintf(o->summary, sizeof(o->summary),
                      "%.400s %s its learned band: %s (expected %s, band %s..%s, score %s)", key,
-                     s->last_value > x->upper ? "above" : "below", v, o->vals[0], o->vals[1],
-                     o->vals[2], o->vals[3]);
+                     s->last_value > x->upper   ? "above"
+                     : s->last_value < x->lower ? "below"
+                                                : "unusual inside",
+                     v, o->vals[0], o->vals[1], o->vals[2], o->vals[3]);
     } else {
         const struct thr_rule *t = &b->thr_rules[s->thr_rule];
         fmt_num(o->vals[0], sizeof(o->vals[0]), t->warning);
@@ -730,10 +742,18 @@ int ad_baseline_observe(struct ad_baseline *b, struct ad_event *ev)
 
     int n_out = 0;
     const struct ad_event *metric = ev; /* ev itself is overwritten only at the end */
-    if (!s->firing && outside &&
-        (s->out_run >= b->alert_after ||
-         (b->score_threshold > 0 && o.score >= b->score_threshold))) {
+    /* The band's run, or one point whose score says the series does something it has not done
+     * before (inside the band too: a shape or level never seen, docs/baselines.md). */
+    bool scored = o.warm && b->score_threshold > 0 && o.score >= b->score_threshold;
+    /* A series with less than two warm-ups of history has seen too little to call a shape
+     * "never seen": most of its long contexts are still new (docs/baselines.md). The band and
+     * new records still alert; the score itself is unchanged (aiopsctl baseline shows it). */
+    if (scored && o.cause == AD_DET_CAUSE_PATTERN &&
+        ad_det_hdr(series_state(s))->points < 2 * (uint64_t)b->params.warmup)
+        scored = false;
+    if (!s->firing && ((outside && s->out_run >= b->alert_after) || scored)) {
         s->firing = true;
+        s->in_run = 0; /* resolve_after points from now on, even when this one is inside */
         b->st.raised[SRC_BAND]++;
         make_alert(b, s, metric, SRC_BAND, false, b->severity, &b->outs[n_out++]);
     } else if (s->firing && outside) {
@@ -1244,8 +1264,8 @@ static const struct ad_opt baseline_opts[] = {
                    "Labels that are part of a series' key besides resource and check "
                    "(\"db-1/cpu{env=prod}\")."),
     AD_OPT_STRING("detector", "", "32", struct ad_baseline_cfg, detector,
-                  "Detector for series no `detectors` pattern matches (seasonal, robust, spot); "
-                  "empty: the built-in default (seasonal)."),
+                  "Detector for series no `detectors` pattern matches (context, seasonal, robust, "
+                  "spot); empty: the built-in default (context)."),
     AD_OPT_STRLIST("detectors", "", struct ad_baseline_cfg, detectors,
                    "\"<glob on the series key>=<detector>\" items, first match wins "
                    "(\"db-*/latency_ms=spot\")."),
@@ -1265,8 +1285,9 @@ static const struct ad_opt baseline_opts[] = {
                 "Points in a row outside the band that raise a baseline alert."),
     AD_OPT_UINT("resolve_after", "3", "1", "1000", struct ad_baseline_cfg, resolve_after,
                 "Points in a row back inside the band that resolve it."),
-    AD_OPT_DOUBLE("score_threshold", "0", "0", "1", struct ad_baseline_cfg, score_threshold,
-                  "Also raise at once on one point scoring at least this (0: off)."),
+    AD_OPT_DOUBLE("score_threshold", "0.63", "0", "1", struct ad_baseline_cfg, score_threshold,
+                  "Also raise at once on one point scoring at least this, inside the band too "
+                  "(0: off; 0.63 is NAB's optimum for the default detector, docs/baselines.md)."),
     AD_OPT_ENUM("severity", "warning", sev_names, struct ad_baseline_cfg, severity,
                 "Severity of baseline alerts."),
     AD_OPT_STRLIST("thresholds", "", struct ad_baseline_cfg, thresholds,

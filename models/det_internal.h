@@ -12,6 +12,9 @@
 /* sigma of a Gaussian per mean absolute deviation: sqrt(pi/2) */
 #define DET_SIGMA_PER_MAD 1.2533141373155
 
+/* Bytes of the seasonal detector's state, which the context detector embeds. */
+#define DET_SEASONAL_SIZE 896
+
 /* Warm-up output: score 0, expected x, bounds NaN, warm false. */
 void det_out_warmup(struct ad_det_out *out, double x);
 /* Band [expected - below, expected + above] (below, above >= 0; floored so that a constant series

@@ -57,6 +57,7 @@ struct seasonal {
 };
 
 _Static_assert(sizeof(struct seasonal) <= AD_DET_STATE_MAX, "seasonal state over budget");
+_Static_assert(sizeof(struct seasonal) <= DET_SEASONAL_SIZE, "the context detector embeds it");
 
 /* Where t falls between two bucket centres: buckets b0, b0 + 1 (mod period), weight w of b1. */
 struct pos {

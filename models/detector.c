@@ -11,6 +11,7 @@
 
 /* The first is the default: docs/baselines.md "Detectors" has the NAB figures behind the choice. */
 const struct ad_det_ops *const ad_detectors[] = {
+    &ad_det_context,
     &ad_det_seasonal,
     &ad_det_robust,
     &ad_det_spot,
@@ -73,6 +74,13 @@ void det_out_warmup(struct ad_det_out *out, double x)
     out->lower = NAN;
     out->upper = NAN;
     out->warm = false;
+    out->cause = AD_DET_CAUSE_NONE;
+}
+
+const char *ad_det_cause_name(uint8_t cause)
+{
+    static const char *const names[] = {"none", "band", "pattern", "range"};
+    return cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "none";
 }
 
 void det_out_band(struct ad_det_out *out, double expected, double below, double above)
@@ -86,6 +94,7 @@ void det_out_band(struct ad_det_out *out, double expected, double below, double 
     out->upper = expected + above;
     out->score = 0;
     out->warm = true;
+    out->cause = AD_DET_CAUSE_BAND;
 }
 
 int det_out_side(const struct ad_det_out *out, double x)

@@ -57,7 +57,7 @@ static void anomaly_raises_after_alert_after_points_and_resolves(void **state)
 {
     (void)state;
     struct fx_bl f = fx_bl_make("    detector: robust\n    warmup: 50\n    alert_after: 3\n"
-                       "    resolve_after: 2\n    severity: major\n");
+                       "    resolve_after: 2\n    severity: major\n    score_threshold: 0\n");
     uint64_t i = 0;
     feed_normal(&f, "h1", &i, 300);
     struct ad_event ev;
@@ -433,12 +433,63 @@ static void config_defaults_are_the_detectors_defaults(void **state)
     ad_config_destroy(cfg);
 }
 
+/* The default detector (context): a series that alternates between 40 and 60 and then stands at
+ * 50 does something it never did, inside its band. One point at score_threshold (default) raises
+ * the alert at once, its summary says why in words, baseline_cause says which view decided, and
+ * it resolves resolve_after points later. */
+static void default_detector_raises_on_a_pattern_never_seen(void **state)
+{
+    (void)state;
+    struct fx_bl f = fx_bl_make("    warmup: 50\n    resolve_after: 2\n");
+    uint64_t i = 0;
+    struct ad_event ev;
+    for (int k = 0; k < 600; k++)
+        assert_int_equal(push(&f, "h1", &i, (k % 12 < 6 ? 40 : 60) + 0.2 * fx_noise(i), &ev),
+                         AD_CONSUMED);
+    int rc = AD_CONSUMED;
+    for (int k = 0; k < 5 && rc == AD_CONSUMED; k++)
+        rc = push(&f, "h1", &i, 50 + 0.2 * fx_noise(i), &ev);
+    assert_int_equal(rc, 0);
+    assert_int_equal(ev.status, AD_STATUS_FIRING);
+    assert_string_equal(fx_label(&ev, "baseline_detector"), "context");
+    assert_string_equal(fx_label(&ev, "baseline_cause"), "pattern");
+    assert_true(atof(fx_label(&ev, "baseline_score")) >= 0.63);
+    assert_true(atof(fx_label(&ev, "baseline_lower")) < 50);
+    assert_true(atof(fx_label(&ev, "baseline_upper")) > 50);
+    assert_non_null(strstr(ev.summary.p, "pattern not seen before"));
+    assert_int_equal(push(&f, "h1", &i, 50, &ev), AD_CONSUMED);
+    assert_int_equal(push(&f, "h1", &i, 50, &ev), 0);
+    assert_int_equal(ev.status, AD_STATUS_RESOLVED);
+    fx_bl_done(&f);
+}
+
+/* The same shape in a series younger than two warm-ups: the detector scores it (its score is
+ * what aiopsctl baseline shows), but too little was seen to call it "never seen": no alert. */
+static void a_young_series_does_not_alert_on_a_pattern(void **state)
+{
+    (void)state;
+    struct fx_bl f = fx_bl_make("    warmup: 200\n");
+    uint64_t i = 0;
+    struct ad_event ev;
+    for (int k = 0; k < 300; k++)
+        assert_int_equal(push(&f, "h1", &i, (k % 12 < 6 ? 40 : 60) + 0.2 * fx_noise(i), &ev),
+                         AD_CONSUMED);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(push(&f, "h1", &i, 50 + 0.2 * fx_noise(i), &ev), AD_CONSUMED);
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(f.b, &st);
+    assert_int_equal(st.raised[0], 0);
+    fx_bl_done(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(anomaly_raises_after_alert_after_points_and_resolves),
         cmocka_unit_test(warmup_raises_nothing_and_other_kinds_pass),
         cmocka_unit_test(score_threshold_raises_on_one_point),
+        cmocka_unit_test(default_detector_raises_on_a_pattern_never_seen),
+        cmocka_unit_test(a_young_series_does_not_alert_on_a_pattern),
         cmocka_unit_test(static_threshold_with_hysteresis_next_to_the_band),
         cmocka_unit_test(series_keys_and_detector_rules),
         cmocka_unit_test(bad_points_are_counted_and_not_learned),

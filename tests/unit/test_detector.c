@@ -92,6 +92,7 @@ static void table_finds_detectors_by_name_and_id(void **state)
     assert_ptr_equal(ad_det_find("robust"), &ad_det_robust);
     assert_ptr_equal(ad_det_find("seasonal"), &ad_det_seasonal);
     assert_ptr_equal(ad_det_find("spot"), &ad_det_spot);
+    assert_ptr_equal(ad_det_find("context"), &ad_det_context);
     assert_null(ad_det_find("holt"));
     for (size_t i = 0; ad_detectors[i]; i++) {
         assert_ptr_equal(ad_det_by_id(ad_detectors[i]->id), ad_detectors[i]);
@@ -99,7 +100,7 @@ static void table_finds_detectors_by_name_and_id(void **state)
         assert_true(ad_detectors[i]->state_size >= sizeof(struct ad_det_hdr));
     }
     assert_null(ad_det_by_id(0));
-    assert_ptr_equal(ad_detectors[0], &ad_det_seasonal); /* the default, docs/baselines.md */
+    assert_ptr_equal(ad_detectors[0], &ad_det_context); /* the default, docs/baselines.md */
 }
 
 static void warm_up_scores_nothing_then_draws_a_band(void **state)
@@ -175,7 +176,15 @@ static void every_detector_flags_a_level_shift_then_accepts_it(void **state)
         int high;
         int first = feed_noise_scored(d, &st, &p, &r, &t, 10, 70, &high);
         assert_true(first >= 8); /* the shift alerts */
-        assert_true(high >= 8);  /* and its likelihood is high */
+        if (d == &ad_det_context) {
+            /* Rising edges only: it scores at the start and as the evidence grows, then no
+             * more while the shift goes on. */
+            assert_true(high >= 1 && high < first);
+            int again;
+            feed_noise_scored(d, &st, &p, &r, &t, 10, 70, &again);
+            assert_int_equal(again, 0);
+        } else
+            assert_true(high >= 8); /* its likelihood is high */
         feed_noise(d, &st, &p, &r, &t, 200, 70);
         int later = feed_noise(d, &st, &p, &r, &t, 200, 70);
         assert_true(later < 10); /* and becomes the new normal */
@@ -475,6 +484,105 @@ static void spot_learns_a_heavy_tail_instead_of_flagging_it(void **state)
     assert_true(outside(&o, 40));
 }
 
+/* The context detector's own views (models/det_context.c). */
+#define CONTEXT_THRESHOLD 0.63 /* models.baseline.score_threshold's default */
+
+/* A square wave between 40 and 60 (half an hour each) with a little noise for 3 days, then 24
+ * points flat at 50: every value is inside the range and the band (the seasonal view cannot draw
+ * an hourly square wave), but the series never stood there: the novelty view scores it, and
+ * says so. */
+static void context_scores_a_shape_never_seen_inside_the_band(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    struct ad_det_state st;
+    struct rng r = {29};
+    int64_t t = T0;
+    ad_det_init(&ad_det_context, &st, &p);
+    int before = 0;
+    for (int i = 0; i < 3 * 288; i++) {
+        struct ad_det_out o =
+            step(&ad_det_context, &st, &p, t += 5 * MIN, (i % 12 < 6 ? 40 : 60) + 0.2 * gauss(&r));
+        before += i > 2 * 288 && o.score >= CONTEXT_THRESHOLD;
+    }
+    assert_int_equal(before, 0); /* the third day is the first two again */
+    int pattern = 0, inside = 0;
+    for (int i = 0; i < 24; i++) {
+        double x = 50 + 0.2 * gauss(&r);
+        struct ad_det_out o = step(&ad_det_context, &st, &p, t += 5 * MIN, x);
+        inside += !outside(&o, x);
+        if (o.score >= CONTEXT_THRESHOLD) {
+            assert_int_equal(o.cause, AD_DET_CAUSE_PATTERN);
+            pattern++;
+        }
+    }
+    assert_int_equal(inside, 24);
+    assert_true(pattern >= 1 && pattern <= 3); /* once, or as the evidence grows */
+}
+
+/* Noise around 50 for two days, then 80: beyond every value seen, scored at once as "range";
+ * the same value again soon after scores nothing (rising edges only). */
+static void context_scores_a_new_record_once_as_range(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    struct ad_det_state st;
+    struct rng r = {31};
+    int64_t t = T0;
+    ad_det_init(&ad_det_context, &st, &p);
+    feed_noise(&ad_det_context, &st, &p, &r, &t, 576, 50);
+    struct ad_det_out o = step(&ad_det_context, &st, &p, t += 5 * MIN, 80);
+    assert_true(o.score >= CONTEXT_THRESHOLD);
+    assert_int_equal(o.cause, AD_DET_CAUSE_RANGE);
+    assert_true(outside(&o, 80)); /* the band agrees, and draws the expected value */
+    assert_true(fabs(o.expected - 50) < 2);
+    feed_noise(&ad_det_context, &st, &p, &r, &t, 5, 50);
+    o = step(&ad_det_context, &st, &p, t += 5 * MIN, 80);
+    assert_true(o.score < CONTEXT_THRESHOLD);
+}
+
+/* On a week of plain noise the detector stays quiet: at most a handful of scored points, each
+ * one the first of its kind. */
+static void context_is_quiet_on_noise(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    struct ad_det_state st;
+    struct rng r = {37};
+    int64_t t = T0;
+    ad_det_init(&ad_det_context, &st, &p);
+    feed_noise(&ad_det_context, &st, &p, &r, &t, 288, 50); /* warm-up */
+    int high = 0;
+    for (int i = 0; i < 6 * 288; i++)
+        high += step(&ad_det_context, &st, &p, t += 5 * MIN, 50 + gauss(&r)).score >=
+                CONTEXT_THRESHOLD;
+    assert_true(high <= 6);
+}
+
+/* Two copies of a state taken mid-series give the same outputs from then on: the state is bytes
+ * (saved and restored as such) and the detector is deterministic. */
+static void context_state_is_bytes_and_replays_alike(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    struct ad_det_state a, b;
+    struct rng r = {41};
+    int64_t t = T0;
+    ad_det_init(&ad_det_context, &a, &p);
+    for (int i = 0; i < 700; i++)
+        step(&ad_det_context, &a, &p, t += 5 * MIN, 50 + 10 * sin(i / 20.0) + gauss(&r));
+    memcpy(&b, &a, ad_det_context.state_size);
+    for (int i = 0; i < 500; i++) {
+        double x = 50 + 10 * sin(i / 20.0) + gauss(&r) + (i == 300 ? 40 : 0);
+        struct ad_det_out oa = step(&ad_det_context, &a, &p, t += 5 * MIN, x);
+        struct ad_det_out ob = step(&ad_det_context, &b, &p, t, x);
+        assert_memory_equal(&oa.score, &ob.score, sizeof(oa.score));
+        assert_memory_equal(&oa.upper, &ob.upper, sizeof(oa.upper));
+        assert_int_equal(oa.cause, ob.cause);
+    }
+    assert_memory_equal(a.b, b.b, ad_det_context.state_size);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +600,10 @@ int main(void)
         cmocka_unit_test(band_and_score_hold_their_invariants_on_random_series),
         cmocka_unit_test(suggestions_order_warning_before_critical_and_say_why),
         cmocka_unit_test(spot_learns_a_heavy_tail_instead_of_flagging_it),
+        cmocka_unit_test(context_scores_a_shape_never_seen_inside_the_band),
+        cmocka_unit_test(context_scores_a_new_record_once_as_range),
+        cmocka_unit_test(context_is_quiet_on_noise),
+        cmocka_unit_test(context_state_is_bytes_and_replays_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
