@@ -1,6 +1,6 @@
 /* daemon/ctl_baseline.c: `aiopsctl baseline`, one detector run over a timestamp,value CSV file
- * the way the baseline model would run it over a live series: per-row CSV, --suggest thresholds
- * or an SVG plot. The CSV path streams in constant memory; --suggest and --plot keep the
+ * the way the baseline model would run it over a live series: per-row CSV, --suggest thresholds,
+ * an SVG plot, or --forecast: when the series' trend will cross a static threshold. The CSV path streams in constant memory; --suggest and --plot keep the
  * points they need. */
 #include "daemon/ctl_baseline.h"
 
@@ -15,11 +15,13 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/series_csv.h"
+#include "common/time.h"
 #include "config/config.h"
 #include "daemon/sections.h"
 #include "daemon/svg_plot.h"
 #include "models/baseline.h"
 #include "models/detector.h"
+#include "models/forecast.h"
 
 #define MAX_ERRORS_SHOWN 10
 
@@ -39,19 +41,30 @@ struct run {
     const char *plot_path;
     struct kept kept;
     uint64_t rows, learned, anomalous, out_of_order, not_finite, bad_lines;
+    /* --forecast: the trend as the baseline model keeps it, and its alerts. */
+    bool forecast;
+    struct ad_fc_params fcp;
+    struct ad_fc_rule rule;
+    struct ad_fc fc;
+    uint64_t fc_raised, fc_resolved;
+    uint8_t level;            /* the static level of the last row */
+    struct ad_fc_pred first; /* the prediction of the first forecast alert */
 };
 
 void ad_ctl_baseline_usage(FILE *f)
 {
     fprintf(f, "  baseline [-c FILE [--series KEY]] [--detector NAME] [--suggest] [--plot OUT.svg]\n"
                "           [--band K] [--q P] [--warmup N] [--memory N] [--max-gap DURATION]\n"
-               "           FILE.csv|-\n"
+               "           [--forecast [--threshold 'above|below WARN CRIT'] [--horizon D]\n"
+               "           [--window D]] FILE.csv|-\n"
                "      back-test a baseline detector on a timestamp,value CSV file (NAB layout):\n"
                "      writes timestamp,value,anomaly_score,expected,lower,upper per row, or with\n"
-               "      --suggest static warning/critical thresholds; --plot draws an SVG.\n"
+               "      --suggest static warning/critical thresholds; --plot draws an SVG;\n"
+               "      --forecast adds when the trend will cross the threshold (per row, and a\n"
+               "      summary on stderr).\n"
                "      -c: models.baseline of an aiopsd config (the detector its `detectors`\n"
-               "      patterns pick for --series KEY, and its settings); options override it.\n"
-               "      docs/aiopsctl-baseline.md\n");
+               "      patterns pick for --series KEY, its thresholds rule for it, and its\n"
+               "      settings); options override it. docs/aiopsctl-baseline.md\n");
 }
 
 static void kept_fini(struct kept *k)
@@ -149,7 +162,55 @@ static void put_row(const struct ad_csv_row *row, const struct ad_det_out *o)
     put_num(stdout, o ? o->lower : NAN, true);
     putchar(',');
     put_num(stdout, o ? o->upper : NAN, true);
-    putchar('\n');
+}
+
+/* The static level x is at under the rule (no hysteresis: the command line has none). */
+static uint8_t reached(const struct ad_fc_rule *r, double x)
+{
+    double sg = r->below ? -1 : 1;
+    if (!isnan(r->critical) && sg * x >= sg * r->critical)
+        return 2;
+    return !isnan(r->warning) && sg * x >= sg * r->warning ? 1 : 0;
+}
+
+/* The trend after row (the model's steps: reached on every point, a fit when a bucket closes and
+ * the detector is warm); what changed. */
+static enum ad_fc_change forecast_step(struct run *r, const struct ad_csv_row *row,
+                                       const struct ad_det_out *o)
+{
+    uint8_t lvl = r->level = reached(&r->rule, row->value);
+    enum ad_fc_change ch = ad_fc_reached(&r->fc, lvl);
+    if (ad_fc_add(&r->fc, &r->fcp, row->t_ns, row->value) && o->warm) {
+        struct ad_fc_pred pr;
+        ad_fc_fit(&r->fc, &r->fcp, row->t_ns, &r->rule, lvl, r->det, &r->st, &r->params, &pr);
+        enum ad_fc_change c2 = ad_fc_step(&r->fc, &r->fcp, &pr);
+        if (ch == AD_FC_NONE)
+            ch = c2;
+    }
+    if (ch == AD_FC_RAISED && r->fc_raised++ == 0)
+        r->first = r->fc.last;
+    r->fc_resolved += ch == AD_FC_RESOLVED_TREND || ch == AD_FC_RESOLVED_REACHED;
+    return ch;
+}
+
+/* ,trend_per_hour,forecast_level,forecast_threshold,forecast_at,forecast_seconds_left,
+ * forecast_alert: the last fit (empty before the first), and the alert's change on this row. */
+static void put_forecast(const struct run *r, enum ad_fc_change ch)
+{
+    static const char *const changes[] = {"", "raised", "firing", "resolved", "resolved"};
+    const struct ad_fc_pred *p = &r->fc.last;
+    char ts[40];
+    putchar(',');
+    put_num(stdout, p->fitted ? p->slope * 3600 : NAN, true);
+    if (p->fitted && p->target) {
+        printf(",%s,", p->target == 2 ? "critical" : "warning");
+        put_num(stdout, p->threshold, false);
+        printf(",%s,%lld", ad_time_format_rfc3339(p->at_ns, ts, sizeof(ts)),
+               (long long)((p->at_ns - p->now_ns) / AD_NS_PER_S));
+    } else {
+        fputs(",,,,", stdout);
+    }
+    printf(",%s", changes[ch]);
 }
 
 /* One row through the detector. Rows it rejects are counted and still written, with score 0 and
@@ -164,14 +225,23 @@ static int process(struct run *r, const struct ad_csv_row *row)
     else if (rc == -ERANGE)
         r->out_of_order++;
     if (rc < 0) {
-        if (r->csv)
+        if (r->csv) {
             put_row(row, NULL);
+            if (r->forecast)
+                fputs(",,,,,,", stdout);
+            putchar('\n');
+        }
         return 0;
     }
     r->learned++;
     r->anomalous += o.warm && (row->value < o.lower || row->value > o.upper);
-    if (r->csv)
+    enum ad_fc_change ch = r->forecast ? forecast_step(r, row, &o) : AD_FC_NONE;
+    if (r->csv) {
         put_row(row, &o);
+        if (r->forecast)
+            put_forecast(r, ch);
+        putchar('\n');
+    }
     if (r->suggest || r->plot_path)
         return keep(r, row->t_ns, row->value, &o);
     return 0;
@@ -190,7 +260,11 @@ static int read_all(struct run *r, FILE *in)
         return -1;
     }
     if (r->csv)
-        fputs("timestamp,value,anomaly_score,expected,lower,upper\n", stdout);
+        fputs(r->forecast ? "timestamp,value,anomaly_score,expected,lower,upper,trend_per_hour,"
+                            "forecast_level,forecast_threshold,forecast_at,forecast_seconds_left,"
+                            "forecast_alert\n"
+                          : "timestamp,value,anomaly_score,expected,lower,upper\n",
+              stdout);
     while ((rc = ad_csv_next(rd, &row, &err)) != 0) {
         if (rc == -EINVAL) {
             if (++r->bad_lines <= MAX_ERRORS_SHOWN)
@@ -266,6 +340,40 @@ static void print_suggestion(const struct run *r)
         printf("critical_why: %s\n", s.why_critical);
     if (!warning && !hi && !lo)
         printf("thresholds: none (the detector suggests none for this series)\n");
+}
+
+/* The --forecast summary (stderr): the last fit and what it predicts, and the alerts. */
+static void print_forecast(const struct run *r)
+{
+    const struct ad_fc_pred *p = &r->fc.last;
+    char ts[40], at[40], d[32], win[32];
+    if (!p->fitted) {
+        fprintf(stderr, "aiopsctl baseline: forecast: no trend fitted (%u of %d buckets over the "
+                        "window, or the detector still warming up)\n",
+                (unsigned)r->fc.n, AD_FC_BUCKETS / 2);
+        return;
+    }
+    fprintf(stderr, "aiopsctl baseline: forecast at %s: trend %+.4g/h over the last %s (z %.2f)",
+            ad_time_format_rfc3339(p->now_ns, ts, sizeof(ts)), p->slope * 3600,
+            ad_fc_duration(p->span_ns, win, sizeof(win)), p->z);
+    if (p->target)
+        fprintf(stderr, ", reaches %.6g (%s) at %s, in ~%s\n", p->threshold,
+                p->target == 2 ? "critical" : "warning",
+                ad_time_format_rfc3339(p->at_ns, at, sizeof(at)),
+                ad_fc_duration(p->at_ns - p->now_ns, d, sizeof(d)));
+    else if (r->level == 2 || (r->level == 1 && isnan(r->rule.critical)))
+        fprintf(stderr, ", the value is past the last level already\n");
+    else
+        fprintf(stderr, ", no level reached within %s\n",
+                ad_fc_duration((int64_t)((double)r->fcp.horizon_ns * AD_FC_MARGIN), d, sizeof(d)));
+    fprintf(stderr, "aiopsctl baseline: forecast alerts: %llu raised, %llu resolved",
+            (unsigned long long)r->fc_raised, (unsigned long long)r->fc_resolved);
+    if (r->fc_raised)
+        fprintf(stderr, "; the first at %s predicted %.6g (%s) at %s",
+                ad_time_format_rfc3339(r->first.now_ns, ts, sizeof(ts)), r->first.threshold,
+                r->first.target == 2 ? "critical" : "warning",
+                ad_time_format_rfc3339(r->first.at_ns, at, sizeof(at)));
+    fputc('\n', stderr);
 }
 
 static int write_plot(const struct run *r)
@@ -371,6 +479,69 @@ static int config_params(const char *path, const char *series, const struct ad_d
     return r < 0 ? -1 : 0;
 }
 
+/* The forecast settings and static rule the config at path (NULL: the defaults) gives series;
+ * -1 after saying why. */
+static int forecast_params(const char *path, const char *series, struct run *r, bool *has_rule)
+{
+    struct ad_config *cfg = NULL;
+    struct ad_err err = {0};
+    char buf[512];
+    int rc = path ? ad_config_load(path, ad_sections(), &cfg, &err)
+                  : ad_config_load_string("defaults", "", 0, ad_sections(), &cfg, &err);
+    if (rc == 0)
+        rc = ad_baseline_forecast_for(ad_config_get(cfg, "models.baseline"), series, &r->fcp,
+                                      &r->rule, has_rule, &err);
+    if (rc < 0)
+        fprintf(stderr, "aiopsctl baseline: %s\n", ad_err_str(&err, buf, sizeof(buf)));
+    ad_config_destroy(cfg);
+    return rc < 0 ? -1 : 0;
+}
+
+static int parse_duration_opt(const char *opt, const char *s, int64_t *ret)
+{
+    if (ad_parse_duration(s, ret) == 0 && *ret > 0)
+        return 0;
+    fprintf(stderr, "aiopsctl baseline: --%s: expected a duration (e.g. 30m, 2h), got \"%s\"\n",
+            opt, s);
+    return -1;
+}
+
+/* --forecast: the config's (or default) settings under the command line's; -1 after saying why. */
+static int forecast_setup(struct run *r, const char *config, const char *series,
+                          const char *threshold, int64_t horizon, int64_t window)
+{
+    bool has_rule = false;
+    if (forecast_params(config, series, r, &has_rule) < 0)
+        return -1;
+    if (threshold) {
+        struct ad_err err = {0};
+        char buf[512];
+        if (ad_baseline_parse_rule(threshold, &r->rule, &err) < 0) {
+            fprintf(stderr, "aiopsctl baseline: --threshold: %s\n", ad_err_str(&err, buf, sizeof(buf)));
+            return -1;
+        }
+        has_rule = true;
+    }
+    if (!has_rule) {
+        fprintf(stderr, "aiopsctl baseline: --forecast needs a threshold: --threshold 'above 80 "
+                        "95', or -c FILE --series KEY matching a models.baseline.thresholds "
+                        "pattern\n");
+        return -1;
+    }
+    if (horizon)
+        r->fcp.horizon_ns = horizon;
+    if (window)
+        r->fcp.window_ns = window;
+    if (r->fcp.horizon_ns <= 0) {
+        fprintf(stderr, "aiopsctl baseline: --forecast: the horizon is 0 (forecasts off in the "
+                        "config): give --horizon\n");
+        return -1;
+    }
+    ad_fc_init(&r->fc);
+    r->forecast = true;
+    return 0;
+}
+
 /* Fills r from the command line. Returns 0, or the exit code after saying why (0 for --help,
  * which prints the usage). */
 static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
@@ -380,8 +551,12 @@ static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
                                       {"q", 1, 0, 'q'},        {"warmup", 1, 0, 'w'},
                                       {"memory", 1, 0, 'm'},   {"max-gap", 1, 0, 'g'},
                                       {"config", 1, 0, 'c'},   {"series", 1, 0, 'k'},
+                                      {"forecast", 0, 0, 'F'}, {"threshold", 1, 0, 'T'},
+                                      {"horizon", 1, 0, 'H'},  {"window", 1, 0, 'W'},
                                       {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
-    const char *det_name = NULL, *config = NULL, *series = "";
+    const char *det_name = NULL, *config = NULL, *series = "", *threshold = NULL;
+    bool forecast = false;
+    int64_t horizon = 0, window = 0;
     int c, bad = 0;
     double memory;
     /* What the options set, over the config's (or the built-in) settings. */
@@ -434,6 +609,18 @@ static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
                 bad = -1;
             }
             break;
+        case 'F':
+            forecast = true;
+            break;
+        case 'T':
+            threshold = optarg;
+            break;
+        case 'H':
+            bad |= parse_duration_opt("horizon", optarg, &horizon);
+            break;
+        case 'W':
+            bad |= parse_duration_opt("window", optarg, &window);
+            break;
         case 'h':
             *ret_help = true;
             ad_ctl_baseline_usage(stdout);
@@ -467,6 +654,13 @@ static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
         r->det = cfg_det;
     else if (find_detector(det_name, &r->det) < 0)
         return 2;
+    if ((threshold || horizon || window) && !forecast) {
+        fprintf(stderr, "aiopsctl baseline: --threshold, --horizon and --window go with "
+                        "--forecast\n");
+        return 2;
+    }
+    if (forecast && forecast_setup(r, config, series, threshold, horizon, window) < 0)
+        return 2;
     r->path = argv[optind];
     r->name = strcmp(r->path, "-") == 0 ? "stdin" : r->path;
     r->csv = !r->suggest;
@@ -491,6 +685,8 @@ int ad_ctl_baseline_run(int argc, char **argv)
         fclose(in);
     if (rc == 0 && r.suggest)
         print_suggestion(&r);
+    if (rc == 0 && r.forecast)
+        print_forecast(&r);
     if (rc == 0 && r.plot_path && write_plot(&r) < 0)
         rc = 1;
     fprintf(stderr,

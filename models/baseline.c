@@ -1,6 +1,7 @@
 /* models/baseline.c: see baseline.h. Series live in one allocation each (the entry, then the
- * detector's state, then the key), found through a u64 map by the hash of the key; expiry walks
- * the array from a cursor, a bounded number per tick. */
+ * detector's state, then the key), found through a u64 map by the hash of the key; a series with
+ * a static rule has its forecast state (models/forecast.h) in a second one. Expiry walks the
+ * array from a cursor, a bounded number per tick. */
 #include "models/baseline.h"
 
 #include <errno.h>
@@ -20,16 +21,17 @@
 #include "common/time.h"
 #include "common/u64map.h"
 #include "models/detector.h"
+#include "models/forecast.h"
 
 #define NONE UINT16_MAX
 #define MAX_RULES 256
 #define MAX_KEY 2048
 #define EXPIRE_BUDGET 512 /* series looked at per expire() call (one tick: 1 s of event time) */
-#define STATE_VERSION 2 /* 2: resource length and source per series */
+#define STATE_VERSION 3 /* 2: resource length and source per series; 3: forecast state */
 #define MAX_SOURCES 255
 #define NO_SOURCE 255
 
-enum src { SRC_BAND = 0, SRC_STATIC = 1 };
+enum src { SRC_BAND = 0, SRC_STATIC = 1, SRC_FORECAST = 2 };
 
 struct det_rule {
     char *pattern;
@@ -43,6 +45,7 @@ struct thr_rule {
 };
 
 struct series {
+    struct ad_fc *fc; /* the trend, for a series with a static rule (and forecasts on); or NULL */
     int64_t last_seen_ns;
     double last_value;
     float score, expected, lower, upper; /* what the last point scored (floats: bytes/series) */
@@ -83,6 +86,8 @@ struct out {
     char vals[6][48];
 };
 
+#define MAX_OUTS 3 /* band, static threshold and forecast alerts from one point */
+
 struct ad_baseline {
     struct ad_baseline_cfg cfg; /* strings borrowed from the config (rules are copied) */
     struct ad_det_params params;
@@ -93,7 +98,8 @@ struct ad_baseline {
     size_t n_thr_rules;
     char **labels; /* series_labels, copied */
     size_t n_labels;
-    enum ad_severity severity;
+    enum ad_severity severity, fc_severity;
+    struct ad_fc_params fc;
     uint64_t max_series, alert_after, resolve_after;
     double score_threshold;
     int64_t expire_after_ns;
@@ -103,7 +109,7 @@ struct ad_baseline {
     struct ad_u64map by_key;
     size_t bytes;
 
-    struct out outs[2];
+    struct out outs[MAX_OUTS];
     int p_next, p_end; /* outs[p_next..p_end) are alerts take() still hands out */
     char *sources[MAX_SOURCES]; /* the series' sources, interned (a handful in practice) */
     int n_sources;
@@ -257,6 +263,10 @@ static int apply_cfg(struct ad_baseline *b, const struct ad_baseline_cfg *cfg, s
     b->params.memory = cfg->memory;
     b->params.max_gap_ns = cfg->max_gap_ns;
     b->severity = (enum ad_severity)cfg->severity;
+    b->fc_severity = (enum ad_severity)cfg->forecast_severity;
+    b->fc = (struct ad_fc_params){.window_ns = cfg->forecast_window_ns,
+                                  .horizon_ns = cfg->forecast_horizon_ns,
+                                  .min_z = cfg->forecast_z};
     b->max_series = cfg->max_series;
     b->alert_after = cfg->alert_after;
     b->resolve_after = cfg->resolve_after;
@@ -295,12 +305,35 @@ static size_t series_size(const struct ad_det_ops *d, size_t key_len)
 
 static uint64_t key_hash(const char *key, size_t len) { return ad_hash64(key, len, 0xba5e11e5); }
 
+/* Gives s a forecast state when it has a static rule and forecasts are on, drops it otherwise
+ * (a reload that removed the rule). Out of memory: the series goes without forecasts. */
+static void sync_fc(struct ad_baseline *b, struct series *s)
+{
+    bool want = s->thr_rule != NONE && b->fc.horizon_ns > 0;
+    void *p;
+    if (want && !s->fc && posix_memalign(&p, 64, sizeof(*s->fc)) == 0) {
+        s->fc = p;
+        ad_fc_init(s->fc);
+        b->bytes += sizeof(*s->fc);
+    } else if (!want && s->fc) {
+        free(s->fc);
+        s->fc = NULL;
+        b->bytes -= sizeof(*s->fc);
+    }
+}
+
+static void free_series(struct series *s)
+{
+    free(s->fc);
+    free(s);
+}
+
 static void forget(struct ad_baseline *b, uint32_t i)
 {
     struct series *s = b->v[i];
     ad_u64map_del(&b->by_key, ad_u64map_key(key_hash(series_key_c(s), s->key_len)));
-    b->bytes -= series_size(ad_det_by_id(s->det_id), s->key_len);
-    free(s);
+    b->bytes -= series_size(ad_det_by_id(s->det_id), s->key_len) + (s->fc ? sizeof(*s->fc) : 0);
+    free_series(s);
     if (i != --b->n) {
         b->v[i] = b->v[b->n];
         ad_u64map_put(&b->by_key, ad_u64map_key(key_hash(series_key_c(b->v[i]), b->v[i]->key_len)),
@@ -425,6 +458,7 @@ static struct series *add_series(struct ad_baseline *b, const char *key, size_t 
     }
     b->v[b->n++] = s;
     b->bytes += series_size(d, len);
+    sync_fc(b, s);
     return s;
 }
 
@@ -453,7 +487,7 @@ void ad_baseline_destroy(struct ad_baseline *b)
     if (!b)
         return;
     for (uint32_t i = 0; i < b->n; i++)
-        free(b->v[i]);
+        free_series(b->v[i]);
     free(b->v);
     ad_u64map_fini(&b->by_key);
     free_rules(b->det_rules, b->n_det_rules, b->thr_rules, b->n_thr_rules, b->labels, b->n_labels);
@@ -478,6 +512,7 @@ int ad_baseline_reconfigure(struct ad_baseline *b, const struct ad_baseline_cfg 
         s->thr_rule = match_thr(b, key);
         if (s->thr_rule == NONE)
             s->level = 0;
+        sync_fc(b, s);
         const struct ad_det_ops *d = rule_det(b, s->det_rule);
         if (d->id != s->det_id) {
             struct series *n = reinit(b, s, d);
@@ -509,11 +544,12 @@ static void add_label(struct ad_event *ev, const char *name, const char *value)
         ev->labels[ev->n_labels++] = (struct ad_label){ad_str_c(name), ad_str_c(value)};
 }
 
-/* Turns the metric event `metric` into an alert in o (strings in o). */
-static void make_alert(struct ad_baseline *b, const struct series *s, const struct ad_event *metric,
-                       enum src src, bool resolved, enum ad_severity sev, struct out *o)
+static const char *const src_names[] = {"baseline", "threshold", "forecast"};
+
+/* The metric event `metric` as an alert of kind src on s in o: check, status, severity. */
+static struct ad_event *alert_head(const struct series *s, const struct ad_event *metric,
+                                   enum src src, bool resolved, enum ad_severity sev, struct out *o)
 {
-    const char *key = series_key_c(s);
     o->ev = *metric;
     struct ad_event *ev = &o->ev;
     ev->kind = AD_KIND_ALERT;
@@ -522,8 +558,17 @@ static void make_alert(struct ad_baseline *b, const struct series *s, const stru
     ev->id = AD_STR_NULL;
     ev->fingerprint = 0;
     ev->flags = 0;
-    snprintf(o->check, sizeof(o->check), "%s:%s", src == SRC_BAND ? "baseline" : "threshold", key);
+    snprintf(o->check, sizeof(o->check), "%s:%s", src_names[src], series_key_c(s));
     ev->check = ad_str_c(o->check);
+    return ev;
+}
+
+/* Turns the metric event `metric` into a band or static-threshold alert in o (strings in o). */
+static void make_alert(struct ad_baseline *b, const struct series *s, const struct ad_event *metric,
+                       enum src src, bool resolved, enum ad_severity sev, struct out *o)
+{
+    const char *key = series_key_c(s);
+    struct ad_event *ev = alert_head(s, metric, src, resolved, sev, o);
     char v[48];
     fmt_num(v, sizeof(v), s->last_value);
     if (src == SRC_BAND) {
@@ -576,6 +621,62 @@ static void make_alert(struct ad_baseline *b, const struct series *s, const stru
                      t->below ? "below" : "above", sev == AD_SEV_CRITICAL ? "critical" : "warning",
                      v, t->below ? "<" : ">",
                      sev == AD_SEV_CRITICAL ? o->vals[1] : o->vals[0]);
+    }
+    ev->summary = ad_str_c(o->summary);
+}
+
+/* "disk_used_pct on host-1" ("<check and labels> on <resource>"), or the whole key when it does
+ * not start with the resource and a '/'. */
+static const char *what_on(const struct series *s, char *buf, size_t n)
+{
+    const char *key = series_key_c(s);
+    if (s->res_len == 0 || s->res_len >= s->key_len || key[s->res_len] != '/')
+        snprintf(buf, n, "%.400s", key);
+    else
+        snprintf(buf, n, "%.300s on %.*s", key + s->res_len + 1, (int)s->res_len, key);
+    return buf;
+}
+
+static const char *level_name(uint8_t lvl) { return lvl == 2 ? "critical" : "warning"; }
+
+/* The forecast alert of s (ch: what changed; lvl: the level it predicted) from metric into o. */
+static void make_forecast(struct ad_baseline *b, const struct series *s, const struct ad_event *metric,
+                          enum ad_fc_change ch, uint8_t lvl, struct out *o)
+{
+    const struct ad_fc_pred *pr = &s->fc->last;
+    const struct thr_rule *t = &b->thr_rules[s->thr_rule];
+    bool resolved = ch == AD_FC_RESOLVED_TREND || ch == AD_FC_RESOLVED_REACHED;
+    struct ad_event *ev = alert_head(s, metric, SRC_FORECAST, resolved, b->fc_severity, o);
+    char what[512], win[32], left[32], v[48];
+    double thr = resolved ? (lvl == 2 ? t->critical : t->warning) : pr->threshold;
+    fmt_num(o->vals[0], sizeof(o->vals[0]), thr);
+    snprintf(o->vals[1], sizeof(o->vals[1]), "%.4g", pr->slope * 3600);
+    add_label(ev, "forecast_threshold", o->vals[0]);
+    add_label(ev, "forecast_level", level_name(resolved ? lvl : pr->target));
+    add_label(ev, "forecast_direction", t->below ? "below" : "above");
+    add_label(ev, "forecast_slope_per_hour", o->vals[1]);
+    what_on(s, what, sizeof(what));
+    ad_fc_duration(pr->span_ns, win, sizeof(win));
+    fmt_num(v, sizeof(v), s->last_value);
+    if (ch == AD_FC_RESOLVED_REACHED) {
+        snprintf(o->summary, sizeof(o->summary),
+                 "%s reached %s (%s) as forecast: %s now, the threshold alert takes over", what,
+                 o->vals[0], level_name(lvl), v);
+    } else if (resolved) {
+        snprintf(o->summary, sizeof(o->summary),
+                 "%s no longer on course to reach %s (%s): trend %+.3g/h over the last %s", what,
+                 o->vals[0], level_name(lvl), pr->slope * 3600, win);
+    } else {
+        ad_time_format_rfc3339(pr->at_ns, o->vals[2], sizeof(o->vals[2]));
+        snprintf(o->vals[3], sizeof(o->vals[3]), "%lld",
+                 (long long)((pr->at_ns - pr->now_ns) / AD_NS_PER_S));
+        add_label(ev, "forecast_at", o->vals[2]);
+        add_label(ev, "forecast_seconds_left", o->vals[3]);
+        snprintf(o->summary, sizeof(o->summary),
+                 "%s will reach %s (%s) in ~%s, at %s; trend %+.3g/h over the last %s (now %s)",
+                 what, o->vals[0], level_name(pr->target),
+                 ad_fc_duration(pr->at_ns - pr->now_ns, left, sizeof(left)), o->vals[2],
+                 pr->slope * 3600, win, v);
     }
     ev->summary = ad_str_c(o->summary);
 }
@@ -676,6 +777,27 @@ int ad_baseline_observe(struct ad_baseline *b, struct ad_event *ev)
                        was == 2 ? AD_SEV_CRITICAL : AD_SEV_WARNING, &b->outs[n_out++]);
         }
     }
+    if (s->fc) { /* a refit when a bucket closes; "reached" on every point */
+        uint8_t lvl = s->fc->firing;
+        enum ad_fc_change ch = ad_fc_reached(s->fc, s->level);
+        /* Fitted once the detector is warm: its season is then known well enough to take out. */
+        if (ad_fc_add(s->fc, &b->fc, ev->time_ns, ev->value) && o.warm) {
+            const struct thr_rule *t = &b->thr_rules[s->thr_rule];
+            struct ad_fc_rule rule = {t->below, t->warning, t->critical};
+            struct ad_fc_pred pr;
+            ad_fc_fit(s->fc, &b->fc, ev->time_ns, &rule, s->level, d, series_state_c(s),
+                      &b->params, &pr);
+            enum ad_fc_change c2 = ad_fc_step(s->fc, &b->fc, &pr);
+            if (ch == AD_FC_NONE) /* a level just reached cannot also raise: AD_FC_CONFIRM > 1 */
+                ch = c2;
+        }
+        if (ch == AD_FC_RAISED)
+            b->st.raised[SRC_FORECAST]++;
+        else if (ch == AD_FC_RESOLVED_TREND || ch == AD_FC_RESOLVED_REACHED)
+            b->st.resolved[SRC_FORECAST]++;
+        if (ch != AD_FC_NONE)
+            make_forecast(b, s, metric, ch, lvl, &b->outs[n_out++]);
+    }
     if (n_out == 0)
         return AD_CONSUMED;
     *ev = b->outs[0].ev;
@@ -718,15 +840,30 @@ static void resolve_stale(struct ad_baseline *b, struct series *s, int64_t now_n
         make_alert(b, s, &base, SRC_STATIC, true, was == 2 ? AD_SEV_CRITICAL : AD_SEV_WARNING,
                    &b->outs[n++]);
     }
-    for (int i = 0; i < n; i++)
+    if (s->fc && s->fc->firing) {
+        uint8_t was = s->fc->firing;
+        s->fc->firing = s->fc->hits = s->fc->misses = 0;
+        b->st.resolved[SRC_FORECAST]++;
+        make_forecast(b, s, &base, AD_FC_RESOLVED_TREND, was, &b->outs[n++]);
+    }
+    static const char *const kinds[] = {"learned-band", "static threshold", "forecast"};
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < 2 && strncmp(b->outs[i].check, src_names[k], strlen(src_names[k])) != 0)
+            k++;
         snprintf(b->outs[i].summary, sizeof(b->outs[i].summary),
                  "%.400s: no points for %llds, its %s alert is resolved (last value %.6g)",
-                 series_key_c(s), (long long)((now_ns - s->last_seen_ns) / 1000000000),
-                 strncmp(b->outs[i].check, "baseline:", 9) == 0 ? "learned-band" : "static threshold",
+                 series_key_c(s), (long long)((now_ns - s->last_seen_ns) / 1000000000), kinds[k],
                  s->last_value);
+    }
     b->st.stale += n > 0;
     b->p_next = 0;
     b->p_end = n;
+}
+
+static bool alerting(const struct series *s)
+{
+    return s->firing || s->level > 0 || (s->fc && s->fc->firing);
 }
 
 static void expire(struct ad_baseline *b, int64_t now_ns)
@@ -736,13 +873,13 @@ static void expire(struct ad_baseline *b, int64_t now_ns)
         if (b->cursor >= b->n)
             b->cursor = 0;
         struct series *s = b->v[b->cursor];
-        if ((s->firing || s->level) && b->cfg.stale_after_ns > 0 &&
+        if (alerting(s) && b->cfg.stale_after_ns > 0 &&
             now_ns - s->last_seen_ns > b->cfg.stale_after_ns) {
             resolve_stale(b, s, now_ns);
             b->cursor++;
-            return; /* one series per call: outs hold its (at most two) alerts until taken */
+            return; /* one series per call: outs hold its (at most three) alerts until taken */
         }
-        if (!s->firing && s->level == 0 && now_ns - s->last_seen_ns > b->expire_after_ns) {
+        if (!alerting(s) && now_ns - s->last_seen_ns > b->expire_after_ns) {
             forget(b, b->cursor);
             b->st.expired++;
         } else {
@@ -780,6 +917,55 @@ static void threshold_obj(struct ad_jsonw *w, const char *key, double hi, double
     ad_jsonw_double(w, lo);
     ad_jsonw_key(w, "why");
     ad_jsonw_cstr(w, why);
+    ad_jsonw_obj_end(w);
+}
+
+/* "forecast": null without a static rule (or with forecasts off), else the last fit. */
+static void forecast_obj(struct ad_jsonw *w, const struct series *s)
+{
+    ad_jsonw_key(w, "forecast");
+    if (!s->fc) {
+        ad_jsonw_null(w);
+        return;
+    }
+    const struct ad_fc_pred *pr = &s->fc->last;
+    char ts[40];
+    bool at = pr->fitted && pr->target;
+    ad_jsonw_obj_begin(w);
+    ad_jsonw_key(w, "state");
+    ad_jsonw_cstr(w, s->fc->firing ? "firing" : !pr->fitted ? "learning" : at ? "crossing" : "none");
+    ad_jsonw_key(w, "fitted_at");
+    if (pr->fitted)
+        ad_jsonw_cstr(w, ad_time_format_rfc3339(pr->now_ns, ts, sizeof(ts)));
+    else
+        ad_jsonw_null(w);
+    ad_jsonw_key(w, "buckets");
+    ad_jsonw_uint(w, s->fc->n);
+    ad_jsonw_key(w, "window_s");
+    ad_jsonw_double(w, pr->fitted ? (double)(pr->span_ns / AD_NS_PER_S) : NAN);
+    ad_jsonw_key(w, "slope_per_hour");
+    ad_jsonw_double(w, pr->fitted ? f7(pr->slope * 3600) : NAN);
+    ad_jsonw_key(w, "trend_z");
+    ad_jsonw_double(w, pr->fitted ? f7(pr->z) : NAN);
+    ad_jsonw_key(w, "fitted_value");
+    ad_jsonw_double(w, pr->fitted ? f7(pr->level) : NAN);
+    ad_jsonw_key(w, "level");
+    if (at)
+        ad_jsonw_cstr(w, level_name(pr->target));
+    else
+        ad_jsonw_null(w);
+    ad_jsonw_key(w, "threshold");
+    ad_jsonw_double(w, at ? pr->threshold : NAN);
+    ad_jsonw_key(w, "at");
+    if (at)
+        ad_jsonw_cstr(w, ad_time_format_rfc3339(pr->at_ns, ts, sizeof(ts)));
+    else
+        ad_jsonw_null(w);
+    ad_jsonw_key(w, "seconds_left");
+    if (at)
+        ad_jsonw_int(w, (pr->at_ns - pr->now_ns) / AD_NS_PER_S);
+    else
+        ad_jsonw_null(w);
     ad_jsonw_obj_end(w);
 }
 
@@ -842,6 +1028,7 @@ int ad_baseline_series_json(const struct ad_baseline *b, const char *key, struct
         ad_jsonw_cstr(&w, s->level == 2 ? "critical" : s->level == 1 ? "warning" : "ok");
         ad_jsonw_obj_end(&w);
     }
+    forecast_obj(&w, s);
     ad_jsonw_key(&w, "suggested");
     ad_jsonw_obj_begin(&w);
     threshold_obj(&w, "warning", sg.warning_hi, sg.warning_lo, sg.why_warning);
@@ -911,6 +1098,9 @@ static void save_to(const struct ad_baseline *b, struct ad_wr *w)
         ad_wr_u8(w, s->level);
         ad_wr_u32(w, s->res_len);
         ad_wr_cstr(w, s->src == NO_SOURCE ? "" : b->sources[s->src]);
+        ad_wr_u8(w, s->fc != NULL);
+        if (s->fc)
+            ad_wr_bytes(w, s->fc, sizeof(*s->fc));
     }
 }
 
@@ -979,6 +1169,17 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
             const char *slash = memchr(b->key, '/', key.n);
             s->res_len = (uint16_t)(slash ? (size_t)(slash - b->key) : key.n);
         }
+        if (version >= 3 && ad_rd_u8(r)) { /* a forecast state; dropped if the rule went */
+            struct ad_rd fc = ad_rd_sub(r);
+            if (r->bad || fc.n != sizeof(struct ad_fc))
+                return ad_err_set(reterr, EINVAL, "models.baseline: corrupt series %u in the state", k);
+            if (s->fc) {
+                memcpy(s->fc, fc.p, fc.n);
+                if (!ad_fc_valid(s->fc))
+                    return ad_err_set(reterr, EINVAL, "models.baseline: corrupt series %u in the state",
+                                      k);
+            }
+        }
         if (r->bad || s->level > 2)
             return ad_err_set(reterr, EINVAL, "models.baseline: corrupt series %u in the state", k);
         if (s->thr_rule == NONE)
@@ -1021,6 +1222,39 @@ int ad_baseline_params_for(const struct ad_baseline_cfg *cfg, const char *key,
     return 0;
 }
 
+int ad_baseline_parse_rule(const char *text, struct ad_fc_rule *ret, struct ad_err *reterr)
+{
+    char item[256];
+    struct thr_rule r;
+    if (snprintf(item, sizeof(item), "* %s", text) >= (int)sizeof(item))
+        return ad_err_set(reterr, EINVAL, "over-long threshold \"%.80s...\"", text);
+    if (parse_thr_rule(item, 0, &r, reterr) < 0) /* says thresholds[0]: say it for text */
+        return ad_err_set(reterr, EINVAL, "expected \"above|below <warning> <critical>\" (numbers, "
+                                          "'-' for none; critical past warning), got \"%.80s\"",
+                          text);
+    *ret = (struct ad_fc_rule){r.below, r.warning, r.critical};
+    free(r.pattern);
+    return 0;
+}
+
+int ad_baseline_forecast_for(const struct ad_baseline_cfg *cfg, const char *key,
+                             struct ad_fc_params *ret_params, struct ad_fc_rule *ret_rule,
+                             bool *ret_has_rule, struct ad_err *reterr)
+{
+    struct ad_baseline *b;
+    int r = ad_baseline_create(cfg, &b, reterr);
+    if (r < 0)
+        return r;
+    uint16_t i = match_thr(b, key);
+    *ret_params = b->fc;
+    *ret_has_rule = i != NONE;
+    if (i != NONE)
+        *ret_rule = (struct ad_fc_rule){b->thr_rules[i].below, b->thr_rules[i].warning,
+                                        b->thr_rules[i].critical};
+    ad_baseline_destroy(b);
+    return 0;
+}
+
 /* --- model ops ------------------------------------------------------------------------------ */
 
 static const struct ad_opt baseline_opts[] = {
@@ -1059,6 +1293,19 @@ static const struct ad_opt baseline_opts[] = {
     AD_OPT_STRLIST("thresholds", "", struct ad_baseline_cfg, thresholds,
                    "Static thresholds: \"<glob> above|below <warning> <critical> [<hysteresis>]\" "
                    "items ('-' for no level), first match wins."),
+    AD_OPT_DURATION("forecast_horizon", "4h", "0s", "365d", struct ad_baseline_cfg,
+                    forecast_horizon_ns,
+                    "A series with a static threshold raises forecast:<series> when its trend will "
+                    "reach the warning or critical level within this (0s: no forecasts)."),
+    AD_OPT_DURATION("forecast_window", "6h", "10m", "30d", struct ad_baseline_cfg,
+                    forecast_window_ns,
+                    "Recent event time the forecast's trend is fitted over (Theil-Sen, the "
+                    "detector's season taken out)."),
+    AD_OPT_DOUBLE("forecast_z", "3", "0", "10", struct ad_baseline_cfg, forecast_z,
+                  "Mann-Kendall z the trend must reach before it is believed (one-sided; 3: about "
+                  "1 chance in 700 on a flat series)."),
+    AD_OPT_ENUM("forecast_severity", "warning", sev_names, struct ad_baseline_cfg,
+                forecast_severity, "Severity of forecast alerts."),
     AD_OPT_UINT("max_series", "100000", "1", "100000000", struct ad_baseline_cfg, max_series,
                 "Series learned at once; points of further series are counted and dropped."),
     AD_OPT_DURATION("stale_after", "1h", "0s", "30d", struct ad_baseline_cfg, stale_after_ns,
@@ -1108,7 +1355,7 @@ static void op_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_baseline_series_reset_total",
                        "Series that started learning again (their detector changed on reload).",
                        NULL, st.reset);
-    h = "Alerts raised and resolved, by kind (learned band or static threshold).";
+    h = "Alerts raised and resolved, by kind (learned band, static threshold or forecast).";
     ad_metrics_counter(m, "aiopsd_baseline_alerts_total", h, "kind=\"baseline\",transition=\"raised\"",
                        st.raised[SRC_BAND]);
     ad_metrics_counter(m, "aiopsd_baseline_alerts_total", h,
@@ -1117,6 +1364,10 @@ static void op_stats(const void *state, struct ad_metrics *m)
                        "kind=\"threshold\",transition=\"raised\"", st.raised[SRC_STATIC]);
     ad_metrics_counter(m, "aiopsd_baseline_alerts_total", h,
                        "kind=\"threshold\",transition=\"resolved\"", st.resolved[SRC_STATIC]);
+    ad_metrics_counter(m, "aiopsd_baseline_alerts_total", h,
+                       "kind=\"forecast\",transition=\"raised\"", st.raised[SRC_FORECAST]);
+    ad_metrics_counter(m, "aiopsd_baseline_alerts_total", h,
+                       "kind=\"forecast\",transition=\"resolved\"", st.resolved[SRC_FORECAST]);
 }
 
 static void op_destroy(void *state) { ad_baseline_destroy(state); }

@@ -9,8 +9,10 @@
  * value, expected value, bounds and score in its labels and summary; it then enters dedup and
  * correlation like any other alert. resolve_after points back inside resolve it. A static rule
  * raises "threshold:<series>" at warning or critical, with hysteresis. When one point changes
- * both, the second alert is handed out by take() after the first. Other metric points are
- * learned and consumed. Runs first in the pipeline. Pure: no I/O, event time only. */
+ * both, the second alert is handed out by take() after the first. A series with a static rule
+ * also keeps a trend (models/forecast.h) and raises "forecast:<series>" when the trend will
+ * reach a level within forecast_horizon. Other metric points are learned and consumed. Runs
+ * first in the pipeline. Pure: no I/O, event time only. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +27,8 @@ struct ad_det_ops;
 struct ad_det_params;
 struct ad_err;
 struct ad_event;
+struct ad_fc_params;
+struct ad_fc_rule;
 
 struct ad_baseline_cfg {
     bool enabled;
@@ -39,6 +43,10 @@ struct ad_baseline_cfg {
     double score_threshold;          /* 0: off */
     int severity;                    /* enum ad_severity of learned-band alerts */
     struct ad_strlist thresholds;    /* "<glob> above|below <warning> <critical> [<hysteresis>]" */
+    int64_t forecast_horizon_ns;     /* 0: no forecasts */
+    int64_t forecast_window_ns;
+    double forecast_z;
+    int forecast_severity;
     uint64_t max_series;
     int64_t stale_after_ns;          /* alerting series without points this long resolve */
     int64_t expire_after_ns;
@@ -49,7 +57,7 @@ struct ad_baseline_cfg {
 struct ad_baseline_stats {
     uint64_t points, anomalous, not_finite, out_of_order, no_value, refused, expired, reset;
     uint64_t stale;                  /* series whose alerts were resolved for lack of points */
-    uint64_t raised[2], resolved[2]; /* [0] learned band, [1] static threshold */
+    uint64_t raised[3], resolved[3]; /* [0] learned band, [1] static threshold, [2] forecast */
     size_t series, bytes;
 };
 
@@ -82,6 +90,17 @@ size_t ad_baseline_list_json(const struct ad_baseline *b, const char *prefix, si
 int ad_baseline_params_for(const struct ad_baseline_cfg *cfg, const char *key,
                            const struct ad_det_ops **ret_det, struct ad_det_params *ret_params,
                            struct ad_err *reterr);
+
+/* The forecast settings models.baseline gives a series key, and its static rule (*ret_has_rule
+ * false when no `thresholds` pattern matches it), for aiopsctl baseline --forecast. 0, or
+ * -EINVAL with why in reterr, or -ENOMEM. */
+int ad_baseline_forecast_for(const struct ad_baseline_cfg *cfg, const char *key,
+                             struct ad_fc_params *ret_params, struct ad_fc_rule *ret_rule,
+                             bool *ret_has_rule, struct ad_err *reterr);
+
+/* "above|below <warning> <critical> [<hysteresis>]" (a thresholds item without its pattern, '-'
+ * for no level) as a forecast rule, for aiopsctl baseline --threshold. 0, or -EINVAL with why. */
+int ad_baseline_parse_rule(const char *text, struct ad_fc_rule *ret, struct ad_err *reterr);
 
 /* The whole learned state (series keys, detector states, alert states) for the state file and the
  * Kafka checkpoints; load replaces the state. */

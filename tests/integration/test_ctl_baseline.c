@@ -1,6 +1,7 @@
 /* tests/integration/test_ctl_baseline.c: the real aiopsctl binary's `baseline` subcommand on CSV
  * files this test writes into a temporary directory: rows echoed in order, a spike flagged,
- * rejected rows counted, --suggest, --plot, errors and stdin. docs/aiopsctl-baseline.md. */
+ * rejected rows counted, --suggest, --plot, --forecast, errors and stdin.
+ * docs/aiopsctl-baseline.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/time.h"
 #include "fx_daemon.h"
 #include "fx_xml.h"
 
@@ -485,6 +487,103 @@ static void unreadable_file_and_bad_options_fail_clearly(void **state)
     free(out);
 }
 
+/* A disk filling at 3/h after 26 flat hours (5-minute rows): 80 is reached at row 472, 95 at
+ * row 532 (the file's own ground truth). */
+static void write_disk_file(const char *name)
+{
+    char path[256];
+    path_of(name, path, sizeof(path));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("timestamp,value\n", f);
+    for (int i = 0; i < 600; i++)
+        fprintf(f, "%ld,%.3f\n", 1795510800L + 300L * i,
+                40 + (double)((i * 7919) % 21 - 10) / 10.0 + (i > 312 ? (i - 312) * 0.25 : 0));
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The CSV column `name` (0-based among the commas) of line, copied into out. */
+static void column(const char *line, int name, char *out, size_t n)
+{
+    for (int k = 0; k < name && line; k++)
+        line = strchr(line, ',') ? strchr(line, ',') + 1 : NULL;
+    assert_non_null(line);
+    size_t len = strcspn(line, ",\n");
+    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), line);
+}
+
+/* --forecast: per-row predictions, a raised alert before each level is crossed, predicted within
+ * 20 minutes, resolved when the value gets there; the summary; the threshold from the config. */
+static void forecast_predicts_the_crossing_times(void **state)
+{
+    (void)state;
+    write_disk_file("disk.csv");
+    int st;
+    char err[4096];
+    char *out = run("baseline --forecast --threshold 'above 80 95' --detector robust disk.csv", &st,
+                    err, sizeof(err));
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, ",upper,trend_per_hour,forecast_level,forecast_threshold,"
+                                "forecast_at,forecast_seconds_left,forecast_alert\n"));
+    const int64_t truth[3] = {0, 1795510800LL + 300 * 472, 1795510800LL + 300 * 532};
+    int raised = 0, resolved = 0, row = -1;
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL, row++) {
+        char alert[32], level[32], at[64];
+        column(l, 11, alert, sizeof(alert));
+        if (strcmp(alert, "raised") == 0) {
+            column(l, 7, level, sizeof(level));
+            column(l, 9, at, sizeof(at));
+            int lvl = strcmp(level, "critical") == 0 ? 2 : 1;
+            int64_t at_ns;
+            assert_int_equal(ad_time_parse_rfc3339(ad_str_c(at), &at_ns), 0);
+            long long off = at_ns / 1000000000 - truth[lvl];
+            if (off < -20 * 60 || off > 20 * 60 || row >= (lvl == 2 ? 532 : 472))
+                fail_msg("row %d raised %s at %s: %lld s off", row, level, at, off);
+            raised++;
+        } else if (strcmp(alert, "resolved") == 0) {
+            /* The value reached the level: the noise (+-1) is 4 rows of growth. */
+            assert_true((row >= 468 && row <= 476) || (row >= 528 && row <= 536));
+            resolved++;
+        }
+    }
+    assert_int_equal(raised, 2);
+    assert_int_equal(resolved, 2);
+    assert_non_null(strstr(err, "forecast alerts: 2 raised, 2 resolved; the first at "));
+    assert_non_null(strstr(err, "predicted 80 (warning) at 2026-11-26T00:"));
+    free(out);
+
+    /* The config's thresholds rule for --series, and its horizon; --horizon overrides it. */
+    write_file("fc.yaml", "models:\n  baseline:\n    detector: robust\n"
+                          "    thresholds: [\"host-*/disk_used_pct above 80 95\"]\n"
+                          "    forecast_horizon: 30m\n");
+    out = run("baseline -c fc.yaml --series host-1/disk_used_pct --forecast --suggest disk.csv",
+              &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    /* 30 minutes is about one refit (window / 16): only the critical level is caught. */
+    assert_non_null(strstr(err, "forecast alerts: 1 raised, 1 resolved"));
+    assert_non_null(strstr(err, "predicted 95 (critical) at 2026-11-26T05:"));
+    assert_non_null(strstr(err, "the value is past the last level already"));
+    free(out);
+    out = run("baseline -c fc.yaml --series host-1/disk_used_pct --forecast --horizon 4h disk.csv",
+              &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, ",warning,80,2026-11-26T00:"));
+    free(out);
+    /* No rule for the series, a bad --threshold, options without --forecast: clear errors. */
+    out = run("baseline -c fc.yaml --series web-1/cpu --forecast disk.csv", &st, err, sizeof(err));
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "--forecast needs a threshold"));
+    free(out);
+    out = run("baseline --forecast --threshold 'sideways 1 2' disk.csv", &st, err, sizeof(err));
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "--threshold: expected \"above|below <warning> <critical>\""));
+    free(out);
+    out = run("baseline --horizon 2h disk.csv", &st, err, sizeof(err));
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "go with --forecast"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +600,7 @@ int main(void)
         cmocka_unit_test(config_patterns_and_settings_apply_and_options_override_them),
         cmocka_unit_test(bad_lines_are_reported_skipped_and_fail_the_run),
         cmocka_unit_test(unreadable_file_and_bad_options_fail_clearly),
+        cmocka_unit_test(forecast_predicts_the_crossing_times),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,7 +4,9 @@
  *    an incident in Redis; GET /api/v1/baselines?series=… shows the band, the points, the season
  *    and the suggested thresholds; the list form finds the series;
  *  - the learned state survives a restart through the state file (written at shutdown);
- *  - a corrupt state file is moved aside with a clear log line and the daemon learns from scratch. */
+ *  - a corrupt state file is moved aside with a clear log line and the daemon learns from scratch;
+ *  - a series with a static threshold that trends towards it raises forecast:<series> before
+ *    the threshold is crossed, which opens an incident in Redis; the API shows the forecast. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/time.h"
 #include "fx_world.h"
 
 #define NORMAL 300 /* normal points before the anomaly */
@@ -44,23 +47,43 @@ static int api(struct fx_world *w, const char *path)
                            sizeof(w->body));
 }
 
-/* Points from..to-1 of db-1/latency_ms (1 per minute; 50 ± 2, then `bump` from `bump_at`). */
-static void send_points(struct fx_world *w, int from, int to, int bump_at, double bump)
+/* Points from..to-1 of resource/check, one every step seconds from 2026-11-24T09:00:00Z, the
+ * i-th worth value(i, arg). */
+static void push_points(struct fx_world *w, const char *resource, const char *check, int step,
+                        int from, int to, double (*value)(int i, const void *arg), const void *arg)
 {
     char *lines[512];
     assert_true(to - from <= 512);
     for (int i = from; i < to; i++) {
-        double v = i >= bump_at ? bump : 50 + (double)((i * 7919) % 41 - 20) / 10.0;
         char line[256];
         snprintf(line, sizeof(line),
-                 "{\"kind\":\"metric\",\"service\":\"orders\",\"resource\":\"db-1\","
-                 "\"check\":\"latency_ms\",\"value\":%.3f,\"timestamp\":%lld}",
-                 v, 1795510800LL + 60LL * i);
+                 "{\"kind\":\"metric\",\"service\":\"orders\",\"resource\":\"%s\","
+                 "\"check\":\"%s\",\"value\":%.3f,\"timestamp\":%lld}",
+                 resource, check, value(i, arg), 1795510800LL + (long long)step * i);
         lines[i - from] = strdup(line);
     }
     assert_int_equal(fx_world_push(w, (const char *const *)lines, (size_t)(to - from)), 0);
     for (int i = 0; i < to - from; i++)
         free(lines[i]);
+}
+
+struct bump {
+    int at;
+    double value;
+};
+
+/* db-1/latency_ms: 50 +- 2, or the bump's value from its point on. */
+static double latency(int i, const void *arg)
+{
+    const struct bump *b = arg;
+    return i >= b->at ? b->value : 50 + (double)((i * 7919) % 41 - 20) / 10.0;
+}
+
+/* Points from..to-1 of db-1/latency_ms (1 per minute; 50 ± 2, then `bump` from `bump_at`). */
+static void send_points(struct fx_world *w, int from, int to, int bump_at, double bump)
+{
+    struct bump b = {bump_at, bump};
+    push_points(w, "db-1", "latency_ms", 60, from, to, latency, &b);
 }
 
 static long stream_mentions(struct fx_world *w, const char *s)
@@ -145,6 +168,65 @@ static void a_corrupt_state_file_is_moved_aside_and_learning_restarts(void **sta
     assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
 }
 
+static int setup_forecast(void **state)
+{
+    struct fx_world *w = fx_world_new(
+        "baselines.state", "models:\n  baseline:\n    detector: robust\n    warmup: 50\n"
+                           "    thresholds: [\"host-*/disk_used_pct above 80 95\"]\n");
+    *state = w;
+    return w ? 0 : -1;
+}
+
+/* host-1/disk_used_pct, one point per 5 minutes: 40 +- 1, growing by 3 per hour from point 312
+ * (26 hours) on. */
+static double disk(int i, const void *arg)
+{
+    (void)arg;
+    return 40 + (double)((i * 7919) % 21 - 10) / 10.0 + (i > 312 ? (i - 312) * 0.25 : 0);
+}
+
+static void send_disk(struct fx_world *w, int from, int to)
+{
+    push_points(w, "host-1", "disk_used_pct", 300, from, to, disk, NULL);
+}
+
+static void a_trend_towards_a_threshold_becomes_a_forecast_incident(void **state)
+{
+    struct fx_world *w = *state;
+    start(w);
+    /* 26 hours flat, then growth at 3/h: 80 is reached 13h20m later (point 472). */
+    send_disk(w, 0, 400);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_baseline_points_total", 400, 20000));
+    assert_int_equal(stream_mentions(w, "forecast:"), 0); /* 7h20m of growth: 6h to go */
+    assert_int_equal(api(w, "/api/v1/baselines?series=host-1/disk_used_pct"), 200);
+    assert_non_null(strstr(w->body, "\"forecast\":{\"state\":\"none\""));
+    send_disk(w, 400, 460); /* up to 1 hour before the crossing */
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_baseline_points_total", 460, 20000));
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_candidates_emitted_total", 1, 20000));
+    assert_int_equal(api(w, "/api/v1/baselines?series=host-1/disk_used_pct"), 200);
+    assert_non_null(strstr(w->body, "\"forecast\":{\"state\":\"firing\""));
+    assert_non_null(strstr(w->body, "\"level\":\"warning\",\"threshold\":80,\"at\":\"2026-11-2"));
+    /* 80 is reached at point 472 (13h20m of growth); the prediction is within 20 minutes. */
+    char at[64];
+    int64_t at_ns;
+    assert_true(fx_json_field(w->body, "at", at, sizeof(at)));
+    assert_int_equal(ad_time_parse_rfc3339(ad_str_c(at), &at_ns), 0);
+    long long err_s = at_ns / 1000000000 - (1795510800LL + 300LL * 472);
+    if (err_s < -20 * 60 || err_s > 20 * 60)
+        fail_msg("predicted %s, %lld s off", at, err_s);
+    assert_true(json_num(w->body, "seconds_left") > 0);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    assert_true(stream_mentions(w, "forecast:host-1/disk_used_pct") >= 1);
+    assert_true(stream_mentions(w, "\"title\":\"forecast:host-1/disk_used_pct on host-1") >= 1);
+    assert_int_equal(stream_mentions(w, "threshold:host-1"), 0); /* not crossed yet */
+
+    /* The forecast state survives a restart. */
+    start(w);
+    assert_int_equal(api(w, "/api/v1/baselines?series=host-1/disk_used_pct"), 200);
+    assert_non_null(strstr(w->body, "\"forecast\":{\"state\":\"firing\""));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +234,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_corrupt_state_file_is_moved_aside_and_learning_restarts,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_trend_towards_a_threshold_becomes_a_forecast_incident,
+                                        setup_forecast, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

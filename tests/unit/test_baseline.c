@@ -20,6 +20,7 @@
 #include "correlators/candidate.h"
 #include "daemon/pipeline.h"
 #include "daemon/sections.h"
+#include "fx_baseline.h"
 #include "fx_event.h"
 #include "fx_series.h"
 #include "models/baseline.h"
@@ -27,38 +28,6 @@
 
 #define S AD_NS_PER_S
 #define STEP (60 * S)
-
-static struct ad_config *load_cfg(const char *yaml, struct ad_err *err)
-{
-    struct ad_config *cfg = NULL;
-    if (ad_config_load_string("t.yaml", yaml, strlen(yaml), ad_sections(), &cfg, err) < 0)
-        return NULL;
-    return cfg;
-}
-
-struct fx {
-    struct ad_config *cfg;
-    struct ad_baseline *b;
-};
-
-/* A baseline model from the models.baseline options in yaml (indented under it). */
-static struct fx make(const char *opts)
-{
-    char yaml[2048];
-    snprintf(yaml, sizeof(yaml), "models:\n  baseline:\n%s", opts);
-    struct ad_err err = {0};
-    struct fx f = {load_cfg(yaml, &err), NULL};
-    if (!f.cfg)
-        fail_msg("config: %s", err.msg);
-    assert_int_equal(ad_baseline_create(ad_config_get(f.cfg, "models.baseline"), &f.b, &err), 0);
-    return f;
-}
-
-static void done(struct fx *f)
-{
-    ad_baseline_destroy(f->b);
-    ad_config_destroy(f->cfg);
-}
 
 static struct ad_event metric(const char *host, const char *check, int64_t t, double v)
 {
@@ -70,7 +39,7 @@ static struct ad_event metric(const char *host, const char *check, int64_t t, do
 }
 
 /* Feeds n normal points (50 ± 2) of host/cpu from point index *i on; none may raise. */
-static void feed_normal(struct fx *f, const char *host, uint64_t *i, uint64_t n)
+static void feed_normal(struct fx_bl *f, const char *host, uint64_t *i, uint64_t n)
 {
     for (uint64_t k = 0; k < n; k++, (*i)++) {
         struct ad_event ev = metric(host, "cpu", FX_T0 + (int64_t)*i * STEP, 50 + 2 * fx_noise(*i));
@@ -78,7 +47,7 @@ static void feed_normal(struct fx *f, const char *host, uint64_t *i, uint64_t n)
     }
 }
 
-static int push(struct fx *f, const char *host, uint64_t *i, double v, struct ad_event *out)
+static int push(struct fx_bl *f, const char *host, uint64_t *i, double v, struct ad_event *out)
 {
     *out = metric(host, "cpu", FX_T0 + (int64_t)(*i)++ * STEP, v);
     return ad_baseline_observe(f->b, out);
@@ -87,7 +56,7 @@ static int push(struct fx *f, const char *host, uint64_t *i, double v, struct ad
 static void anomaly_raises_after_alert_after_points_and_resolves(void **state)
 {
     (void)state;
-    struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 3\n"
+    struct fx_bl f = fx_bl_make("    detector: robust\n    warmup: 50\n    alert_after: 3\n"
                        "    resolve_after: 2\n    severity: major\n    score_threshold: 0\n");
     uint64_t i = 0;
     feed_normal(&f, "h1", &i, 300);
@@ -124,13 +93,13 @@ static void anomaly_raises_after_alert_after_points_and_resolves(void **state)
     assert_int_equal(st.resolved[0], 1);
     assert_int_equal(st.series, 1);
     assert_true(st.anomalous >= 4);
-    done(&f);
+    fx_bl_done(&f);
 }
 
 static void warmup_raises_nothing_and_other_kinds_pass(void **state)
 {
     (void)state;
-    struct fx f = make("    detector: robust\n    warmup: 100\n    alert_after: 1\n");
+    struct fx_bl f = fx_bl_make("    detector: robust\n    warmup: 100\n    alert_after: 1\n");
     uint64_t i = 0;
     struct ad_event ev;
     feed_normal(&f, "h1", &i, 20);
@@ -143,7 +112,7 @@ static void warmup_raises_nothing_and_other_kinds_pass(void **state)
     ad_baseline_get_stats(f.b, &st);
     assert_int_equal(st.raised[0], 0);
     assert_int_equal(st.anomalous, 0);
-    done(&f);
+    fx_bl_done(&f);
 }
 
 static void score_threshold_raises_on_one_point(void **state)
@@ -151,7 +120,7 @@ static void score_threshold_raises_on_one_point(void **state)
     (void)state;
     /* The score is a likelihood of the recent run: two far-out points in a row pass 0.6, long
      * before alert_after (5) points outside the band would. */
-    struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 5\n"
+    struct fx_bl f = fx_bl_make("    detector: robust\n    warmup: 50\n    alert_after: 5\n"
                        "    score_threshold: 0.6\n");
     uint64_t i = 0;
     struct ad_event ev;
@@ -161,13 +130,13 @@ static void score_threshold_raises_on_one_point(void **state)
         assert_int_equal(push(&f, "h1", &i, 500, &ev), 0);
     assert_int_equal(ev.status, AD_STATUS_FIRING);
     assert_true(atof(fx_label(&ev, "baseline_score")) >= 0.6);
-    done(&f);
+    fx_bl_done(&f);
 }
 
 static void static_threshold_with_hysteresis_next_to_the_band(void **state)
 {
     (void)state;
-    struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 1\n"
+    struct fx_bl f = fx_bl_make("    detector: robust\n    warmup: 50\n    alert_after: 1\n"
                        "    thresholds: [\"h2/* above 80 90 5\", \"*/cpu below 10 -\"]\n");
     uint64_t i = 0;
     struct ad_event ev, extra;
@@ -209,13 +178,13 @@ static void static_threshold_with_hysteresis_next_to_the_band(void **state)
         assert_int_equal(ad_baseline_take(f.b, &extra), 1);
     assert_true(ad_str_eq_c(thr->check, "threshold:h3/cpu"));
     assert_non_null(strstr(thr->summary.p, "below warning threshold"));
-    done(&f);
+    fx_bl_done(&f);
 }
 
 static void series_keys_and_detector_rules(void **state)
 {
     (void)state;
-    struct fx f = make("    series_labels: [env]\n    detectors: [\"db-*=spot\", \"*=robust\"]\n");
+    struct fx_bl f = fx_bl_make("    series_labels: [env]\n    detectors: [\"db-*=spot\", \"*=robust\"]\n");
     struct ad_event ev = metric("db-1", "latency", FX_T0, 3);
     ev.labels[0] = (struct ad_label){ad_str_c("env"), ad_str_c("prod")};
     ev.labels[1] = (struct ad_label){ad_str_c("zone"), ad_str_c("a")};
@@ -236,18 +205,18 @@ static void series_keys_and_detector_rules(void **state)
     assert_int_equal(ad_baseline_list_json(f.b, "db-", 10, &listed, &out), 1);
     assert_string_equal(out.p, "\"db-1/latency{env=prod}\"");
     ad_buf_fini(&out);
-    done(&f);
+    fx_bl_done(&f);
 
     /* Config errors name the option, the item and what was expected. */
     struct ad_err err = {0};
     struct ad_config *cfg =
-        load_cfg("models:\n  baseline:\n    detectors: [\"db-*=nosuch\"]\n", &err);
+        fx_bl_cfg("models:\n  baseline:\n    detectors: [\"db-*=nosuch\"]\n", &err);
     assert_non_null(cfg);
     struct ad_baseline *b = NULL;
     assert_int_equal(ad_baseline_create(ad_config_get(cfg, "models.baseline"), &b, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "models.baseline.detectors[0]: unknown detector 'nosuch'"));
     ad_config_destroy(cfg);
-    cfg = load_cfg("models:\n  baseline:\n    thresholds: [\"x above 90 80\"]\n", &err);
+    cfg = fx_bl_cfg("models:\n  baseline:\n    thresholds: [\"x above 90 80\"]\n", &err);
     assert_int_equal(ad_baseline_create(ad_config_get(cfg, "models.baseline"), &b, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "models.baseline.thresholds[0]: expected critical >= warning"));
     ad_config_destroy(cfg);
@@ -256,7 +225,7 @@ static void series_keys_and_detector_rules(void **state)
 static void bad_points_are_counted_and_not_learned(void **state)
 {
     (void)state;
-    struct fx f = make("    detector: robust\n    warmup: 10\n    max_series: 2\n");
+    struct fx_bl f = fx_bl_make("    detector: robust\n    warmup: 10\n    max_series: 2\n");
     uint64_t i = 0;
     feed_normal(&f, "h1", &i, 30);
     struct ad_event ev = metric("h1", "cpu", FX_T0 + 5 * STEP, 50); /* in the past */
@@ -285,11 +254,11 @@ static void bad_points_are_counted_and_not_learned(void **state)
     assert_int_equal(ad_baseline_series_json(f.b, "h1/cpu", &out), 0);
     assert_non_null(strstr(out.p, "\"points\":30"));
     ad_buf_fini(&out);
-    done(&f);
+    fx_bl_done(&f);
 }
 
 /* Feeds the same points to a and b and checks they answer the same. */
-static void same_answers(struct fx *a, struct fx *b, uint64_t from, uint64_t n)
+static void same_answers(struct fx_bl *a, struct fx_bl *b, uint64_t from, uint64_t n)
 {
     for (uint64_t i = from; i < from + n; i++) {
         double v = 50 + 2 * fx_noise(i) + (i % 97 == 0 ? 40 : 0);
@@ -309,7 +278,7 @@ static void state_round_trip_and_corrupt_state(void **state)
 {
     (void)state;
     const char *opts = "    warmup: 50\n    alert_after: 1\n";
-    struct fx a = make(opts), b = make(opts);
+    struct fx_bl a = fx_bl_make(opts), b = fx_bl_make(opts);
     uint64_t i = 0;
     for (; i < 400; i++) {
         double v = 50 + 2 * fx_noise(i) + (i % 97 == 0 ? 40 : 0);
@@ -323,7 +292,7 @@ static void state_round_trip_and_corrupt_state(void **state)
     assert_int_equal(ad_baseline_load(b.b, img.p, img.len, &err), 0);
     same_answers(&a, &b, i, 600);
     /* A truncated image and a flipped detector id are refused, and leave nothing behind. */
-    struct fx c = make(opts);
+    struct fx_bl c = fx_bl_make(opts);
     assert_int_equal(ad_baseline_load(c.b, img.p, img.len / 2, &err), -EINVAL);
     struct ad_baseline_stats st;
     ad_baseline_get_stats(c.b, &st);
@@ -332,9 +301,9 @@ static void state_round_trip_and_corrupt_state(void **state)
     assert_int_equal(ad_baseline_load(c.b, img.p, img.len, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "models.baseline: corrupt series 0"));
     ad_buf_fini(&img);
-    done(&a);
-    done(&b);
-    done(&c);
+    fx_bl_done(&a);
+    fx_bl_done(&b);
+    fx_bl_done(&c);
 }
 
 /* A series that stops reporting while both its alerts fire resolves them stale_after later, with
@@ -342,7 +311,7 @@ static void state_round_trip_and_corrupt_state(void **state)
 static void alerting_series_that_stop_reporting_resolve(void **state)
 {
     (void)state;
-    struct fx f = make("    detector: robust\n    warmup: 50\n    alert_after: 1\n"
+    struct fx_bl f = fx_bl_make("    detector: robust\n    warmup: 50\n    alert_after: 1\n"
                        "    stale_after: 30m\n    thresholds: [\"*/cpu above 80 90\"]\n");
     uint64_t i = 0;
     struct ad_event ev, extra;
@@ -375,13 +344,13 @@ static void alerting_series_that_stop_reporting_resolve(void **state)
     /* Nothing more to resolve on later ticks. */
     ad_model_baseline.expire(f.b, last + 40 * 60 * S);
     assert_int_equal(ad_baseline_take(f.b, &ev), 0);
-    done(&f);
+    fx_bl_done(&f);
 }
 
 static void quiet_series_expire(void **state)
 {
     (void)state;
-    struct fx f = make("    expire_after: 1h\n");
+    struct fx_bl f = fx_bl_make("    expire_after: 1h\n");
     uint64_t i = 0;
     feed_normal(&f, "h1", &i, 5);
     ad_model_baseline.expire(f.b, FX_T0 + 30 * 60 * S);
@@ -392,7 +361,7 @@ static void quiet_series_expire(void **state)
     ad_baseline_get_stats(f.b, &st);
     assert_int_equal(st.series, 0);
     assert_int_equal(st.expired, 1);
-    done(&f);
+    fx_bl_done(&f);
 }
 
 struct seen {
@@ -413,7 +382,7 @@ static void pipeline_turns_an_anomaly_into_an_incident(void **state)
 {
     (void)state;
     struct ad_err err = {0};
-    struct ad_config *cfg = load_cfg("models:\n  baseline:\n    detector: robust\n"
+    struct ad_config *cfg = fx_bl_cfg("models:\n  baseline:\n    detector: robust\n"
                                      "    warmup: 50\n    alert_after: 2\n"
                                      "    thresholds: [\"*/cpu above 80 95\"]\n", &err);
     assert_non_null(cfg);
@@ -447,7 +416,7 @@ static void config_defaults_are_the_detectors_defaults(void **state)
 {
     (void)state;
     struct ad_err err = {0};
-    struct ad_config *cfg = load_cfg("models:\n  baseline:\n    detectors: [\"db-*=spot\"]\n",
+    struct ad_config *cfg = fx_bl_cfg("models:\n  baseline:\n    detectors: [\"db-*=spot\"]\n",
                                      &err);
     assert_non_null(cfg);
     const struct ad_det_ops *d;
@@ -471,7 +440,7 @@ static void config_defaults_are_the_detectors_defaults(void **state)
 static void default_detector_raises_on_a_pattern_never_seen(void **state)
 {
     (void)state;
-    struct fx f = make("    warmup: 50\n    resolve_after: 2\n");
+    struct fx_bl f = fx_bl_make("    warmup: 50\n    resolve_after: 2\n");
     uint64_t i = 0;
     struct ad_event ev;
     for (int k = 0; k < 600; k++)
@@ -491,7 +460,7 @@ static void default_detector_raises_on_a_pattern_never_seen(void **state)
     assert_int_equal(push(&f, "h1", &i, 50, &ev), AD_CONSUMED);
     assert_int_equal(push(&f, "h1", &i, 50, &ev), 0);
     assert_int_equal(ev.status, AD_STATUS_RESOLVED);
-    done(&f);
+    fx_bl_done(&f);
 }
 
 /* The same shape in a series younger than two warm-ups: the detector scores it (its score is
@@ -499,7 +468,7 @@ static void default_detector_raises_on_a_pattern_never_seen(void **state)
 static void a_young_series_does_not_alert_on_a_pattern(void **state)
 {
     (void)state;
-    struct fx f = make("    warmup: 200\n");
+    struct fx_bl f = fx_bl_make("    warmup: 200\n");
     uint64_t i = 0;
     struct ad_event ev;
     for (int k = 0; k < 300; k++)
@@ -510,7 +479,7 @@ static void a_young_series_does_not_alert_on_a_pattern(void **state)
     struct ad_baseline_stats st;
     ad_baseline_get_stats(f.b, &st);
     assert_int_equal(st.raised[0], 0);
-    done(&f);
+    fx_bl_done(&f);
 }
 
 int main(void)
