@@ -1137,13 +1137,24 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
         struct series *s = add_series(b, b->key, key.n, 0, NO_SOURCE);
         if (!s)
             return ad_err_set(reterr, ENOMEM, "models.baseline: out of memory");
-        if (s->det_id != id) { /* the config now picks another detector: keep the learned one */
-            struct series *x = reinit(b, s, d);
-            if (!x)
-                return ad_err_set(reterr, ENOMEM, "models.baseline: out of memory");
-            b->v[b->n - 1] = s = x;
+        bool adopted = false;
+        if (s->det_id != id) {
+            /* The config now picks another detector: it takes the learned state over where it
+             * can (context adopts seasonal), else the series keeps the detector it learned. */
+            struct ad_det_state from;
+            memcpy(from.b, st.p, st.n);
+            adopted = ad_det_adopt(ad_det_by_id(s->det_id), series_state(s), &b->params, &from) == 0;
+            if (adopted) {
+                b->st.adopted++;
+            } else {
+                struct series *x = reinit(b, s, d);
+                if (!x)
+                    return ad_err_set(reterr, ENOMEM, "models.baseline: out of memory");
+                b->v[b->n - 1] = s = x;
+            }
         }
-        memcpy(s->st, st.p, st.n);
+        if (!adopted)
+            memcpy(s->st, st.p, st.n);
         s->last_seen_ns = ad_rd_i64(r);
         s->last_value = bitsd(ad_rd_u64(r));
         s->score = (float)bitsd(ad_rd_u64(r));
@@ -1355,6 +1366,10 @@ static void op_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_baseline_series_reset_total",
                        "Series that started learning again (their detector changed on reload).",
                        NULL, st.reset);
+    ad_metrics_counter(m, "aiopsd_baseline_series_adopted_total",
+                       "Series whose learned state the configured detector took over at load "
+                       "(a seasonal state under the context default).",
+                       NULL, st.adopted);
     h = "Alerts raised and resolved, by kind (learned band, static threshold or forecast).";
     ad_metrics_counter(m, "aiopsd_baseline_alerts_total", h, "kind=\"baseline\",transition=\"raised\"",
                        st.raised[SRC_BAND]);

@@ -56,6 +56,7 @@ struct ad_baseline_cfg {
 
 struct ad_baseline_stats {
     uint64_t points, anomalous, not_finite, out_of_order, no_value, refused, expired, reset;
+    uint64_t adopted;                /* series whose state a new default detector took over */
     uint64_t stale;                  /* series whose alerts were resolved for lack of points */
     uint64_t raised[3], resolved[3]; /* [0] learned band, [1] static threshold, [2] forecast */
     size_t series, bytes;

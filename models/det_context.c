@@ -28,6 +28,7 @@
  * AD_DET_CAUSE_PATTERN (contexts never or rarely seen), AD_DET_CAUSE_RANGE (beyond every value
  * seen). The constants were chosen by leave-one-category-out on NAB's shared series
  * (docs/baselines.md), one setting for every series. Pure: no I/O, O(1), no allocation. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -133,6 +134,10 @@ static void context_update(void *st, const struct ad_det_params *p, int64_t t_ns
     ad_det_update(&ad_det_seasonal, band_state(c), p, t_ns, x, &b);
     bool range;
     double nov = NOVELTY_WEIGHT * novelty(c, t_ns, x, &range);
+    /* Adopted from a seasonal state (context_adopt): the band is old, the novelty view new; it
+     * says nothing until it has seen two warm-ups of its own. */
+    if (c->n <= c->h.points && c->n < 2 * (uint64_t)p->warmup)
+        nov = 0;
     *out = b;
     if (!b.warm)
         return;
@@ -167,6 +172,19 @@ static void context_suggest(const void *st, const struct ad_det_params *p,
     ad_det_seasonal.suggest(band_const(st), p, s);
 }
 
+/* A seasonal state becomes the band, as if it had run inside from the start. The novelty view
+ * starts empty (range, contexts): the next values set it up, as at a series' start. */
+static int context_adopt(void *st, const struct ad_det_params *p, const void *from)
+{
+    (void)p;
+    const struct ad_det_hdr *h = from;
+    if (h->det != ad_det_seasonal.id)
+        return -ENOTSUP;
+    struct context *c = st;
+    memcpy(c->band, from, ad_det_seasonal.state_size);
+    return 0;
+}
+
 const struct ad_det_ops ad_det_context = {
     .name = "context",
     .id = 4,
@@ -176,4 +194,5 @@ const struct ad_det_ops ad_det_context = {
     .expect = context_expect,
     .describe = context_describe,
     .suggest = context_suggest,
+    .adopt = context_adopt,
 };

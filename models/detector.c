@@ -53,6 +53,21 @@ void ad_det_init(const struct ad_det_ops *d, struct ad_det_state *st, const stru
     h->points = 0;
 }
 
+int ad_det_adopt(const struct ad_det_ops *d, struct ad_det_state *st, const struct ad_det_params *p,
+                 const struct ad_det_state *from)
+{
+    if (!d->adopt)
+        return -ENOTSUP;
+    ad_det_init(d, st, p);
+    int rc = d->adopt(st->b, p, from->b);
+    if (rc < 0)
+        return rc;
+    struct ad_det_hdr *h = (struct ad_det_hdr *)(void *)st->b;
+    h->last_ns = ad_det_hdr(from)->last_ns;
+    h->points = ad_det_hdr(from)->points;
+    return 0;
+}
+
 int ad_det_update(const struct ad_det_ops *d, struct ad_det_state *st,
                   const struct ad_det_params *p, int64_t t_ns, double x, struct ad_det_out *out)
 {

@@ -86,6 +86,9 @@ struct ad_det_ops {
                    struct ad_det_out *out);
     void (*describe)(const void *st, struct ad_det_info *info);
     void (*suggest)(const void *st, const struct ad_det_params *p, struct ad_det_suggest *s);
+    /* Optional: starts st (initialised) from `from`, a state another detector learned, when this
+     * detector knows how; returns 0, or -ENOTSUP (st untouched). */
+    int (*adopt)(void *st, const struct ad_det_params *p, const void *from);
 };
 
 extern const struct ad_det_ops ad_det_robust;   /* EWMA/robust level and spread, no season */
@@ -110,6 +113,11 @@ void ad_det_init(const struct ad_det_ops *d, struct ad_det_state *st, const stru
  * point's time (out of order or repeated: not learned). */
 int ad_det_update(const struct ad_det_ops *d, struct ad_det_state *st,
                   const struct ad_det_params *p, int64_t t_ns, double x, struct ad_det_out *out);
+/* Upgrades a learned state to detector d (the configured one) where d can take it over: the
+ * context detector adopts a seasonal state as its band, so a state file written while seasonal
+ * was the default keeps what it learned. 0, or -ENOTSUP: keep `from`'s own detector. */
+int ad_det_adopt(const struct ad_det_ops *d, struct ad_det_state *st, const struct ad_det_params *p,
+                 const struct ad_det_state *from);
 static inline const struct ad_det_hdr *ad_det_hdr(const struct ad_det_state *st)
 {
     return (const struct ad_det_hdr *)(const void *)st->b;

@@ -482,6 +482,43 @@ static void a_young_series_does_not_alert_on_a_pattern(void **state)
     fx_bl_done(&f);
 }
 
+/* A state file written while seasonal was the default, loaded under the context default: the
+ * series is adopted (counted), keeps its band, and is now a context series. */
+static void a_seasonal_state_is_adopted_by_the_context_default(void **state)
+{
+    (void)state;
+    struct fx_bl a = fx_bl_make("    detector: seasonal\n    warmup: 50\n");
+    struct fx_bl b = fx_bl_make("    warmup: 50\n");
+    uint64_t i = 0;
+    for (; i < 400; i++) {
+        struct ad_event ev = metric("h1", "cpu", FX_T0 + (int64_t)i * STEP, 50 + 2 * fx_noise(i));
+        ad_baseline_observe(a.b, &ev);
+    }
+    struct ad_buf img, ja, jb;
+    ad_buf_init(&img);
+    ad_buf_init(&ja);
+    ad_buf_init(&jb);
+    assert_int_equal(ad_baseline_save(a.b, &img), 0);
+    struct ad_err err = {0};
+    assert_int_equal(ad_baseline_load(b.b, img.p, img.len, &err), 0);
+    struct ad_baseline_stats st;
+    ad_baseline_get_stats(b.b, &st);
+    assert_int_equal(st.adopted, 1);
+    assert_int_equal(ad_baseline_series_json(a.b, "h1/cpu", &ja), 0);
+    assert_int_equal(ad_baseline_series_json(b.b, "h1/cpu", &jb), 0);
+    assert_non_null(strstr(jb.p, "\"detector\":\"context\""));
+    /* The band learned by seasonal is the one the context series draws. */
+    const char *ea = strstr(ja.p, "\"expected\""), *eb = strstr(jb.p, "\"expected\"");
+    assert_non_null(ea);
+    assert_non_null(eb);
+    assert_int_equal(strncmp(ea, eb, 40), 0);
+    ad_buf_fini(&img);
+    ad_buf_fini(&ja);
+    ad_buf_fini(&jb);
+    fx_bl_done(&a);
+    fx_bl_done(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +531,7 @@ int main(void)
         cmocka_unit_test(series_keys_and_detector_rules),
         cmocka_unit_test(bad_points_are_counted_and_not_learned),
         cmocka_unit_test(state_round_trip_and_corrupt_state),
+        cmocka_unit_test(a_seasonal_state_is_adopted_by_the_context_default),
         cmocka_unit_test(alerting_series_that_stop_reporting_resolve),
         cmocka_unit_test(quiet_series_expire),
         cmocka_unit_test(pipeline_turns_an_anomaly_into_an_incident),

@@ -583,6 +583,36 @@ static void context_state_is_bytes_and_replays_alike(void **state)
     assert_memory_equal(a.b, b.b, ad_det_context.state_size);
 }
 
+/* A state learned by seasonal (the default before context) is adopted as context's band: the
+ * same points then give the same band as seasonal going on, and the novelty view, new, keeps
+ * quiet for two warm-ups of its own. Other detectors' states are not adopted. */
+static void context_adopts_a_seasonal_state(void **state)
+{
+    (void)state;
+    struct ad_det_params p = params();
+    struct ad_det_state sea, ctx, rob;
+    struct rng r = {43};
+    int64_t t = T0;
+    ad_det_init(&ad_det_seasonal, &sea, &p);
+    for (int i = 0; i < 3 * 288; i++)
+        step(&ad_det_seasonal, &sea, &p, t += 5 * MIN, 50 + 10 * sin(i * 6.283 / 288) + gauss(&r));
+    assert_int_equal(ad_det_adopt(&ad_det_context, &ctx, &p, &sea), 0);
+    assert_int_equal(ad_det_hdr(&ctx)->points, ad_det_hdr(&sea)->points);
+    int scored = 0;
+    for (int i = 0; i < 2 * 288; i++) {
+        double x = 50 + 10 * sin(i * 6.283 / 288) + gauss(&r) + (i == 100 ? 60 : 0);
+        struct ad_det_out a = step(&ad_det_seasonal, &sea, &p, t += 5 * MIN, x);
+        struct ad_det_out b = step(&ad_det_context, &ctx, &p, t, x);
+        assert_memory_equal(&a.expected, &b.expected, sizeof(a.expected));
+        assert_memory_equal(&a.upper, &b.upper, sizeof(a.upper));
+        scored += b.score > 0 && b.cause != AD_DET_CAUSE_BAND;
+    }
+    assert_int_equal(scored, 0); /* only the band may score while the novelty view is young */
+    ad_det_init(&ad_det_robust, &rob, &p);
+    assert_int_equal(ad_det_adopt(&ad_det_context, &ctx, &p, &rob), -ENOTSUP);
+    assert_int_equal(ad_det_adopt(&ad_det_seasonal, &ctx, &p, &sea), -ENOTSUP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +634,7 @@ int main(void)
         cmocka_unit_test(context_scores_a_new_record_once_as_range),
         cmocka_unit_test(context_is_quiet_on_noise),
         cmocka_unit_test(context_state_is_bytes_and_replays_alike),
+        cmocka_unit_test(context_adopts_a_seasonal_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
