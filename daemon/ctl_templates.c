@@ -46,7 +46,8 @@ void ad_ctl_templates_usage(FILE *f)
     fprintf(f, "  templates [-c FILE] [--preset NAME | --content-regex FORMAT] [--summary]\n"
                "            FILE|-\n"
                "      mine raw log lines into templates with the daemon's miner: one line per\n"
-               "      input line, <template id> TAB <template>; --summary: templates by count.\n"
+               "      input line, <template id> TAB <template> (--preset json: TAB the line's\n"
+               "      other fields as key=value); --summary: templates by count.\n"
                "      Presets:");
     for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
         fprintf(f, " %s", presets[i].name);
@@ -55,8 +56,22 @@ void ad_ctl_templates_usage(FILE *f)
 
 struct line_ids {
     uint64_t *v;
+    char **fields; /* --preset json: the line's other fields, "k=v k=v" (NULL: none) */
     size_t n, cap;
 };
+
+/* A JSON line's fields other than its message, as key=value pairs (values as they are). */
+static char *fields_text(const struct ad_logjson *lj)
+{
+    size_t len = 1;
+    for (uint32_t i = 0; i < lj->n_fields; i++)
+        len += lj->fields[i].key.len + lj->fields[i].value.len + 2;
+    char *t = lj->n_fields ? malloc(len) : NULL, *p = t;
+    for (uint32_t i = 0; t && i < lj->n_fields; i++)
+        p += sprintf(p, "%s%.*s=%.*s", i ? " " : "", (int)lj->fields[i].key.len,
+                     lj->fields[i].key.p, (int)lj->fields[i].value.len, lj->fields[i].value.p);
+    return t;
+}
 
 /* The latest text of each template (it gains wildcards as lines come), by id. */
 struct texts {
@@ -258,10 +273,16 @@ int ad_ctl_templates_run(int argc, char **argv)
             len--;
         struct ad_str s = {line, (size_t)len}, content = s;
         int in_format = fmt ? ad_logfmt_content(fmt, s, &content) : 1;
-        if (json && (in_format = ad_logjson_parse(s, &lj)) == 1)
-            content = lj.message; /* the other fields are not mined */
+        char *fields = NULL;
+        if (json && (in_format = ad_logjson_parse(s, &lj)) == 1) {
+            content = lj.message; /* the other fields are not mined: shown beside the template */
+            fields = fields_text(&lj);
+            if (lj.n_fields && !fields)
+                in_format = -ENOMEM;
+        }
         if (in_format < 0) {
             fprintf(stderr, "aiopsctl templates: out of memory\n");
+            free(fields);
             rc = 1;
             break;
         }
@@ -273,20 +294,26 @@ int ad_ctl_templates_run(int argc, char **argv)
         if (ad_tmpl_add(miner, content, (int64_t)lines, &m) < 0 ||
             (m.created || m.changed ? texts_put(&texts, m.id, m.text, m.count) : 0) < 0) {
             fprintf(stderr, "aiopsctl templates: out of memory\n");
+            free(fields);
             rc = 1;
             break;
         }
         if (ids.n == ids.cap) {
             size_t nc = ids.cap ? ids.cap * 2 : 4096;
             uint64_t *v = realloc(ids.v, nc * sizeof(*v));
-            if (!v) {
+            if (v)
+                ids.v = v;
+            char **f = v ? realloc(ids.fields, nc * sizeof(*f)) : NULL;
+            if (!f) {
                 fprintf(stderr, "aiopsctl templates: out of memory\n");
+                free(fields);
                 rc = 1;
                 break;
             }
-            ids.v = v;
+            ids.fields = f;
             ids.cap = nc;
         }
+        ids.fields[ids.n] = fields;
         ids.v[ids.n++] = m.id;
         lines++;
     }
@@ -304,6 +331,10 @@ int ad_ctl_templates_run(int argc, char **argv)
         for (size_t i = 0; i < ids.n; i++) {
             printf("%016llx\t", (unsigned long long)ids.v[i]);
             put_flat(texts_get(&texts, ids.v[i], NULL));
+            if (ids.fields[i]) {
+                putchar('\t');
+                put_flat(ids.fields[i]);
+            }
             putchar('\n');
         }
     } else if (rc == 0) {
@@ -347,6 +378,9 @@ int ad_ctl_templates_run(int argc, char **argv)
     free(texts.text);
     free(texts.count);
     ad_u64map_fini(&texts.by_id);
+    for (size_t i = 0; i < ids.n; i++)
+        free(ids.fields[i]);
+    free(ids.fields);
     free(ids.v);
     ad_logjson_fini(&lj);
     ad_tmpl_destroy(miner);

@@ -197,6 +197,20 @@ static void presets_for_rfc3339_syslog_and_json_lines(void **state)
     out = run("templates --preset json app.jsonl", &st, err, sizeof(err));
     assert_int_equal(st, 0);
     assert_int_equal(lines_of(out, ids, texts, 8), 4);
+    /* The other fields stand beside the template, as key=value. */
+    char *f0 = strchr(texts[0], '\t'), *f2 = strchr(texts[2], '\t');
+    assert_non_null(f0);
+    assert_non_null(f2);
+    *f0++ = '\0';
+    *f2++ = '\0';
+    assert_non_null(strstr(f0, "level=info"));
+    assert_non_null(strstr(f0, "status=200"));
+    assert_null(strstr(f0, "msg="));
+    assert_string_equal(f2, "stream=stderr");
+    assert_null(strchr(texts[3], '\t')); /* not JSON: no fields */
+    char *f1 = strchr(texts[1], '\t');
+    assert_non_null(f1);
+    *f1 = '\0';
     assert_string_equal(texts[0], "request done in <NUM>");
     assert_string_equal(ids[0], ids[1]);
     assert_string_equal(texts[2], "worker \"<*>\" exited"); /* unescaped, then masked */
