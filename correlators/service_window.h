@@ -12,6 +12,8 @@
 
 #include "correlators/correlator.h"
 
+#define AD_SVCWIN_MAX_RULES 8 /* linking rules the correlator can have (correlators/rules.c) */
+
 struct ad_svcwin_cfg {
     int64_t window_ns;          /* join window since the candidate's last alert */
     int64_t update_interval_ns; /* at most one coalesced "updated" per candidate per interval */
@@ -45,7 +47,7 @@ struct ad_svcwin_stats {
     uint64_t opened, joined, reopened, resolved, updates_emitted, evicted, forgotten;
     uint64_t members_omitted, unknown_fingerprint, oom;
     uint64_t silenced;          /* new alerts marked AD_EVF_SILENCED (no incident opened) */
-    uint64_t joined_by[4];      /* by rule: topology, group_by, text, cooccurrence */
+    uint64_t joined_by[AD_SVCWIN_MAX_RULES]; /* by rule id (correlators/rules.c) */
     size_t cooccur_kinds;
     uint64_t flapping_quiet;    /* events of flapping members that emitted nothing */
     uint64_t resolved_quiet;    /* resolved by resolve_after */
