@@ -185,6 +185,23 @@ void ad_sw_unindex_members(struct ad_svcwin *s, struct ad_u64map *m, uint32_t id
     }
 }
 
+bool ad_sw_cover(void ***arr, uint32_t *cap, uint32_t idx)
+{
+    if (idx < *cap)
+        return true;
+    uint32_t c = *cap ? *cap : 64;
+    while (c <= idx)
+        c *= 2;
+    void **v = realloc(*arr, (size_t)c * sizeof(*v));
+    if (!v)
+        return false;
+    for (uint32_t i = *cap; i < c; i++)
+        v[i] = NULL;
+    *arr = v;
+    *cap = c;
+    return true;
+}
+
 bool ad_sw_live(const struct ad_svcwin *s, uint32_t idx, int64_t now_ns)
 {
     return idx < s->cap && s->slots[idx].used &&
@@ -195,7 +212,7 @@ static int emit(struct ad_svcwin *s, struct ad_sw_slot *sl, int64_t now_ns,
                 const struct ad_cand_sink *sink)
 {
     ad_sw_priority(s, sl, now_ns, true); /* the reason as of now; it only ever rises */
-    ad_sw_set_root(s, &sl->c);
+    ad_sw_set_root(s, (uint32_t)(sl - s->slots));
     sl->c.version++;
     sl->c.updated_ns = now_ns;
     sl->dirty = false;
@@ -452,6 +469,113 @@ static void rules_resolved(struct ad_svcwin *s, const struct ad_candidate *c)
     }
 }
 
+#define MERGE_MAX 4 /* candidates merged per new alert */
+
+/* Candidate `from` is the same incident as `into` (a rule's merge_with): its members, links,
+ * counts and templates move to into; it is emitted once more, resolved, empty, with
+ * merged_into, and forgotten. Later events of its alerts go to into. */
+static void merge_into(struct ad_svcwin *s, uint32_t into, uint32_t from, int64_t now_ns,
+                       const struct ad_cand_sink *sink)
+{
+    struct ad_sw_slot *a = &s->slots[into], *b = &s->slots[from];
+    struct ad_candidate *x = &a->c, *y = &b->c;
+    for (size_t r = 0; ad_sw_rules[r]; r++) {
+        if (ad_sw_rules[r]->merged)
+            ad_sw_rules[r]->merged(s, s->rstate[r], from, into, x->n_members);
+        else if (ad_sw_rules[r]->forgot)
+            ad_sw_rules[r]->forgot(s, s->rstate[r], from);
+    }
+    for (uint32_t k = 0; k < y->n_members; k++) {
+        struct ad_cand_member *m = &y->members[k];
+        bool room = x->n_members < s->cfg.max_members;
+        if (room && x->n_members == x->cap_members) {
+            uint32_t cap = x->cap_members ? x->cap_members * 2 : 4;
+            if (cap > s->cfg.max_members)
+                cap = (uint32_t)s->cfg.max_members;
+            struct ad_cand_member *v = realloc(x->members, (size_t)cap * sizeof(*v));
+            room = v != NULL;
+            if (v) {
+                x->members = v;
+                x->cap_members = cap;
+            }
+        }
+        if (!room || ad_u64map_put(&s->by_fp, m->fingerprint, into) < 0) {
+            uint32_t v;
+            if (ad_u64map_get(&s->by_fp, m->fingerprint, &v) && v == from)
+                ad_u64map_del(&s->by_fp, m->fingerprint);
+            x->members_omitted++;
+            free(m->resource);
+            free(m->check);
+            free(m->service);
+            continue;
+        }
+        x->members[x->n_members++] = *m;
+        ad_sw_note_service(a, m->service);
+    }
+    y->n_members = 0; /* moved or freed */
+    x->alert_count += y->alert_count;
+    x->alerts_firing += y->alerts_firing;
+    x->event_count += y->event_count;
+    x->members_omitted += y->members_omitted;
+    if (y->first_seen_ns < x->first_seen_ns)
+        x->first_seen_ns = y->first_seen_ns;
+    if (y->last_seen_ns > x->last_seen_ns)
+        x->last_seen_ns = y->last_seen_ns;
+    for (uint32_t k = 0; k < y->n_links; k++) {
+        uint32_t i = 0;
+        while (i < x->n_links && x->links[i].rule != y->links[k].rule)
+            i++;
+        if (i < x->n_links) {
+            x->links[i].alerts += y->links[k].alerts;
+        } else if (x->n_links < AD_CAND_MAX_LINKS) {
+            x->links[x->n_links++] = y->links[k];
+            y->links[k].reason = NULL; /* moved */
+        }
+    }
+    for (uint32_t k = 0; k < y->n_templates; k++) {
+        uint32_t i = 0;
+        while (i < x->n_templates && x->templates[i].id != y->templates[k].id)
+            i++;
+        if (i < x->n_templates) {
+            x->templates[i].alerts += y->templates[k].alerts;
+        } else if (x->n_templates < AD_CAND_MAX_TEMPLATES) {
+            x->templates[x->n_templates++] = y->templates[k];
+            y->templates[k].text = NULL; /* moved */
+        } else {
+            x->templates_omitted++;
+        }
+    }
+    x->templates_omitted += y->templates_omitted;
+    recompute_severity(s, a, now_ns);
+    ad_sw_set_title(x);
+    a->dirty = true;
+    if (x->state == AD_CAND_RESOLVED && x->alerts_firing > 0)
+        x->state = AD_CAND_UPDATED;
+    y->alert_count = y->alerts_firing = 0;
+    y->state = AD_CAND_RESOLVED;
+    y->resolved_because = "merged into another incident";
+    y->merged_into = x->id;
+    emit(s, b, now_ns, sink);
+    y->merged_into = NULL;
+    forget(s, from);
+    s->st.merged++;
+}
+
+/* What the active rules' merge_with find for an alert that joined idx. */
+static void merge_related(struct ad_svcwin *s, uint32_t idx, const struct ad_event *ev,
+                          const struct ad_cand_sink *sink)
+{
+    for (size_t i = 0; i < s->rules.n; i++) {
+        uint8_t id = s->rules.order[i];
+        for (int k = 0; ad_sw_rules[id]->merge_with && k < MERGE_MAX; k++) {
+            uint32_t other = ad_sw_rules[id]->merge_with(s, s->rstate[id], ev, idx);
+            if (other == NIL || other == idx || !ad_sw_live(s, other, ev->time_ns))
+                break;
+            merge_into(s, idx, other, ev->time_ns, sink);
+        }
+    }
+}
+
 static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
                         const struct ad_cand_sink *sink)
 {
@@ -496,6 +620,7 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
         ad_sw_set_title(c);
         s->st.joined++;
         s->st.joined_by[rule]++;
+        merge_related(s, idx, ev, sink);
     }
     touch(c, ev);
     bool prio_changed = recompute_severity(s, sl, ev->time_ns);
@@ -1007,9 +1132,10 @@ static const struct ad_opt svcwin_opts[] = {
     AD_OPT_UINT("max_listed", "32", "1", "1000000", struct ad_svcwin_cfg, max_listed,
                 "Member alerts (and CIs) listed in a candidate's JSON; the rest are counted in "
                 "alerts_omitted. Raise it for offline evaluation (aiopsctl replay)."),
-    AD_OPT_STRLIST("link", "topology,group_by", struct ad_svcwin_cfg, link,
+    AD_OPT_STRLIST("link", "topology,mentions,group_by", struct ad_svcwin_cfg, link,
                    "Linking rules tried in this order for a new alert: topology (the dependency "
-                   "graph of topology_file) and group_by; the first that finds a live candidate "
+                   "graph of topology_file), mentions (the CIs an alert's text names), group_by, "
+                   "text, cooccurrence (docs/topology.md); the first that finds a live candidate "
                    "wins, else the alert opens one."),
     AD_OPT_STRLIST("group_by", "service", struct ad_svcwin_cfg, group_by,
                    "Fields (service, resource, check, source) or label names whose equal values "

@@ -81,6 +81,8 @@ uint64_t ad_sw_ci_key_c(const char *ci);
 /* Drops the entries of m that point at slot idx, for a key computed from each member. */
 void ad_sw_unindex_members(struct ad_svcwin *s, struct ad_u64map *m, uint32_t idx,
                            uint64_t (*key)(const struct ad_cand_member *));
+/* Rule state by slot: grows the NULL-filled array *arr of *cap pointers to cover idx. */
+bool ad_sw_cover(void ***arr, uint32_t *cap, uint32_t idx);
 /* A map as (n, then key u64 + slot u32 each); loading checks every slot is in use. */
 void ad_sw_save_map(struct ad_wr *w, const struct ad_u64map *m);
 int ad_sw_load_map(const struct ad_svcwin *s, struct ad_rd *r, struct ad_u64map *m);
@@ -93,6 +95,9 @@ void ad_sw_group_reason(const struct ad_svcwin *s, const struct ad_event *ev, ch
 int64_t ad_sw_topology_window(const struct ad_svcwin *s);
 int ad_sw_topology_load_learned(struct ad_svcwin *s, struct ad_rd *r);
 
+/* rule_mentions.c: the member the candidate's other alerts name (its slot), if any */
+bool ad_sw_mentions_root(const struct ad_svcwin *s, uint32_t idx, uint32_t *ret_member);
+
 /* priority.c */
 void ad_sw_note_service(struct ad_sw_slot *sl, const char *svc);
 /* Impact from the most critical CI and the services affected, urgency from severity and growth;
@@ -102,7 +107,7 @@ bool ad_sw_priority(const struct ad_svcwin *s, struct ad_sw_slot *sl, int64_t no
 int ad_sw_priority_matrix(const struct ad_svcwin_cfg *cfg, int prio[3][3], struct ad_err *reterr);
 
 /* root_cause.c: the probable root cause; makes it the candidate's ci and title */
-void ad_sw_set_root(const struct ad_svcwin *s, struct ad_candidate *c);
+void ad_sw_set_root(const struct ad_svcwin *s, uint32_t idx);
 void ad_sw_set_title(struct ad_candidate *c);
 
 /* problems.c */

@@ -53,9 +53,11 @@ void ad_sw_set_title(struct ad_candidate *c)
  * topology_depth: the failure that explains most of the candidate), then the lowest in the
  * dependency graph (a database under the applications that use it), then the earliest. A
  * cause that has recovered stays the cause. Without a topology, or when no member CI is in it:
- * the first alert. Also makes it the candidate's ci and title. */
-void ad_sw_set_root(const struct ad_svcwin *s, struct ad_candidate *c)
+ * the CI the other alerts name (the mentions rule), else the first alert. Also makes it the
+ * candidate's ci and title. */
+void ad_sw_set_root(const struct ad_svcwin *s, uint32_t idx)
 {
+    struct ad_candidate *c = &s->slots[idx].c;
     uint32_t best = AD_SW_NIL, best_h = 0, best_x = 0;
     uint32_t nodes[ROOT_MAX_MEMBERS], sorted[ROOT_MAX_MEMBERS], explains[ROOT_MAX_MEMBERS];
     uint32_t n = c->n_members < ROOT_MAX_MEMBERS ? c->n_members : ROOT_MAX_MEMBERS, ns = 0;
@@ -97,6 +99,11 @@ void ad_sw_set_root(const struct ad_svcwin *s, struct ad_candidate *c)
     c->root_reason = best == AD_SW_NIL ? NULL
                      : best_x > 0 ? "the CI most of the candidate's other CIs depend on"
                                   : "lowest in the dependency graph among the candidate's CIs";
+    /* Without the graph: the CI the other alerts name (mentions rule). */
+    if (best == AD_SW_NIL && ad_sw_mentions_root(s, idx, &best)) {
+        c->root_member = best;
+        c->root_reason = "the CI the candidate's other alerts name";
+    }
     if (c->n_members == 0)
         return;
     const char *root = c->members[c->root_member].resource;

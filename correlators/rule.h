@@ -33,6 +33,13 @@ struct ad_sw_rule {
                    uint32_t member);
     /* Slot idx is about to be reused: drop what points at it (every rule, active or not). */
     void (*forgot)(struct ad_svcwin *s, void *state, uint32_t idx);
+    /* Active rules only, after ev joined slot idx: another live candidate the alert shows to be
+     * the same incident (merged into idx by the engine), or AD_SW_NIL. NULL: never. */
+    uint32_t (*merge_with)(struct ad_svcwin *s, void *state, const struct ad_event *ev,
+                           uint32_t idx);
+    /* Slot from is merged into slot into, its members appended after the first `base`: point
+     * what pointed at from to into. NULL: forgot(from) is called instead. */
+    void (*merged)(struct ad_svcwin *s, void *state, uint32_t from, uint32_t into, uint32_t base);
     /* Active rules only: an incident resolved (learn from it); NULL: nothing learned. */
     void (*resolved)(struct ad_svcwin *s, void *state, const struct ad_candidate *c);
     /* The configuration (topology_file, ...) changed: re-index. NULL: nothing to do. */
@@ -49,7 +56,7 @@ struct ad_sw_rule {
 };
 
 /* correlators/rules.c: the rules by id (the id is saved in snapshots: append only), NULL ended. */
-enum { AD_SW_TOPOLOGY = 0, AD_SW_GROUP_BY, AD_SW_TEXT, AD_SW_COOCCUR };
+enum { AD_SW_TOPOLOGY = 0, AD_SW_GROUP_BY, AD_SW_TEXT, AD_SW_COOCCUR, AD_SW_MENTIONS };
 extern const struct ad_sw_rule *const ad_sw_rules[];
 size_t ad_sw_rule_count(void);
 
@@ -57,3 +64,4 @@ extern const struct ad_sw_rule ad_sw_rule_topology;
 extern const struct ad_sw_rule ad_sw_rule_group_by;
 extern const struct ad_sw_rule ad_sw_rule_text;
 extern const struct ad_sw_rule ad_sw_rule_cooccur;
+extern const struct ad_sw_rule ad_sw_rule_mentions;

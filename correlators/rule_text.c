@@ -25,7 +25,7 @@ struct slot_text {
 
 struct text_state {
     struct ad_u64map by_band;  /* MinHash band key -> slot that last registered it */
-    struct slot_text **tx;     /* by slot, allocated on first use */
+    void **tx;                 /* struct slot_text by slot, allocated on first use */
     uint32_t cap;
 };
 
@@ -53,22 +53,13 @@ static void text_destroy(void *state)
     free(t);
 }
 
-/* The sketches of slot idx, created; NULL when out of memory. */
-static struct slot_text *slot_text(struct text_state *t, uint32_t idx)
+/* The sketches of slot idx (created with create); NULL when none or out of memory. */
+static struct slot_text *slot_text(struct text_state *t, uint32_t idx, bool create)
 {
-    if (idx >= t->cap) {
-        uint32_t cap = t->cap ? t->cap : 64;
-        while (cap <= idx)
-            cap *= 2;
-        struct slot_text **v = realloc(t->tx, (size_t)cap * sizeof(*v));
-        if (!v)
-            return NULL;
-        memset(v + t->cap, 0, (size_t)(cap - t->cap) * sizeof(*v));
-        t->tx = v;
-        t->cap = cap;
-    }
-    if (!t->tx[idx])
-        t->tx[idx] = calloc(1, sizeof(*t->tx[idx]));
+    if (idx >= t->cap && (!create || !ad_sw_cover(&t->tx, &t->cap, idx)))
+        return NULL;
+    if (!t->tx[idx] && create)
+        t->tx[idx] = calloc(1, sizeof(struct slot_text));
     return t->tx[idx];
 }
 
@@ -88,7 +79,7 @@ static void text_joined(struct ad_svcwin *s, void *state, uint32_t idx, const st
     alert_sketch(ev, &m);
     if (m.n_tokens < TEXT_MIN_TOKENS)
         return;
-    struct slot_text *tx = slot_text(t, idx);
+    struct slot_text *tx = slot_text(t, idx, true);
     if (!tx) {
         s->st.oom++;
         return;
@@ -122,7 +113,7 @@ static uint32_t text_match(struct ad_svcwin *s, void *state, const struct ad_eve
         if (!ad_u64map_get(&t->by_band, ad_minhash_band(&m, b), &idx) ||
             !ad_sw_live(s, idx, ev->time_ns))
             continue;
-        const struct slot_text *tx = idx < t->cap ? t->tx[idx] : NULL;
+        const struct slot_text *tx = slot_text(t, idx, false);
         for (uint32_t k = 0; tx && k < tx->n_sk; k++) {
             double sim = ad_minhash_similarity(&tx->sk[k], &m);
             if (sim > best_sim) {
@@ -135,7 +126,7 @@ static uint32_t text_match(struct ad_svcwin *s, void *state, const struct ad_eve
     if (best == AD_SW_NIL || best_sim < s->cfg.text_similarity)
         return AD_SW_NIL;
     const struct ad_candidate *c = &s->slots[best].c;
-    uint32_t mi = t->tx[best]->sk_member[best_k];
+    uint32_t mi = slot_text(t, best, false)->sk_member[best_k];
     const struct ad_cand_member *other = mi < c->n_members ? &c->members[mi] : &c->members[0];
     snprintf(why, n, "text like '%.80s on %.80s' (similarity %.2f)", other->check, other->resource,
              best_sim);
@@ -146,7 +137,7 @@ static void text_forgot(struct ad_svcwin *s, void *state, uint32_t idx)
 {
     (void)s;
     struct text_state *t = state;
-    struct slot_text *tx = idx < t->cap ? t->tx[idx] : NULL;
+    struct slot_text *tx = slot_text(t, idx, false);
     uint32_t v;
     for (uint32_t k = 0; tx && k < tx->n_sk; k++)
         for (int b = 0; b < AD_MINHASH_BANDS; b++) {
@@ -176,7 +167,7 @@ static int text_load(struct ad_svcwin *s, void *state, struct ad_rd *r, uint32_t
 static void text_save_slot(const void *state, uint32_t idx, struct ad_wr *w)
 {
     const struct text_state *t = state;
-    const struct slot_text *tx = idx < t->cap ? t->tx[idx] : NULL;
+    const struct slot_text *tx = idx < t->cap ? (const struct slot_text *)t->tx[idx] : NULL;
     ad_wr_u8(w, tx ? tx->n_sk : 0);
     for (uint32_t k = 0; tx && k < tx->n_sk; k++) {
         ad_wr_u32(w, tx->sk_member[k]);
@@ -196,7 +187,7 @@ static int text_load_slot(void *state, uint32_t idx, struct ad_rd *r, uint32_t v
         return -EINVAL;
     if (n_sk == 0)
         return 0;
-    struct slot_text *tx = slot_text(t, idx);
+    struct slot_text *tx = slot_text(t, idx, true);
     if (!tx)
         return -ENOMEM;
     for (uint32_t k = 0; k < n_sk; k++) {

@@ -261,6 +261,21 @@ static int topo_reconfigured(struct ad_svcwin *s, void *state)
     return 0;
 }
 
+/* The CIs of a merged candidate now point at the one it was merged into. */
+static void topo_merged(struct ad_svcwin *s, void *state, uint32_t from, uint32_t into,
+                        uint32_t base)
+{
+    (void)base;
+    struct topo_state *t = state;
+    const struct ad_candidate *c = &s->slots[from].c;
+    uint32_t v;
+    for (uint32_t i = 0; i < c->n_members; i++) {
+        uint64_t k = ad_sw_ci_key_c(c->members[i].resource);
+        if (ad_u64map_get(&t->by_ci, k, &v) && v == from && ad_u64map_put(&t->by_ci, k, into) < 0)
+            ad_u64map_del(&t->by_ci, k);
+    }
+}
+
 static void topo_stats(const struct ad_svcwin *s, const void *state, struct ad_svcwin_stats *st)
 {
     (void)state;
@@ -316,6 +331,7 @@ const struct ad_sw_rule ad_sw_rule_topology = {
     .match = topo_match,
     .joined = topo_joined,
     .forgot = topo_forgot,
+    .merged = topo_merged,
     .reconfigured = topo_reconfigured,
     .stats = topo_stats,
     .save = topo_save,

@@ -7,6 +7,7 @@ const struct ad_sw_rule *const ad_sw_rules[] = {
     [AD_SW_GROUP_BY] = &ad_sw_rule_group_by,
     [AD_SW_TEXT] = &ad_sw_rule_text,
     [AD_SW_COOCCUR] = &ad_sw_rule_cooccur,
+    [AD_SW_MENTIONS] = &ad_sw_rule_mentions,
     NULL,
 };
 

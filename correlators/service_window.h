@@ -45,6 +45,7 @@ struct ad_svcwin_cfg {
 
 struct ad_svcwin_stats {
     uint64_t opened, joined, reopened, resolved, updates_emitted, evicted, forgotten;
+    uint64_t merged;            /* candidates merged into another (a rule's merge_with) */
     uint64_t members_omitted, unknown_fingerprint, oom;
     uint64_t silenced;          /* new alerts marked AD_EVF_SILENCED (no incident opened) */
     uint64_t joined_by[AD_SVCWIN_MAX_RULES]; /* by rule id (correlators/rules.c) */

@@ -58,10 +58,14 @@ static const struct evalcfg evalcfgs[] = {
     {"defaults", ""},
     {"defaults+topology", "    topology_file: \"@TOPOLOGY@\"\n"},
     {"topology", "    topology_file: \"@TOPOLOGY@\"\n    link: [topology]\n"},
+    {"mentions", "    link: [mentions]\n"},
     {"group_by", "    link: [group_by]\n"},
     {"text", "    link: [text]\n"},
     {"cooccurrence", "    link: [cooccurrence]\n"},
-    {"text+cooccurrence+defaults", "    link: [topology, group_by, text, cooccurrence]\n"},
+    {"old-defaults", "    link: [topology, group_by]\n"},
+    {"old-defaults+text+cooccurrence", "    link: [topology, group_by, text, cooccurrence]\n"},
+    {"defaults+text+cooccurrence",
+     "    link: [topology, mentions, group_by, text, cooccurrence]\n"},
 };
 static const struct evalcfg *evalcfg; /* NULL: default_config (or the environment's) */
 
@@ -323,9 +327,10 @@ int main(int argc, char **argv)
                     "                       [--events N] [--keep]\n"
                     "  --seeds N: the evaluated scenarios with seeds F..F+N-1 (F = 1), then their "
                     "means\n"
-                    "  --config: defaults, defaults+topology, topology, group_by, text,\n"
-                    "            cooccurrence, text+cooccurrence+defaults (default: the historical\n"
-                    "            link [topology] with the topology file)\n");
+                    "  --config: defaults, defaults+topology, topology, mentions, group_by, text,\n"
+                    "            cooccurrence, old-defaults, old-defaults+text+cooccurrence,\n"
+                    "            defaults+text+cooccurrence (default: the historical link\n"
+                    "            [topology] with the topology file)\n");
             return c == 'h' ? 0 : 2;
         }
     }
