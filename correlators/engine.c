@@ -135,6 +135,11 @@ int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, st
     return 0;
 }
 
+void ad_svcwin_learn_all(struct ad_svcwin *s, bool on)
+{
+    s->learn_all = on;
+}
+
 void ad_svcwin_destroy(struct ad_svcwin *s)
 {
     if (!s)
@@ -590,6 +595,9 @@ static int on_new_alert(struct ad_svcwin *s, const struct ad_event *ev,
         rule = s->rules.order[i];
         idx = ad_sw_rules[rule]->match(s, s->rstate[rule], ev, why, sizeof(why));
     }
+    for (size_t i = 0; ad_sw_rules[i]; i++)
+        if (ad_sw_rules[i]->seen && (s->active[i] || s->learn_all))
+            ad_sw_rules[i]->seen(s, s->rstate[i], ev);
     if (idx == NIL)
         return open_candidate(s, ev, sink);
 
@@ -1172,6 +1180,13 @@ static const struct ad_opt svcwin_opts[] = {
     AD_OPT_UINT("cooccur_max_kinds", "10000", "16", "10000000", struct ad_svcwin_cfg,
                 cooccur_max_kinds,
                 "Alert kinds learned; past it the kind seen in the fewest incidents is dropped."),
+    AD_OPT_UINT("learn_min_support", "3", "1", "1000000", struct ad_svcwin_cfg, learn_min_support,
+                "Learned rule: times a CI failed within topology_window after another before "
+                "the pair can link (docs/topology.md)."),
+    AD_OPT_DOUBLE("learn_min_confidence", "0.5", "0.01", "1", struct ad_svcwin_cfg,
+                  learn_min_confidence,
+                  "Learned rule: share of the first CI's failures that the second followed "
+                  "(besides standing out from the pair's base rates by 3 sigma)."),
     AD_OPT_UINT("problem_threshold", "3", "0", "1000", struct ad_svcwin_cfg, problem_threshold,
                 "Incidents with the same cause (root CI and check) within problem_period that "
                 "raise a problem candidate (docs/problems.md); 0: no problems."),
@@ -1256,6 +1271,11 @@ static void op_stats(const void *state, struct ad_metrics *m)
         snprintf(lbl, sizeof(lbl), "rule=\"%s\"", ad_sw_rules[r]->name);
         ad_metrics_counter(m, "aiopsd_candidate_joins_total", jh, lbl, st.joined_by[r]);
     }
+    ad_metrics_gauge(m, "aiopsd_learned_topology_cis", "CIs with counted failures (learned rule).",
+                     NULL, (double)st.learned_cis);
+    ad_metrics_gauge(m, "aiopsd_learned_topology_pairs",
+                     "CI pairs counted for learned dependencies (learned rule).", NULL,
+                     (double)st.learned_pairs);
     ad_metrics_gauge(m, "aiopsd_cooccur_kinds", "Alert kinds with learned co-occurrences.", NULL,
                      (double)st.cooccur_kinds);
     ad_metrics_gauge(m, "aiopsd_topology_cis", "CIs in the loaded topology_file.", NULL,

@@ -65,6 +65,7 @@ struct ad_svcwin {
     struct ad_sw_rules rules;
     bool active[AD_SW_MAX_RULES];  /* the rules `link` lists */
     void *rstate[AD_SW_MAX_RULES]; /* each rule's own state (every rule's, active or not) */
+    bool learn_all;                /* seen() for inactive rules too (aiopsctl learn-topology) */
     struct ad_sw_problems *prob;
     struct ad_sw_slot *slots;
     uint32_t cap, n_used, free_head;

@@ -28,6 +28,9 @@ struct ad_sw_rule {
      * candidate has no link of this rule yet (the first alert a rule joins gives it). */
     uint32_t (*match)(struct ad_svcwin *s, void *state, const struct ad_event *ev, char *why,
                       size_t n);
+    /* Active rules (all with ad_svcwin_learn_all), every new firing alert, after the rules
+     * looked for its candidate: what a rule learns from all alerts. NULL: nothing. */
+    void (*seen)(struct ad_svcwin *s, void *state, const struct ad_event *ev);
     /* Active rules only: member `member` (ev) joined slot idx; NULL: nothing indexed. */
     void (*joined)(struct ad_svcwin *s, void *state, uint32_t idx, const struct ad_event *ev,
                    uint32_t member);
@@ -56,7 +59,7 @@ struct ad_sw_rule {
 };
 
 /* correlators/rules.c: the rules by id (the id is saved in snapshots: append only), NULL ended. */
-enum { AD_SW_TOPOLOGY = 0, AD_SW_GROUP_BY, AD_SW_TEXT, AD_SW_COOCCUR, AD_SW_MENTIONS };
+enum { AD_SW_TOPOLOGY = 0, AD_SW_GROUP_BY, AD_SW_TEXT, AD_SW_COOCCUR, AD_SW_MENTIONS, AD_SW_LEARNED };
 extern const struct ad_sw_rule *const ad_sw_rules[];
 size_t ad_sw_rule_count(void);
 
@@ -65,3 +68,4 @@ extern const struct ad_sw_rule ad_sw_rule_group_by;
 extern const struct ad_sw_rule ad_sw_rule_text;
 extern const struct ad_sw_rule ad_sw_rule_cooccur;
 extern const struct ad_sw_rule ad_sw_rule_mentions;
+extern const struct ad_sw_rule ad_sw_rule_learned;

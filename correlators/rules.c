@@ -8,6 +8,7 @@ const struct ad_sw_rule *const ad_sw_rules[] = {
     [AD_SW_TEXT] = &ad_sw_rule_text,
     [AD_SW_COOCCUR] = &ad_sw_rule_cooccur,
     [AD_SW_MENTIONS] = &ad_sw_rule_mentions,
+    [AD_SW_LEARNED] = &ad_sw_rule_learned,
     NULL,
 };
 

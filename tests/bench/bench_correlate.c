@@ -64,6 +64,8 @@ static const struct evalcfg evalcfgs[] = {
     {"cooccurrence", "    link: [cooccurrence]\n"},
     {"old-defaults", "    link: [topology, group_by]\n"},
     {"old-defaults+text+cooccurrence", "    link: [topology, group_by, text, cooccurrence]\n"},
+    {"learned", "    link: [learned]\n"},
+    {"defaults+learned", "    link: [topology, mentions, learned, group_by]\n"},
     {"defaults+text+cooccurrence",
      "    link: [topology, mentions, group_by, text, cooccurrence]\n"},
 };
@@ -323,13 +325,15 @@ int main(int argc, char **argv)
         default:
             fprintf(c == 'h' ? stdout : stderr,
                     "usage: bench_correlate [--seed N | --seeds N [--first-seed F]] "
-                    "[--only small|storm|noisy|throughput|storm-a|storm-b] [--config NAME]\n"
+                    "[--only small|storm|noisy|throughput|storm-a|storm-b]\n"
+                    "                       [--config NAME]"
                     "                       [--events N] [--keep]\n"
                     "  --seeds N: the evaluated scenarios with seeds F..F+N-1 (F = 1), then their "
                     "means\n"
                     "  --config: defaults, defaults+topology, topology, mentions, group_by, text,\n"
                     "            cooccurrence, old-defaults, old-defaults+text+cooccurrence,\n"
-                    "            defaults+text+cooccurrence (default: the historical link\n"
+                    "            learned, defaults+learned, defaults+text+cooccurrence (default:\n"
+                    "            the historical link\n"
                     "            [topology] with the topology file)\n");
             return c == 'h' ? 0 : 2;
         }
