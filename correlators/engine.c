@@ -537,6 +537,9 @@ static void merge_into(struct ad_svcwin *s, uint32_t into, uint32_t from, int64_
             y->links[k].reason = NULL; /* moved */
         }
     }
+    for (uint32_t k = 0; k < y->n_links; k++)
+        free(y->links[k].reason);
+    y->n_links = 0; /* its last version says merged_into instead */
     for (uint32_t k = 0; k < y->n_templates; k++) {
         uint32_t i = 0;
         while (i < x->n_templates && x->templates[i].id != y->templates[k].id)

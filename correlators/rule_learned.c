@@ -72,18 +72,23 @@ static int learned_create(const struct ad_svcwin *s, void **ret)
 {
     (void)s;
     struct learned_state *l = calloc(1, sizeof(*l));
-    if (!l)
-        return -ENOMEM;
-    l->cis = calloc(MAX_CIS, sizeof(*l->cis));
-    l->pairs = calloc(MAX_PAIRS, sizeof(*l->pairs));
-    if (!l->cis || !l->pairs || ad_u64map_init(&l->by_ci, 256) < 0) {
-        free(l->cis);
-        free(l->pairs);
+    if (!l || ad_u64map_init(&l->by_ci, 256) < 0) {
         free(l);
         return -ENOMEM;
     }
     *ret = l;
     return 0;
+}
+
+/* The tables (4.5 MB) are allocated on the first onset: a correlator that never learns (the
+ * rule not in link) does not pay for them. */
+static bool tables(struct learned_state *l)
+{
+    if (!l->cis)
+        l->cis = calloc(MAX_CIS, sizeof(*l->cis));
+    if (!l->pairs)
+        l->pairs = calloc(MAX_PAIRS, sizeof(*l->pairs));
+    return l->cis && l->pairs;
 }
 
 static void learned_destroy(void *state)
@@ -99,6 +104,8 @@ static void learned_destroy(void *state)
 
 static struct lci *find_ci(const struct learned_state *l, uint64_t key)
 {
+    if (!l->cis)
+        return NULL;
     for (uint32_t i = (uint32_t)key & (MAX_CIS - 1);; i = (i + 1) & (MAX_CIS - 1)) {
         if (l->cis[i].key == key)
             return &l->cis[i];
@@ -109,6 +116,8 @@ static struct lci *find_ci(const struct learned_state *l, uint64_t key)
 
 static struct lpair *find_pair(const struct learned_state *l, uint64_t x, uint64_t y)
 {
+    if (!l->pairs)
+        return NULL;
     for (uint32_t i = (uint32_t)pair_hash(x, y) & (MAX_PAIRS - 1);; i = (i + 1) & (MAX_PAIRS - 1)) {
         if (l->pairs[i].x == x && l->pairs[i].y == y)
             return &l->pairs[i];
@@ -224,8 +233,10 @@ static bool significant(const struct ad_svcwin *s, const struct learned_state *l
 static void learned_seen(struct ad_svcwin *s, void *state, const struct ad_event *ev)
 {
     struct learned_state *l = state;
-    if (!ev->resource.len)
+    if (!ev->resource.len || !tables(l)) {
+        s->st.oom += ev->resource.len > 0;
         return;
+    }
     uint64_t key = ci_key(ev->resource);
     struct lci *y = add_ci(l, key, ev->resource);
     if (!y || (y->last_ns != INT64_MIN && ev->time_ns - y->last_ns < window_ns(s)))
@@ -320,7 +331,7 @@ int ad_svcwin_learned_topology(const struct ad_svcwin *s, struct ad_buf *out)
     char **lines = NULL, **nodes = NULL;
     size_t n_lines = 0, n_nodes = 0, cap = 0, cap_nodes = 0;
     int rc = 0;
-    for (uint32_t i = 0; i < MAX_PAIRS && rc == 0; i++) {
+    for (uint32_t i = 0; l->pairs && i < MAX_PAIRS && rc == 0; i++) {
         const struct lpair *p = &l->pairs[i];
         double conf;
         if (!p->x || !significant(s, l, p, &conf))
@@ -395,8 +406,8 @@ static void learned_stats(const struct ad_svcwin *s, const void *state, struct a
     const struct learned_state *l = state;
     st->learned_cis = l->n_cis;
     st->learned_pairs = l->n_pairs;
-    st->bytes += MAX_CIS * sizeof(struct lci) + MAX_PAIRS * sizeof(struct lpair) +
-                 ad_u64map_bytes(&l->by_ci);
+    st->bytes += (l->cis ? MAX_CIS * sizeof(struct lci) : 0) +
+                 (l->pairs ? MAX_PAIRS * sizeof(struct lpair) : 0) + ad_u64map_bytes(&l->by_ci);
 }
 
 static void learned_save(const struct ad_svcwin *s, const void *state, struct ad_wr *w)
@@ -408,7 +419,7 @@ static void learned_save(const struct ad_svcwin *s, const void *state, struct ad
     ad_wr_i64(w, l->t_last);
     ad_wr_u64(w, l->halvings);
     ad_wr_u32(w, l->n_cis);
-    for (uint32_t i = 0; i < MAX_CIS; i++)
+    for (uint32_t i = 0; l->cis && i < MAX_CIS; i++)
         if (l->cis[i].key) {
             ad_wr_u64(w, l->cis[i].key);
             ad_wr_cstr(w, l->cis[i].name);
@@ -416,7 +427,7 @@ static void learned_save(const struct ad_svcwin *s, const void *state, struct ad
             ad_wr_i64(w, l->cis[i].last_ns);
         }
     ad_wr_u32(w, l->n_pairs);
-    for (uint32_t i = 0; i < MAX_PAIRS; i++)
+    for (uint32_t i = 0; l->pairs && i < MAX_PAIRS; i++)
         if (l->pairs[i].x) {
             ad_wr_u64(w, l->pairs[i].x);
             ad_wr_u64(w, l->pairs[i].y);
@@ -445,6 +456,8 @@ static int learned_load(struct ad_svcwin *s, void *state, struct ad_rd *r, uint3
     uint32_t n = ad_rd_u32(r);
     if (r->bad || n > MAX_CIS / 2)
         return -EINVAL;
+    if (n && !tables(l))
+        return -ENOMEM;
     for (uint32_t k = 0; k < n; k++) {
         uint64_t key = ad_rd_u64(r);
         char *name = ad_rd_strdup(r, NAME_MAX_LEN);
@@ -464,6 +477,8 @@ static int learned_load(struct ad_svcwin *s, void *state, struct ad_rd *r, uint3
     n = ad_rd_u32(r);
     if (r->bad || n > MAX_PAIRS / 2)
         return -EINVAL;
+    if (n && !tables(l))
+        return -ENOMEM;
     for (uint32_t k = 0; k < n; k++) {
         uint64_t x = ad_rd_u64(r), y = ad_rd_u64(r);
         uint32_t cnt = ad_rd_u32(r);

@@ -468,11 +468,14 @@ bool ad_sw_mentions_root(const struct ad_svcwin *s, uint32_t idx, uint32_t *ret_
     /* The mentions in a small open-addressing table (the first ROOT_MENT of them), the namers
      * among the first ROOT_MEMBERS members as bits: linear in the candidate's size. */
     struct ment tab[2 * ROOT_MENT];
-    memset(tab, 0, sizeof(tab));
-    for (uint32_t j = 0; j < ms->n_ment && j < ROOT_MENT; j++) {
-        uint32_t h = (uint32_t)ms->ment[j].key & (2 * ROOT_MENT - 1);
+    uint32_t nm = ms->n_ment < ROOT_MENT ? ms->n_ment : ROOT_MENT, size = 16;
+    while (size < 2 * nm)
+        size *= 2;
+    memset(tab, 0, size * sizeof(tab[0]));
+    for (uint32_t j = 0; j < nm; j++) {
+        uint32_t h = (uint32_t)ms->ment[j].key & (size - 1);
         while (tab[h].key)
-            h = (h + 1) & (2 * ROOT_MENT - 1);
+            h = (h + 1) & (size - 1);
         tab[h] = ms->ment[j];
     }
     uint64_t namer[ROOT_MEMBERS / 64] = {0};
@@ -485,8 +488,8 @@ bool ad_sw_mentions_root(const struct ad_svcwin *s, uint32_t idx, uint32_t *ret_
         uint32_t mb = ms->keys[k].member, named = 0;
         if (mb >= c->n_members || mb >= ROOT_MEMBERS)
             continue;
-        for (uint32_t h = (uint32_t)ms->keys[k].key & (2 * ROOT_MENT - 1); tab[h].key;
-             h = (h + 1) & (2 * ROOT_MENT - 1))
+        for (uint32_t h = (uint32_t)ms->keys[k].key & (size - 1); tab[h].key;
+             h = (h + 1) & (size - 1))
             if (tab[h].key == ms->keys[k].key) {
                 named = tab[h].count;
                 break;
