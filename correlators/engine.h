@@ -99,6 +99,10 @@ int ad_sw_topology_load_learned(struct ad_svcwin *s, struct ad_rd *r);
 /* rule_mentions.c: the member the candidate's other alerts name (its slot), if any */
 bool ad_sw_mentions_root(const struct ad_svcwin *s, uint32_t idx, uint32_t *ret_member);
 
+/* rule_learned.c: the member whose CI the others are learned to follow, if any */
+bool ad_sw_learned_root(const struct ad_svcwin *s, const struct ad_candidate *c,
+                        uint32_t *ret_member);
+
 /* priority.c */
 void ad_sw_note_service(struct ad_sw_slot *sl, const char *svc);
 /* Impact from the most critical CI and the services affected, urgency from severity and growth;

@@ -53,8 +53,8 @@ void ad_sw_set_title(struct ad_candidate *c)
  * topology_depth: the failure that explains most of the candidate), then the lowest in the
  * dependency graph (a database under the applications that use it), then the earliest. A
  * cause that has recovered stays the cause. Without a topology, or when no member CI is in it:
- * the CI the other alerts name (the mentions rule), else the first alert. Also makes it the
- * candidate's ci and title. */
+ * the CI the other alerts name (the mentions rule), else the CI the others are learned to fail
+ * after (the learned rule), else the first alert. Also makes it the candidate's ci and title. */
 void ad_sw_set_root(const struct ad_svcwin *s, uint32_t idx)
 {
     struct ad_candidate *c = &s->slots[idx].c;
@@ -103,6 +103,11 @@ void ad_sw_set_root(const struct ad_svcwin *s, uint32_t idx)
     if (best == AD_SW_NIL && ad_sw_mentions_root(s, idx, &best)) {
         c->root_member = best;
         c->root_reason = "the CI the candidate's other alerts name";
+    }
+    /* Else: the CI the others are learned to fail after (learned rule). */
+    if (best == AD_SW_NIL && ad_sw_learned_root(s, c, &best)) {
+        c->root_member = best;
+        c->root_reason = "the CI the candidate's other CIs are learned to fail after";
     }
     if (c->n_members == 0)
         return;

@@ -400,6 +400,41 @@ int ad_svcwin_learned_topology(const struct ad_svcwin *s, struct ad_buf *out)
     return rc;
 }
 
+#define ROOT_MEMBERS 32 /* members weighed for the learned order (the first ones) */
+
+/* The root cause by the learned order: of the candidate's first members, the one whose CI most
+ * other members' CIs are learned to follow (significant x -> y with x its CI), then the
+ * earliest. False when no member's CI is such an x. */
+bool ad_sw_learned_root(const struct ad_svcwin *s, const struct ad_candidate *c,
+                        uint32_t *ret_member)
+{
+    const struct learned_state *l = s->rstate[AD_SW_LEARNED];
+    if (!l->pairs || c->n_members < 2)
+        return false;
+    uint32_t n = c->n_members < ROOT_MEMBERS ? c->n_members : ROOT_MEMBERS;
+    uint64_t keys[ROOT_MEMBERS];
+    for (uint32_t i = 0; i < n; i++)
+        keys[i] = ci_key(ad_str_c(c->members[i].resource));
+    uint32_t best = AD_SW_NIL, best_n = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t followers = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            const struct lpair *p = keys[i] != keys[j] ? find_pair(l, keys[i], keys[j]) : NULL;
+            double conf;
+            followers += p && significant(s, l, p, &conf);
+        }
+        if (followers > best_n || (followers == best_n && followers > 0 &&
+                                   c->members[i].first_seen_ns < c->members[best].first_seen_ns)) {
+            best = i;
+            best_n = followers;
+        }
+    }
+    if (best == AD_SW_NIL)
+        return false;
+    *ret_member = best;
+    return true;
+}
+
 static void learned_stats(const struct ad_svcwin *s, const void *state, struct ad_svcwin_stats *st)
 {
     (void)s;

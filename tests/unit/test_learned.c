@@ -29,12 +29,17 @@ struct fx {
     struct ad_svcwin *corr;
     struct ad_cand_sink sink;
     char last_reason[512];
-    uint32_t alerts_of_db;
+    char root[64], root_reason[128];
 };
 
 static int record(void *ctx, const struct ad_candidate *c)
 {
     struct fx *f = ctx;
+    if (c->n_members > 1) {
+        snprintf(f->root, sizeof(f->root), "%s", c->members[c->root_member].resource);
+        snprintf(f->root_reason, sizeof(f->root_reason), "%s",
+                 c->root_reason ? c->root_reason : "first alert");
+    }
     for (uint32_t i = 0; i < c->n_links; i++)
         if (strcmp(c->links[i].rule, "learned") == 0)
             snprintf(f->last_reason, sizeof(f->last_reason), "%s", c->links[i].reason);
@@ -126,6 +131,22 @@ static void a_dependency_stands_out_and_is_written_as_a_topology_file(void **sta
     fx_free(f);
 }
 
+/* Without a graph or a mention, the root cause is the CI the others are learned to fail after,
+ * even when its alert came second (db-1 seen 5 s after app-1, joined by service). */
+static void the_learned_order_names_the_root_cause(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    history(f, 8);
+    int64_t t = FX_T0 + 20 * 3600 * S;
+    fire(f, "shop", "app-1", t);
+    fire(f, "shop", "db-1", t + 5 * S);
+    ad_svcwin_flush(f->corr, &f->sink);
+    assert_string_equal(f->root, "db-1");
+    assert_string_equal(f->root_reason, "the CI the candidate's other CIs are learned to fail after");
+    fx_free(f);
+}
+
 /* Too few: the same pattern twice is below learn_min_support (3). */
 static void a_pair_seen_too_rarely_is_not_learned(void **state)
 {
@@ -194,6 +215,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_dependency_stands_out_and_is_written_as_a_topology_file),
+        cmocka_unit_test(the_learned_order_names_the_root_cause),
         cmocka_unit_test(a_pair_seen_too_rarely_is_not_learned),
         cmocka_unit_test(the_learned_state_is_bounded),
         cmocka_unit_test(the_learned_state_survives_a_snapshot),
