@@ -117,6 +117,7 @@ int ad_svcwin_create(const struct ad_svcwin_cfg *cfg, struct ad_svcwin **ret, st
     s->cfg = *cfg;
     s->cfg.link = s->cfg.group_by = (struct ad_strlist){0};
     s->cfg.topology_file = NULL;
+    s->cfg.learn_state_file = NULL; /* the daemon's (daemon/model_state.c) */
     s->free_head = NIL;
     bool oom = ad_u64map_init(&s->by_fp, 1024) < 0 || ad_sw_problems_create(&s->prob) < 0;
     for (size_t i = 0; !oom && ad_sw_rules[i]; i++)
@@ -1190,6 +1191,15 @@ static const struct ad_opt svcwin_opts[] = {
                   learn_min_confidence,
                   "Learned rule: share of the first CI's failures that the second followed "
                   "(besides standing out from the pair's base rates by 3 sigma)."),
+    AD_OPT_STRING_R("learn_state_file", "topology_learned.state", "4096", struct ad_svcwin_cfg,
+                    learn_state_file,
+                    "Where aiopsd keeps the learned dependencies (learned rule) across restarts, "
+                    "relative to daemon.state_dir; \"\" disables (Kafka partitions keep them in "
+                    "their checkpoints)."),
+    AD_OPT_DURATION("learn_save_interval", "5m", "10s", "1d", struct ad_svcwin_cfg,
+                    learn_save_interval_ns,
+                    "How often the learned dependencies' state file is rewritten (and at "
+                    "shutdown)."),
     AD_OPT_UINT("problem_threshold", "3", "0", "1000", struct ad_svcwin_cfg, problem_threshold,
                 "Incidents with the same cause (root CI and check) within problem_period that "
                 "raise a problem candidate (docs/problems.md); 0: no problems."),
@@ -1235,6 +1245,7 @@ static int op_reconfigure(void *state, const void *cfgp, struct ad_err *reterr)
     s->cfg = *cfg;
     s->cfg.link = s->cfg.group_by = (struct ad_strlist){0};
     s->cfg.topology_file = NULL;
+    s->cfg.learn_state_file = NULL; /* the daemon's (daemon/model_state.c) */
     s->st.topology_reloads++;
     set_active(s);
     for (size_t i = 0; r == 0 && ad_sw_rules[i]; i++)

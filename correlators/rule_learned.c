@@ -12,7 +12,9 @@
  * while the rule is in `link` (aiopsctl learn-topology: always); it costs a scan of RING
  * onsets per new alert, so the default link leaves it out. Bounded:
  * MAX_CIS CIs and MAX_PAIRS pairs; at either bound every count is halved and the zeros dropped
- * (old habits fade), deterministically; saved and restored with the correlator. */
+ * (old habits fade), deterministically; saved and restored with the correlator's snapshot, and
+ * by the daemon in its own state file (ad_svcwin_learned_save/load: the graph, without the links
+ * to live candidates). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/err.h"
 #include "common/event.h"
 #include "common/hash.h"
 #include "common/ser.h"
@@ -445,11 +448,10 @@ static void learned_stats(const struct ad_svcwin *s, const void *state, struct a
                  (l->pairs ? MAX_PAIRS * sizeof(struct lpair) : 0) + ad_u64map_bytes(&l->by_ci);
 }
 
-static void learned_save(const struct ad_svcwin *s, const void *state, struct ad_wr *w)
+/* The graph (CIs, pair counts, recent onsets): the end of the rule's snapshot section and the
+ * payload of the daemon's state file (after its version). */
+static void graph_save(const struct learned_state *l, struct ad_wr *w)
 {
-    (void)s;
-    const struct learned_state *l = state;
-    ad_sw_save_map(w, &l->by_ci);
     ad_wr_i64(w, l->t_first);
     ad_wr_i64(w, l->t_last);
     ad_wr_u64(w, l->halvings);
@@ -477,20 +479,15 @@ static void learned_save(const struct ad_svcwin *s, const void *state, struct ad
     }
 }
 
-static int learned_load(struct ad_svcwin *s, void *state, struct ad_rd *r, uint32_t version)
+/* Into an empty graph; why gets the reason of -EINVAL (a static string). */
+static int graph_load(struct learned_state *l, struct ad_rd *r, const char **why)
 {
-    struct learned_state *l = state;
-    if (version < 9)
-        return 0;
-    int rc = ad_sw_load_map(s, r, &l->by_ci);
-    if (rc < 0)
-        return rc;
     l->t_first = ad_rd_i64(r);
     l->t_last = ad_rd_i64(r);
     l->halvings = ad_rd_u64(r);
     uint32_t n = ad_rd_u32(r);
     if (r->bad || n > MAX_CIS / 2)
-        return -EINVAL;
+        return *why = r->bad ? "truncated before the CIs" : "more CIs than the bound", -EINVAL;
     if (n && !tables(l))
         return -ENOMEM;
     for (uint32_t k = 0; k < n; k++) {
@@ -500,18 +497,18 @@ static int learned_load(struct ad_svcwin *s, void *state, struct ad_rd *r, uint3
         int64_t last = ad_rd_i64(r);
         if (r->bad || !name || key == 0 || find_ci(l, key)) {
             free(name);
-            return -EINVAL;
+            return *why = "a bad or repeated CI", -EINVAL;
         }
         struct lci *c = add_ci(l, key, ad_str_c(name));
         free(name);
         if (!c)
-            return -EINVAL;
+            return *why = "more CIs than the bound", -EINVAL;
         c->onsets = onsets;
         c->last_ns = last;
     }
     n = ad_rd_u32(r);
     if (r->bad || n > MAX_PAIRS / 2)
-        return -EINVAL;
+        return *why = r->bad ? "truncated before the pairs" : "more pairs than the bound", -EINVAL;
     if (n && !tables(l))
         return -ENOMEM;
     for (uint32_t k = 0; k < n; k++) {
@@ -519,7 +516,7 @@ static int learned_load(struct ad_svcwin *s, void *state, struct ad_rd *r, uint3
         uint32_t cnt = ad_rd_u32(r);
         uint64_t lag_ms = ad_rd_u64(r);
         if (r->bad || x == 0 || find_pair(l, x, y))
-            return -EINVAL;
+            return *why = "a bad or repeated pair", -EINVAL;
         count_pair(l, x, y, 0);
         struct lpair *p = find_pair(l, x, y);
         p->n = cnt;
@@ -527,14 +524,82 @@ static int learned_load(struct ad_svcwin *s, void *state, struct ad_rd *r, uint3
     }
     n = ad_rd_u32(r);
     if (r->bad || n > RING)
-        return -EINVAL;
+        return *why = "a bad list of recent onsets", -EINVAL;
     for (uint32_t k = 0; k < n; k++) {
         l->ring[k].key = ad_rd_u64(r);
         l->ring[k].t_ns = ad_rd_i64(r);
     }
     l->ring_n = n;
     l->ring_head = n % RING;
-    return r->bad ? -EINVAL : 0;
+    return r->bad ? (*why = "truncated in the recent onsets", -EINVAL) : 0;
+}
+
+static void learned_save(const struct ad_svcwin *s, const void *state, struct ad_wr *w)
+{
+    (void)s;
+    const struct learned_state *l = state;
+    ad_sw_save_map(w, &l->by_ci);
+    graph_save(l, w);
+}
+
+static int learned_load(struct ad_svcwin *s, void *state, struct ad_rd *r, uint32_t version)
+{
+    struct learned_state *l = state;
+    if (version < 9)
+        return 0;
+    int rc = ad_sw_load_map(s, r, &l->by_ci);
+    const char *why;
+    return rc < 0 ? rc : graph_load(l, r, &why);
+}
+
+#define STATE_VERSION 1u /* of the state file payload: version, then the graph */
+
+int ad_svcwin_learned_save(const struct ad_svcwin *s, struct ad_buf *out)
+{
+    struct ad_wr w = {out, 0};
+    ad_wr_u32(&w, STATE_VERSION);
+    graph_save(s->rstate[AD_SW_LEARNED], &w);
+    return w.err;
+}
+
+int ad_svcwin_learned_load(struct ad_svcwin *s, const void *data, size_t len, struct ad_err *reterr)
+{
+    struct learned_state *l = s->rstate[AD_SW_LEARNED];
+    struct learned_state *tmp = calloc(1, sizeof(*tmp));
+    if (!tmp)
+        return ad_err_set(reterr, ENOMEM, "learned topology: out of memory");
+    struct ad_rd r = ad_rd_make(data, len);
+    uint32_t version = ad_rd_u32(&r);
+    const char *why = NULL;
+    int rc;
+    if (r.bad || version != STATE_VERSION)
+        rc = -EINVAL, why = r.bad ? "truncated" : "an unknown version of the learned state";
+    else
+        rc = graph_load(tmp, &r, &why);
+    if (rc == 0 && r.n != 0)
+        rc = -EINVAL, why = "trailing bytes after the learned state";
+    if (rc < 0) {
+        free(tmp->cis);
+        free(tmp->pairs);
+        free(tmp);
+        return rc == -ENOMEM ? ad_err_set(reterr, ENOMEM, "learned topology: out of memory")
+                             : ad_err_set(reterr, EINVAL, "learned topology: %s", why);
+    }
+    /* The graph replaces the running one; the links to live candidates stay. */
+    free(l->cis);
+    free(l->pairs);
+    l->cis = tmp->cis;
+    l->pairs = tmp->pairs;
+    l->n_cis = tmp->n_cis;
+    l->n_pairs = tmp->n_pairs;
+    memcpy(l->ring, tmp->ring, sizeof(l->ring));
+    l->ring_head = tmp->ring_head;
+    l->ring_n = tmp->ring_n;
+    l->t_first = tmp->t_first;
+    l->t_last = tmp->t_last;
+    l->halvings = tmp->halvings;
+    free(tmp);
+    return 0;
 }
 
 const struct ad_sw_rule ad_sw_rule_learned = {

@@ -40,6 +40,8 @@ struct ad_svcwin_cfg {
     uint64_t cooccur_max_kinds;
     uint64_t learn_min_support;   /* learned rule: onsets of a pair before it can link */
     double learn_min_confidence;  /* learned rule: P(y fails | x failed) to link */
+    char *learn_state_file;       /* the daemon's file of the learned graph; "" = none */
+    int64_t learn_save_interval_ns;
     uint64_t problem_threshold; /* incidents of one cause within problem_period raise a problem */
     int64_t problem_period_ns;
     uint64_t max_problems;      /* causes tracked; the least recent forgotten past it */
@@ -86,3 +88,11 @@ int ad_svcwin_learned_topology(const struct ad_svcwin *s, struct ad_buf *out);
 /* Learn with every rule, in `link` or not (what the learned rule learns is otherwise learned
  * only when it is in `link`): aiopsctl learn-topology. */
 void ad_svcwin_learn_all(struct ad_svcwin *s, bool on);
+/* The learned rule's graph (CIs, pair counts, recent onsets; not the links to live candidates,
+ * which the snapshot keeps) as the payload of the daemon's state file (topology_learned.state,
+ * daemon/model_state.c). save appends it to out (0 or -ENOMEM); load replaces the graph with
+ * data, or changes nothing and returns -EINVAL with why in reterr (corrupt, foreign version,
+ * trailing bytes, past the bounds) or -ENOMEM. */
+int ad_svcwin_learned_save(const struct ad_svcwin *s, struct ad_buf *out);
+int ad_svcwin_learned_load(struct ad_svcwin *s, const void *data, size_t len,
+                           struct ad_err *reterr);

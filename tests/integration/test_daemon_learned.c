@@ -5,7 +5,12 @@
  *  - GET /api/v1/topology/learned gives "app-9 -> db-9" in the topology file format, with its
  *    support and confidence, and nothing about the one-off CIs; the file it returns is one that
  *    aiopsctl check-config accepts as a topology_file;
- *  - the seventh time, app-9's alert joins db-9's incident by the learned rule, which says why. */
+ *  - the seventh time, app-9's alert joins db-9's incident by the learned rule, which says why;
+ *  - the graph is in daemon.state_dir/topology_learned.state after a shutdown: restarted, the
+ *    daemon answers the same graph and the eighth time counts on from the seventh;
+ *  - saved every learn_save_interval too: killed (no shutdown save), it comes back from there;
+ *  - a corrupt state file is logged, moved aside, and learning starts from scratch. */
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fx_daemon.h"
 #include "fx_world.h"
@@ -22,9 +28,10 @@
 
 static int setup(void **state)
 {
-    struct fx_world *w = fx_world_new("unused.state",
-                                      "correlators:\n  service_window:\n"
-                                      "    link: [topology, mentions, learned, group_by]\n");
+    struct fx_world *w =
+        fx_world_new("topology_learned.state", "correlators:\n  service_window:\n"
+                                               "    link: [topology, mentions, learned, group_by]\n"
+                                               "    learn_save_interval: 10s\n");
     *state = w;
     return w ? 0 : -1;
 }
@@ -73,6 +80,40 @@ static int cmp_time(const void *a, const void *b)
                *y = strstr(*(char *const *)b, "\"timestamp\":");
     long long tx = atoll(x + 12), ty = atoll(y + 12);
     return (tx > ty) - (tx < ty);
+}
+
+/* Episodes from..to-1, in time order, pushed to the daemon. */
+static void push_episodes(struct fx_world *w, int from, int to)
+{
+    char *lines[16 * 12];
+    size_t n = 0;
+    for (int k = from; k < to; k++)
+        n += episode(lines + n, k);
+    qsort(lines, n, sizeof(*lines), cmp_time);
+    assert_int_equal(fx_world_push(w, (const char *const *)lines, n), 0);
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+}
+
+static char *learned(struct fx_world *w)
+{
+    assert_int_equal(fx_http_request(w->daemon.admin_port, "GET", "/api/v1/topology/learned", NULL,
+                                     NULL, 0, w->body, sizeof(w->body)),
+                     200);
+    return strdup(w->body);
+}
+
+static bool log_has(struct fx_world *w, const char *what)
+{
+    char cmd[512];
+    int st;
+    snprintf(cmd, sizeof(cmd), "cat '%s'", w->daemon.log);
+    char *log = fx_run_capture(cmd, &st);
+    bool has = log && strstr(log, what);
+    if (!has)
+        fprintf(stderr, "not in the log: %s\n%s", what, log ? log : "");
+    free(log);
+    return has;
 }
 
 static void a_dependency_is_learned_shown_and_used(void **state)
@@ -131,16 +172,94 @@ static void a_dependency_is_learned_shown_and_used(void **state)
     for (size_t i = 0; i < n; i++)
         free(lines[i]);
     assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_learned_topology_cis", 58, 20000));
+    char *before = learned(w);
+    assert_non_null(strstr(before, "app-9 -> db-9   # support 7, confidence 1.00 (7 of 7 "));
     assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
     long joined = fx_redis_stream_mentions(w->rc, "aiopsd:candidates",
                                            "'app-9' followed 'db-9' in 6 of its 7 failures");
     assert_true(joined >= 1);
+
+    /* Saved at shutdown; restarted, the same graph, and the eighth time counts on from it. */
+    struct stat sb;
+    assert_int_equal(stat(w->file, &sb), 0);
+    assert_int_equal(fx_world_start(w), 0);
+    assert_true(log_has(w, "learned topology: state loaded from"));
+    char *after = learned(w);
+    assert_string_equal(before, after);
+    push_episodes(w, 7, 8);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_learned_topology_cis", 66, 20000));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    joined = fx_redis_stream_mentions(w->rc, "aiopsd:candidates",
+                                      "'app-9' followed 'db-9' in 7 of its 8 failures");
+    assert_true(joined >= 1);
+    free(before);
+    free(after);
+}
+
+/* Killed without a shutdown save, the daemon comes back with what its last periodic save
+ * (learn_save_interval 10s) held: two saves after the graph was complete, so the second one was
+ * serialized after it. */
+static void the_learned_graph_is_saved_periodically(void **state)
+{
+    struct fx_world *w = *state;
+    assert_int_equal(fx_world_start(w), 0);
+    push_episodes(w, 0, 6);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_learned_topology_cis", 50, 20000));
+    char *before = learned(w);
+    assert_non_null(strstr(before, "app-9 -> db-9   # support 6"));
+    double writes = fx_daemon_metric(&w->daemon, "aiopsd_state_file_writes_total");
+    assert_true(
+        fx_daemon_wait_metric(&w->daemon, "aiopsd_state_file_writes_total", writes + 2, 60000));
+    assert_int_equal(fx_daemon_kill(&w->daemon, SIGKILL), 0);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 128 + SIGKILL);
+    assert_int_equal(fx_world_start(w), 0);
+    char *after = learned(w);
+    assert_string_equal(before, after);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    free(before);
+    free(after);
+}
+
+/* A corrupt file: logged with why, moved aside, learning from scratch; the next file is good. */
+static void a_corrupt_learned_state_is_moved_aside(void **state)
+{
+    struct fx_world *w = *state;
+    /* A well-formed header (this format, this host, the right length) over bytes that do not
+     * match its checksum. */
+    static const char payload[] = "garbage that is not a learned state";
+    unsigned char hdr[32] = "AIOPSDLT\001\000\000\000";
+    uint32_t order = 0x01020304u;
+    memcpy(hdr + 12, &order, 4);
+    hdr[16] = (unsigned char)(sizeof(payload) - 1);
+    FILE *f = fopen(w->file, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+    assert_int_equal(fwrite(payload, 1, sizeof(payload) - 1, f), sizeof(payload) - 1);
+    fclose(f);
+    assert_int_equal(fx_world_start(w), 0);
+    char *body = learned(w);
+    assert_non_null(strstr(body, "# aiopsd learned topology: 0 dependencies among 0 CIs"));
+    assert_true(log_has(w, "learned topology: "));
+    assert_true(log_has(w, "/topology_learned.state rejected: corrupt (checksum does not "
+                           "match); moved to "));
+    char aside[160];
+    struct stat sb;
+    snprintf(aside, sizeof(aside), "%s.corrupt", w->file);
+    assert_int_equal(stat(aside, &sb), 0);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    assert_int_equal(stat(w->file, &sb), 0); /* saved at shutdown, and loaded back */
+    assert_int_equal(fx_world_start(w), 0);
+    assert_true(log_has(w, "learned topology: state loaded from"));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    free(body);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_dependency_is_learned_shown_and_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_learned_graph_is_saved_periodically, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_corrupt_learned_state_is_moved_aside, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* tests/unit/test_learned.c: the learned rule (correlators/rule_learned.c): a pair that follows
  * more often than chance is learned in its order and written as a topology file that parses;
  * pairs of chance are not; the rule then joins with its figures as the reason; the state is
- * bounded (halved at its bound) and survives a snapshot. */
+ * bounded (halved at its bound) and survives a snapshot and the daemon's state file (saved and
+ * loaded back, a corrupt or foreign one refused with why and nothing changed). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,33 +182,145 @@ static void the_learned_state_is_bounded(void **state)
     fx_free(f);
 }
 
+static void learned_text(struct fx *f, struct ad_buf *b)
+{
+    ad_buf_reset(b);
+    assert_int_equal(ad_svcwin_learned_topology(f->corr, b), 0);
+    ad_buf_append(b, "", 1);
+}
+
+/* a's state saved as x, loaded into b and saved again as y: the same bytes, the same graph. */
+static void assert_same_state(struct fx *a, struct fx *b, const struct ad_buf *x,
+                              const struct ad_buf *y)
+{
+    assert_int_equal(x->len, y->len);
+    assert_memory_equal(x->p, y->p, x->len);
+    struct ad_buf ga, gb;
+    ad_buf_init(&ga);
+    ad_buf_init(&gb);
+    learned_text(a, &ga);
+    learned_text(b, &gb);
+    assert_string_equal(ga.p, gb.p);
+    ad_buf_fini(&ga);
+    ad_buf_fini(&gb);
+}
+
 /* Saved and restored: the same bytes again and the same graph. */
 static void the_learned_state_survives_a_snapshot(void **state)
 {
     (void)state;
     struct fx *a = fx_new(), *b = fx_new();
     history(a, 8);
-    struct ad_buf x, y, ga, gb;
+    struct ad_buf x, y;
     ad_buf_init(&x);
     ad_buf_init(&y);
-    ad_buf_init(&ga);
-    ad_buf_init(&gb);
     struct ad_wr w = {&x, 0};
     assert_int_equal(ad_svcwin_save(a->corr, &w), 0);
     struct ad_rd r = ad_rd_make(x.p, x.len);
     assert_int_equal(ad_svcwin_load(b->corr, &r), 0);
     w = (struct ad_wr){&y, 0};
     assert_int_equal(ad_svcwin_save(b->corr, &w), 0);
-    assert_int_equal(x.len, y.len);
-    assert_memory_equal(x.p, y.p, x.len);
-    assert_int_equal(ad_svcwin_learned_topology(a->corr, &ga), 0);
-    assert_int_equal(ad_svcwin_learned_topology(b->corr, &gb), 0);
-    assert_int_equal(ga.len, gb.len);
-    assert_memory_equal(ga.p, gb.p, ga.len);
+    assert_same_state(a, b, &x, &y);
+    ad_buf_fini(&x);
+    ad_buf_fini(&y);
+    fx_free(a);
+    fx_free(b);
+}
+
+/* The state file's payload: loaded into a new correlator, the same graph, the same bytes saved
+ * again, and the counts go on from where they were (the ninth onset is counted on the eighth). */
+static void the_learned_graph_survives_its_state_file(void **state)
+{
+    (void)state;
+    struct fx *a = fx_new(), *b = fx_new(), *empty = fx_new();
+    history(a, 8);
+    struct ad_buf x, y, ga;
+    ad_buf_init(&x);
+    ad_buf_init(&y);
+    ad_buf_init(&ga);
+    struct ad_err err = {0};
+    assert_int_equal(ad_svcwin_learned_save(a->corr, &x), 0);
+    assert_int_equal(ad_svcwin_learned_load(b->corr, x.p, x.len, &err), 0);
+    assert_int_equal(ad_svcwin_learned_save(b->corr, &y), 0);
+    assert_same_state(a, b, &x, &y);
+    learned_text(b, &ga);
+    assert_non_null(strstr(ga.p, "app-1 -> db-1   # support 8, confidence 1.00"));
+    fire(b, "db", "db-1", FX_T0 + 20 * 3600 * S);
+    fire(b, "shop", "app-1", FX_T0 + (20 * 3600 + 35) * S);
+    assert_string_equal(b->last_reason,
+                        "'app-1' followed 'db-1' in 8 of its 9 failures (confidence 0.89, lag "
+                        "40s; learned)");
+    /* A correlator that never learned saves an empty graph, which loads back as one. */
+    ad_buf_reset(&y);
+    assert_int_equal(ad_svcwin_learned_save(empty->corr, &y), 0);
+    assert_int_equal(ad_svcwin_learned_load(a->corr, y.p, y.len, &err), 0);
+    learned_text(a, &ga);
+    assert_non_null(strstr(ga.p, "# aiopsd learned topology: 0 dependencies among 0 CIs"));
     ad_buf_fini(&x);
     ad_buf_fini(&y);
     ad_buf_fini(&ga);
-    ad_buf_fini(&gb);
+    fx_free(a);
+    fx_free(b);
+    fx_free(empty);
+}
+
+/* Refused with why, the running graph untouched: cut short, a byte more, another version, more
+ * CIs than the bound; any single cut or flipped byte never crashes. */
+static void a_corrupt_learned_state_is_refused(void **state)
+{
+    (void)state;
+    struct fx *a = fx_new(), *b = fx_new();
+    history(a, 8);
+    history(b, 8);
+    struct ad_buf x, bad, before, after;
+    ad_buf_init(&x);
+    ad_buf_init(&bad);
+    ad_buf_init(&before);
+    ad_buf_init(&after);
+    assert_int_equal(ad_svcwin_learned_save(a->corr, &x), 0);
+    learned_text(b, &before);
+    struct {
+        size_t len; /* of x's bytes, or x.len + 1 with a trailing 0 */
+        size_t at;  /* byte overwritten with val (at < len), or SIZE_MAX */
+        unsigned char val;
+        const char *why;
+    } cases[] = {
+        {0, SIZE_MAX, 0, "learned topology: truncated"},
+        {x.len - 1, SIZE_MAX, 0, "learned topology: truncated in the recent onsets"},
+        {x.len + 1, SIZE_MAX, 0, "learned topology: trailing bytes after the learned state"},
+        {x.len, 0, 2, "learned topology: an unknown version of the learned state"},
+        {x.len, 4 + 24 + 3, 0x7f, "learned topology: more CIs than the bound"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ad_buf_reset(&bad);
+        ad_buf_append(&bad, x.p, x.len);
+        ad_buf_append(&bad, "", 1);
+        if (cases[i].at != SIZE_MAX)
+            ((unsigned char *)bad.p)[cases[i].at] = cases[i].val;
+        struct ad_err err = {0};
+        assert_int_equal(ad_svcwin_learned_load(b->corr, bad.p, cases[i].len, &err), -EINVAL);
+        assert_string_equal(err.msg, cases[i].why);
+    }
+    for (size_t cut = 0; cut < x.len; cut += 13) {
+        struct ad_err err = {0};
+        assert_int_equal(ad_svcwin_learned_load(b->corr, x.p, cut, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "learned topology: "));
+    }
+    learned_text(b, &after);
+    assert_string_equal(before.p, after.p);
+    for (size_t at = 0; at < x.len; at += 11) { /* loaded or refused, never a crash */
+        ad_buf_reset(&bad);
+        ad_buf_append(&bad, x.p, x.len);
+        ((unsigned char *)bad.p)[at] ^= 0xa5;
+        struct ad_err err = {0};
+        int r = ad_svcwin_learned_load(b->corr, bad.p, bad.len, &err);
+        assert_true(r == 0 || r == -EINVAL);
+        learned_text(b, &after);
+    }
+    ad_buf_fini(&x);
+    ad_buf_fini(&bad);
+    ad_buf_fini(&before);
+    ad_buf_fini(&after);
     fx_free(a);
     fx_free(b);
 }
@@ -219,6 +333,8 @@ int main(void)
         cmocka_unit_test(a_pair_seen_too_rarely_is_not_learned),
         cmocka_unit_test(the_learned_state_is_bounded),
         cmocka_unit_test(the_learned_state_survives_a_snapshot),
+        cmocka_unit_test(the_learned_graph_survives_its_state_file),
+        cmocka_unit_test(a_corrupt_learned_state_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
