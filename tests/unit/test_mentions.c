@@ -19,68 +19,20 @@
 #include "correlators/candidate.h"
 #include "correlators/rule.h"
 #include "correlators/service_window.h"
+#include "fx_corr.h"
 #include "fx_event.h"
 #include "fx_svcwin.h"
 #include "models/dedup.h"
 
 #define S AD_NS_PER_S
-#define MAX_OUT 128
 
-static char *identity[] = {"source", "resource", "check"};
 static char *defaults[] = {"topology", "mentions", "group_by"};
 static char *by_service[] = {"service"};
 
-struct fx {
-    struct ad_dedup *dedup;
-    struct ad_svcwin *corr;
-    struct ad_cand_sink sink;
-    char *out[MAX_OUT];
-    char id[MAX_OUT][AD_CAND_ID_LEN + 1];
-    size_t n;
-};
-
-static int record(void *ctx, const struct ad_candidate *c)
+static struct fx_corr *fx_new(void)
 {
-    struct fx *f = ctx;
-    assert_true(f->n < MAX_OUT);
-    struct ad_buf b;
-    ad_buf_init(&b);
-    assert_int_equal(ad_candidate_to_json(c, &b), 0);
-    f->out[f->n] = strndup(b.p, b.len);
-    memcpy(f->id[f->n], c->id, sizeof(f->id[0]));
-    f->n++;
-    ad_buf_fini(&b);
-    return 0;
-}
-
-static struct fx *fx_new(void)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    struct ad_dedup_cfg dc = {300 * S, 3600 * S, 10000, {identity, 3}, {NULL, 0}};
-    struct ad_svcwin_cfg sc = fx_svcwin_cfg((struct ad_strlist){defaults, 3},
-                                            (struct ad_strlist){by_service, 1});
-    struct ad_err err = {0};
-    assert_int_equal(ad_dedup_create(&dc, &f->dedup, &err), 0);
-    if (ad_svcwin_create(&sc, &f->corr, &err) < 0)
-        fail_msg("create: %s", err.msg);
-    f->sink = (struct ad_cand_sink){f, record};
-    return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    for (size_t i = 0; i < f->n; i++)
-        free(f->out[i]);
-    ad_svcwin_destroy(f->corr);
-    ad_dedup_destroy(f->dedup);
-    free(f);
-}
-
-static void feed(struct fx *f, struct ad_event ev)
-{
-    ad_svcwin_tick(f->corr, ev.time_ns, &f->sink);
-    if (ad_dedup_observe(f->dedup, &ev) == 0)
-        assert_int_equal(ad_svcwin_correlate(f->corr, &ev, &f->sink), 0);
+    return fx_corr_new(
+        fx_svcwin_cfg((struct ad_strlist){defaults, 3}, (struct ad_strlist){by_service, 1}), NULL);
 }
 
 /* An alert with a summary and, when ip is given, an instance label "ip:9100". */
@@ -97,7 +49,7 @@ static struct ad_event alert(const char *svc, const char *ci, const char *check,
 }
 
 /* The id of the last change that listed the alert on ci. */
-static const char *cand_of(struct fx *f, const char *ci)
+static const char *cand_of(struct fx_corr *f, const char *ci)
 {
     char key[96];
     snprintf(key, sizeof(key), "\"resource\":\"%s\"", ci);
@@ -108,7 +60,7 @@ static const char *cand_of(struct fx *f, const char *ci)
     return NULL;
 }
 
-static const char *last_of(struct fx *f, const char *id)
+static const char *last_of(struct fx_corr *f, const char *id)
 {
     for (size_t i = f->n; i-- > 0;)
         if (strcmp(f->id[i], id) == 0)
@@ -124,10 +76,11 @@ static void an_alert_naming_a_ci_of_an_incident_joins_it_in_every_form(void **st
                            "read from http://db-3:5432/ failed", "read from 10.0.0.7:5432 failed",
                            "dial tcp DB-3:5432: connect: connection refused"};
     for (size_t k = 0; k < sizeof(forms) / sizeof(forms[0]); k++) {
-        struct fx *f = fx_new();
-        feed(f, alert("orders-db", "db-3", "DBDown", "postgres on db-3 down", "10.0.0.7:9100",
-                      FX_T0));
-        feed(f, alert("shop", "app-7", "DBConnFail", forms[k], "10.0.1.1:9100", FX_T0 + 20 * S));
+        struct fx_corr *f = fx_new();
+        fx_corr_feed(f, alert("orders-db", "db-3", "DBDown", "postgres on db-3 down",
+                              "10.0.0.7:9100", FX_T0));
+        fx_corr_feed(
+            f, alert("shop", "app-7", "DBConnFail", forms[k], "10.0.1.1:9100", FX_T0 + 20 * S));
         ad_svcwin_flush(f->corr, &f->sink);
         assert_string_equal(cand_of(f, "app-7"), cand_of(f, "db-3"));
         const char *j = last_of(f, cand_of(f, "app-7"));
@@ -136,7 +89,7 @@ static void an_alert_naming_a_ci_of_an_incident_joins_it_in_every_form(void **st
         /* the root cause is the named CI, without any topology */
         assert_non_null(strstr(j, "\"root_cause\":{\"ci\":\"db-3\""));
         assert_non_null(strstr(j, "the CI the candidate's other alerts name"));
-        fx_free(f);
+        fx_corr_free(f);
     }
 }
 
@@ -144,11 +97,11 @@ static void an_alert_naming_a_ci_of_an_incident_joins_it_in_every_form(void **st
 static void own_names_and_plain_words_are_no_mention(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    feed(f, alert("a", "app-9", "CPU", "cpu on app-9 at 97%", "10.0.0.9:9100", FX_T0));
-    feed(f, alert("b", "timeout", "Odd", "a CI with a plain name", NULL, FX_T0 + S));
-    feed(f, alert("c", "app-10", "Latency", "app-10 (10.0.0.10) slow: timeout after 500 ms",
-                  "10.0.0.10:9100", FX_T0 + 2 * S));
+    struct fx_corr *f = fx_new();
+    fx_corr_feed(f, alert("a", "app-9", "CPU", "cpu on app-9 at 97%", "10.0.0.9:9100", FX_T0));
+    fx_corr_feed(f, alert("b", "timeout", "Odd", "a CI with a plain name", NULL, FX_T0 + S));
+    fx_corr_feed(f, alert("c", "app-10", "Latency", "app-10 (10.0.0.10) slow: timeout after 500 ms",
+                          "10.0.0.10:9100", FX_T0 + 2 * S));
     ad_svcwin_flush(f->corr, &f->sink);
     assert_string_not_equal(cand_of(f, "app-10"), cand_of(f, "app-9"));
     assert_string_not_equal(cand_of(f, "app-10"), cand_of(f, "timeout"));
@@ -156,7 +109,7 @@ static void own_names_and_plain_words_are_no_mention(void **state)
     ad_svcwin_get_stats(f->corr, &st);
     assert_int_equal(st.joined_by[AD_SW_MENTIONS], 0);
     assert_int_equal(st.opened, 3);
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* The symptom first (its cause not failing yet), then the cause: one incident, the cause its
@@ -164,15 +117,16 @@ static void own_names_and_plain_words_are_no_mention(void **state)
 static void a_cause_seen_after_its_symptom_joins_it(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    feed(f, alert("shop", "app-7", "DBConnFail", "connection refused to db-3:5432", NULL, FX_T0));
-    feed(f, alert("orders-db", "db-3", "DBDown", "postgres down", NULL, FX_T0 + 30 * S));
+    struct fx_corr *f = fx_new();
+    fx_corr_feed(
+        f, alert("shop", "app-7", "DBConnFail", "connection refused to db-3:5432", NULL, FX_T0));
+    fx_corr_feed(f, alert("orders-db", "db-3", "DBDown", "postgres down", NULL, FX_T0 + 30 * S));
     ad_svcwin_flush(f->corr, &f->sink);
     assert_string_equal(cand_of(f, "app-7"), cand_of(f, "db-3"));
     const char *j = last_of(f, cand_of(f, "db-3"));
     assert_non_null(strstr(j, "'db-3' is named by an alert of the incident"));
     assert_non_null(strstr(j, "\"root_cause\":{\"ci\":\"db-3\""));
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* stor-1 fails; app-7 names db-3 before db-3 fails (its own incident); then db-3 names stor-1:
@@ -180,17 +134,18 @@ static void a_cause_seen_after_its_symptom_joins_it(void **state)
 static void incidents_that_turn_out_one_are_merged(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    feed(f, alert("storage", "stor-1", "DiskFull", "filesystem full on stor-1", NULL, FX_T0));
-    feed(f, alert("shop", "app-7", "DBConnFail", "connection refused to db-3:5432", NULL,
-                  FX_T0 + 10 * S));
+    struct fx_corr *f = fx_new();
+    fx_corr_feed(f,
+                 alert("storage", "stor-1", "DiskFull", "filesystem full on stor-1", NULL, FX_T0));
+    fx_corr_feed(f, alert("shop", "app-7", "DBConnFail", "connection refused to db-3:5432", NULL,
+                          FX_T0 + 10 * S));
     char merged[AD_CAND_ID_LEN + 1];
     snprintf(merged, sizeof(merged), "%s", cand_of(f, "app-7"));
     assert_string_not_equal(merged, cand_of(f, "stor-1"));
-    feed(f, alert("orders-db", "db-3", "IOLatency", "nfs server stor-1:2049 not responding", NULL,
-                  FX_T0 + 40 * S));
-    feed(f, alert("shop", "app-7", "DBConnFail", "connection refused to db-3:5432", NULL,
-                  FX_T0 + 70 * S)); /* a repeat: routed to where app-7 is now */
+    fx_corr_feed(f, alert("orders-db", "db-3", "IOLatency", "nfs server stor-1:2049 not responding",
+                          NULL, FX_T0 + 40 * S));
+    fx_corr_feed(f, alert("shop", "app-7", "DBConnFail", "connection refused to db-3:5432", NULL,
+                          FX_T0 + 70 * S)); /* a repeat: routed to where app-7 is now */
     ad_svcwin_flush(f->corr, &f->sink);
     const char *into = cand_of(f, "stor-1");
     const char *j = last_of(f, into);
@@ -208,15 +163,15 @@ static void incidents_that_turn_out_one_are_merged(void **state)
     assert_int_equal(st.merged, 1);
     assert_int_equal(st.unknown_fingerprint, 0);
     assert_int_equal(st.open, 1);
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* Only the first words of a text are looked up (32): a name past them does not join. */
 static void the_words_looked_up_per_event_are_bounded(void **state)
 {
     (void)state;
-    struct fx *f = fx_new();
-    feed(f, alert("x", "h-99", "Down", "down", NULL, FX_T0));
+    struct fx_corr *f = fx_new();
+    fx_corr_feed(f, alert("x", "h-99", "Down", "down", NULL, FX_T0));
     char text[2048] = "";
     for (int i = 0; i < 40; i++) {
         char w[16];
@@ -224,26 +179,26 @@ static void the_words_looked_up_per_event_are_bounded(void **state)
         strcat(text, w);
     }
     strcat(text, "h-99");
-    feed(f, alert("y", "app-1", "Fail", text, NULL, FX_T0 + S));
-    feed(f, alert("z", "app-2", "Fail", "then h-99 again", NULL, FX_T0 + 2 * S));
+    fx_corr_feed(f, alert("y", "app-1", "Fail", text, NULL, FX_T0 + S));
+    fx_corr_feed(f, alert("z", "app-2", "Fail", "then h-99 again", NULL, FX_T0 + 2 * S));
     ad_svcwin_flush(f->corr, &f->sink);
     assert_string_not_equal(cand_of(f, "app-1"), cand_of(f, "h-99"));
     assert_string_equal(cand_of(f, "app-2"), cand_of(f, "h-99"));
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* A snapshot mid-incident (names, mentions, namers) continues like the original. */
 static void snapshot_keeps_what_was_named(void **state)
 {
     (void)state;
-    struct fx *a = fx_new(), *b = fx_new(), *c = fx_new();
+    struct fx_corr *a = fx_new(), *b = fx_new(), *c = fx_new();
     struct ad_event before[] = {
         alert("shop", "app-7", "DBConnFail", "connection refused to db-3:5432", NULL, FX_T0),
         alert("storage", "stor-1", "DiskFull", "full", "10.9.0.1:9100", FX_T0 + S),
     };
     for (size_t i = 0; i < 2; i++) {
-        feed(a, before[i]);
-        feed(c, before[i]); /* c: the dedup state b would have had */
+        fx_corr_feed(a, before[i]);
+        fx_corr_feed(c, before[i]); /* c: the dedup state b would have had */
     }
     struct ad_buf x, y;
     ad_buf_init(&x);
@@ -259,17 +214,15 @@ static void snapshot_keeps_what_was_named(void **state)
     ad_dedup_destroy(b->dedup);
     b->dedup = c->dedup;
     c->dedup = NULL;
-    for (size_t i = 0; i < a->n; i++)
-        free(a->out[i]);
-    a->n = 0;
+    fx_corr_clear(a);
     struct ad_event after[] = {
         alert("orders-db", "db-3", "IOLatency", "nfs server 10.9.0.1:2049 stuck", NULL,
               FX_T0 + 20 * S),
         alert("web", "web-1", "HTTP5xx", "upstream app-7:8080 returned 503", NULL, FX_T0 + 30 * S),
     };
     for (size_t i = 0; i < 2; i++) {
-        feed(a, after[i]);
-        feed(b, after[i]);
+        fx_corr_feed(a, after[i]);
+        fx_corr_feed(b, after[i]);
     }
     ad_svcwin_flush(a->corr, &a->sink);
     ad_svcwin_flush(b->corr, &b->sink);
@@ -280,9 +233,9 @@ static void snapshot_keeps_what_was_named(void **state)
     assert_string_equal(cand_of(b, "web-1"), cand_of(b, "stor-1"));
     ad_buf_fini(&x);
     ad_buf_fini(&y);
-    fx_free(a);
-    fx_free(b);
-    fx_free(c);
+    fx_corr_free(a);
+    fx_corr_free(b);
+    fx_corr_free(c);
 }
 
 int main(void)

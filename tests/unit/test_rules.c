@@ -19,15 +19,14 @@
 #include "correlators/candidate.h"
 #include "correlators/rule.h"
 #include "correlators/service_window.h"
+#include "fx_corr.h"
 #include "fx_event.h"
 #include "fx_svcwin.h"
 #include "models/dedup.h"
 #include "svcwin_v8_snapshot.h"
 
 #define S AD_NS_PER_S
-#define MAX_OUT 64
 
-static char *identity[] = {"source", "resource", "check"};
 static char *all_rules[] = {"topology", "group_by", "text", "cooccurrence"};
 static char *by_service[] = {"service"};
 static const char graph[] = "node lb-1 service=edge criticality=critical\n"
@@ -38,73 +37,15 @@ static const char graph[] = "node lb-1 service=edge criticality=critical\n"
                             "node lone-1\n"
                             "lb-1 -> web-1\nweb-1 -> app-1\napp-1 -> db-1\napp-2 -> db-1\n";
 
-struct fx {
-    struct ad_dedup *dedup;
-    struct ad_svcwin *corr;
-    struct ad_cand_sink sink;
-    char path[64];
-    char *out[MAX_OUT];
-    size_t n;
-};
-
-static int record(void *ctx, const struct ad_candidate *c)
+static struct fx_corr *fx_new(void)
 {
-    struct fx *f = ctx;
-    assert_true(f->n < MAX_OUT);
-    struct ad_buf b;
-    ad_buf_init(&b);
-    assert_int_equal(ad_candidate_to_json(c, &b), 0);
-    f->out[f->n] = strndup(b.p, b.len);
-    f->n++;
-    ad_buf_fini(&b);
-    return 0;
-}
-
-static struct fx *fx_new(void)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->path, sizeof(f->path), "/tmp/aiopsd-rules.XXXXXX");
-    int fd = mkstemp(f->path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, graph, sizeof(graph) - 1), (ssize_t)(sizeof(graph) - 1));
-    close(fd);
-    struct ad_dedup_cfg dc = {300 * S, 3600 * S, 10000, {identity, 3}, {NULL, 0}};
-    struct ad_svcwin_cfg sc = fx_svcwin_cfg((struct ad_strlist){all_rules, 4},
-                                            (struct ad_strlist){by_service, 1});
-    sc.topology_file = f->path;
-    struct ad_err err = {0};
-    assert_int_equal(ad_dedup_create(&dc, &f->dedup, &err), 0);
-    if (ad_svcwin_create(&sc, &f->corr, &err) < 0)
-        fail_msg("create: %s", err.msg);
-    f->sink = (struct ad_cand_sink){f, record};
-    return f;
-}
-
-static void fx_clear(struct fx *f)
-{
-    for (size_t i = 0; i < f->n; i++)
-        free(f->out[i]);
-    f->n = 0;
-}
-
-static void fx_free(struct fx *f)
-{
-    fx_clear(f);
-    ad_svcwin_destroy(f->corr);
-    ad_dedup_destroy(f->dedup);
-    unlink(f->path);
-    free(f);
-}
-
-static void feed(struct fx *f, struct ad_event ev)
-{
-    ad_svcwin_tick(f->corr, ev.time_ns, &f->sink);
-    if (ad_dedup_observe(f->dedup, &ev) == 0)
-        assert_int_equal(ad_svcwin_correlate(f->corr, &ev, &f->sink), 0);
+    return fx_corr_new(
+        fx_svcwin_cfg((struct ad_strlist){all_rules, 4}, (struct ad_strlist){by_service, 1}),
+        graph);
 }
 
 /* The history the version 8 snapshot was taken after (see svcwin_v8_snapshot.h). */
-static void history(struct fx *f)
+static void history(struct fx_corr *f)
 {
     struct ad_event ev[] = {
         fx_alert("orders-db", "db-1", "DBDown", FX_T0),
@@ -116,11 +57,11 @@ static void history(struct fx *f)
         fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 70 * S),
     };
     for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
-        feed(f, ev[i]);
+        fx_corr_feed(f, ev[i]);
 }
 
 /* What comes after: joins by topology and group, a resolve by fingerprint, a co-occurrence. */
-static void continuation(struct fx *f)
+static void continuation(struct fx_corr *f)
 {
     struct ad_event ev[] = {
         fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 90 * S),
@@ -131,11 +72,11 @@ static void continuation(struct fx *f)
         fx_alert("misc", "lone-1", "NTPDrift", FX_T0 + 2001 * S),
     };
     for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
-        feed(f, ev[i]);
+        fx_corr_feed(f, ev[i]);
     ad_svcwin_flush(f->corr, &f->sink);
 }
 
-static void save(struct fx *f, struct ad_buf *b)
+static void save(struct fx_corr *f, struct ad_buf *b)
 {
     ad_buf_init(b);
     struct ad_wr w = {b, 0};
@@ -185,17 +126,17 @@ static void link_errors_name_every_rule(void **state)
 static void snapshot_of_version_8_loads_and_continues_identically(void **state)
 {
     (void)state;
-    struct fx *a = fx_new(), *b = fx_new();
+    struct fx_corr *a = fx_new(), *b = fx_new();
     history(a);
     struct ad_rd r = ad_rd_make(svcwin_v8, sizeof(svcwin_v8));
     assert_int_equal(ad_svcwin_load(b->corr, &r), 0);
     /* b's dedup did not see the history: give it the same by replaying it into a spare one. */
-    struct fx *c = fx_new();
+    struct fx_corr *c = fx_new();
     history(c);
     ad_dedup_destroy(b->dedup);
     b->dedup = c->dedup;
     c->dedup = NULL;
-    fx_clear(a);
+    fx_corr_clear(a);
     continuation(a);
     continuation(b);
     assert_true(a->n >= 4);
@@ -209,16 +150,16 @@ static void snapshot_of_version_8_loads_and_continues_identically(void **state)
     ad_svcwin_get_stats(b->corr, &st);
     assert_true(st.joined_by[AD_SW_TOPOLOGY] >= 2);
     assert_int_equal(st.unknown_fingerprint, 0);
-    fx_free(a);
-    fx_free(b);
-    fx_free(c);
+    fx_corr_free(a);
+    fx_corr_free(b);
+    fx_corr_free(c);
 }
 
 /* Version 9: save, load, save gives the same bytes; each rule's section is named and sized. */
 static void snapshot_round_trips_and_refuses_damaged_rule_sections(void **state)
 {
     (void)state;
-    struct fx *a = fx_new(), *b = fx_new();
+    struct fx_corr *a = fx_new(), *b = fx_new();
     history(a);
     struct ad_buf x, y;
     save(a, &x);
@@ -231,21 +172,21 @@ static void snapshot_round_trips_and_refuses_damaged_rule_sections(void **state)
     char *name = memmem(x.p, x.len, "cooccurrence", 12);
     assert_non_null(name);
     memcpy(name, "cooccurrencX", 12);
-    struct fx *c = fx_new();
+    struct fx_corr *c = fx_new();
     r = ad_rd_make(x.p, x.len);
     assert_int_equal(ad_svcwin_load(c->corr, &r), -EINVAL);
-    fx_free(c);
+    fx_corr_free(c);
     /* Every truncation is refused, none crashes. */
     for (size_t cut = 0; cut < y.len; cut += 7) {
         c = fx_new();
         r = ad_rd_make(y.p, cut);
         assert_true(ad_svcwin_load(c->corr, &r) < 0);
-        fx_free(c);
+        fx_corr_free(c);
     }
     ad_buf_fini(&x);
     ad_buf_fini(&y);
-    fx_free(a);
-    fx_free(b);
+    fx_corr_free(a);
+    fx_corr_free(b);
 }
 
 int main(void)
