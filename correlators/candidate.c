@@ -224,6 +224,10 @@ int ad_candidate_to_json(const struct ad_candidate *c, struct ad_buf *out)
         ad_jsonw_key(&w, "resolved_because");
         ad_jsonw_cstr(&w, c->resolved_because);
     }
+    if (c->merged_into) {
+        ad_jsonw_key(&w, "merged_into");
+        ad_jsonw_cstr(&w, c->merged_into);
+    }
     priority_fields(&w, c->priority);
     if (c->priority_reason && c->priority_reason[0]) {
         static const char *const levels[] = {"high", "medium", "low"};

@@ -87,6 +87,7 @@ struct ad_candidate {
     char *priority_reason;        /* owned: "impact high: ...; urgency medium: ..."; NULL: none */
     const char *root_reason;      /* static; NULL: "first alert" */
     const char *resolved_because; /* static, while resolved: "all alerts resolved", "quiet" */
+    const char *merged_into;      /* borrowed for the call: the incident it was merged into */
     /* Problems only (borrowed from the correlator for the call): the recent incidents of the
      * cause, oldest first; how many there were in all; the period they recurred within; the
      * cause (root CI and check). */

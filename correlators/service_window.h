@@ -12,6 +12,8 @@
 
 #include "correlators/correlator.h"
 
+#define AD_SVCWIN_MAX_RULES 8 /* linking rules the correlator can have (correlators/rules.c) */
+
 struct ad_svcwin_cfg {
     int64_t window_ns;          /* join window since the candidate's last alert */
     int64_t update_interval_ns; /* at most one coalesced "updated" per candidate per interval */
@@ -36,6 +38,10 @@ struct ad_svcwin_cfg {
     uint64_t cooccur_min_support; /* cooccurrence rule: incidents together before linking */
     double cooccur_min_confidence;
     uint64_t cooccur_max_kinds;
+    uint64_t learn_min_support;   /* learned rule: onsets of a pair before it can link */
+    double learn_min_confidence;  /* learned rule: P(y fails | x failed) to link */
+    char *learn_state_file;       /* the daemon's file of the learned graph; "" = none */
+    int64_t learn_save_interval_ns;
     uint64_t problem_threshold; /* incidents of one cause within problem_period raise a problem */
     int64_t problem_period_ns;
     uint64_t max_problems;      /* causes tracked; the least recent forgotten past it */
@@ -43,10 +49,12 @@ struct ad_svcwin_cfg {
 
 struct ad_svcwin_stats {
     uint64_t opened, joined, reopened, resolved, updates_emitted, evicted, forgotten;
+    uint64_t merged;            /* candidates merged into another (a rule's merge_with) */
     uint64_t members_omitted, unknown_fingerprint, oom;
     uint64_t silenced;          /* new alerts marked AD_EVF_SILENCED (no incident opened) */
-    uint64_t joined_by[4];      /* by rule: topology, group_by, text, cooccurrence */
+    uint64_t joined_by[AD_SVCWIN_MAX_RULES]; /* by rule id (correlators/rules.c) */
     size_t cooccur_kinds;
+    uint32_t learned_cis, learned_pairs; /* learned rule: CIs and (x, y) pairs counted */
     uint64_t flapping_quiet;    /* events of flapping members that emitted nothing */
     uint64_t resolved_quiet;    /* resolved by resolve_after */
     uint64_t problems_raised, problem_updates, causes_forgotten;
@@ -73,3 +81,18 @@ struct ad_wr;
  * 0, -EINVAL (corrupt) or -ENOMEM (the caller destroys the correlator either way). */
 int ad_svcwin_save(const struct ad_svcwin *s, struct ad_wr *w);
 int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r);
+struct ad_buf;
+/* The dependencies learned so far (learned rule) in the topology file format, with support,
+ * confidence and lag as comments (docs/topology.md). 0 or -ENOMEM. */
+int ad_svcwin_learned_topology(const struct ad_svcwin *s, struct ad_buf *out);
+/* Learn with every rule, in `link` or not (what the learned rule learns is otherwise learned
+ * only when it is in `link`): aiopsctl learn-topology. */
+void ad_svcwin_learn_all(struct ad_svcwin *s, bool on);
+/* The learned rule's graph (CIs, pair counts, recent onsets; not the links to live candidates,
+ * which the snapshot keeps) as the payload of the daemon's state file (topology_learned.state,
+ * daemon/model_state.c). save appends it to out (0 or -ENOMEM); load replaces the graph with
+ * data, or changes nothing and returns -EINVAL with why in reterr (corrupt, foreign version,
+ * trailing bytes, past the bounds) or -ENOMEM. */
+int ad_svcwin_learned_save(const struct ad_svcwin *s, struct ad_buf *out);
+int ad_svcwin_learned_load(struct ad_svcwin *s, const void *data, size_t len,
+                           struct ad_err *reterr);

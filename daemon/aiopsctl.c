@@ -1,5 +1,6 @@
 /* daemon/aiopsctl.c: offline tools for SREs. Shares the pure pipeline with aiopsd.
  *   aiopsctl replay [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
+ *   aiopsctl learn-topology [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
  *   aiopsctl publish [--endpoint E] [--socket pub|push] [--rate N] EVENTS.jsonl|-
  *   aiopsctl baseline [OPTIONS] SERIES.csv|-   (daemon/ctl_baseline.c)
  *   aiopsctl templates [OPTIONS] LOG|-          (daemon/ctl_templates.c)
@@ -21,6 +22,7 @@
 #include "common/time.h"
 #include "config/config.h"
 #include "correlators/candidate.h"
+#include "correlators/service_window.h"
 #include "daemon/ctl_baseline.h"
 #include "daemon/ctl_templates.h"
 #include "daemon/pipeline.h"
@@ -39,6 +41,10 @@ static void usage(FILE *f)
             "  replay [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-\n"
             "      run the full pipeline offline in event time; candidate changes are written as\n"
             "      JSON lines (docs/redis.md) to OUT or stdout. Deterministic.\n"
+            "  learn-topology [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-\n"
+            "      the same run; writes the CI dependencies learned from the events (those that\n"
+            "      stand out from chance) in the topology file format, with support and\n"
+            "      confidence as comments, to OUT or stdout (docs/topology.md, \"learned\").\n"
             "  publish [--endpoint E] [--socket pub|push] [--rate N] [--wait-subscriber S]\n"
             "          EVENTS.jsonl|-\n"
             "      send events to a running aiopsd over ZeroMQ (default: PUB connecting to\n"
@@ -127,7 +133,9 @@ static int load_config(const char *path, struct ad_config **ret)
     return 0;
 }
 
-static int cmd_replay(int argc, char **argv)
+/* replay, or with learn (learn-topology) the same run with the candidates discarded and the
+ * dependencies learned on the way written out in the topology file format. */
+static int cmd_replay(int argc, char **argv, bool learn)
 {
     static const struct option o[] = {{"config", 1, 0, 'c'}, {"output", 1, 0, 'o'},
                                       {"summary", 0, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -159,13 +167,18 @@ static int cmd_replay(int argc, char **argv)
     struct ad_json_parser *parser = NULL;
     struct ad_pipeline *pipe = NULL;
     struct ad_err err = {0};
-    struct ad_cand_sink sink = {&rp, replay_emit};
+    struct ad_cand_sink sink = {&rp, learn ? check_sink : replay_emit};
     int rc = 1;
     if (!in || !rp.out || ad_json_parser_create(MAX_LINE, &parser) < 0 ||
         ad_pipeline_create(cfg, &sink, &pipe, &err) < 0) {
         if (err.msg[0])
             fprintf(stderr, "aiopsctl: %s\n", err.msg);
         goto out;
+    }
+    if (learn) {
+        struct ad_svcwin *sw = ad_pipeline_correlator(pipe, "service_window");
+        if (sw)
+            ad_svcwin_learn_all(sw, true);
     }
     struct ad_buf line;
     struct ad_arena arena;
@@ -199,11 +212,20 @@ static int cmd_replay(int argc, char **argv)
     ad_pipeline_flush(pipe);
     ad_buf_fini(&line);
     ad_arena_fini(&arena);
+    if (learn) {
+        const struct ad_svcwin *sw = ad_pipeline_correlator(pipe, "service_window");
+        ad_buf_reset(&rp.json);
+        if (!sw || ad_svcwin_learned_topology(sw, &rp.json) < 0) {
+            fprintf(stderr, "aiopsctl: out of memory\n");
+            goto out;
+        }
+        fwrite(rp.json.p, 1, rp.json.len, rp.out);
+    }
     if (summary || rejected)
         fprintf(stderr,
-                "aiopsctl replay: events=%llu rejected=%llu consumed=%llu (duplicates and learned "
+                "aiopsctl %s: events=%llu rejected=%llu consumed=%llu (duplicates and learned "
                 "metric points) candidate_changes=%llu opened=%llu resolved=%llu\n",
-                (unsigned long long)events, (unsigned long long)rejected,
+                learn ? "learn-topology" : "replay", (unsigned long long)events, (unsigned long long)rejected,
                 (unsigned long long)consumed, (unsigned long long)rp.changes,
                 (unsigned long long)rp.opened, (unsigned long long)rp.resolved);
     rc = 0;
@@ -316,7 +338,9 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "replay") == 0)
-        return cmd_replay(argc - 1, argv + 1);
+        return cmd_replay(argc - 1, argv + 1, false);
+    if (strcmp(cmd, "learn-topology") == 0)
+        return cmd_replay(argc - 1, argv + 1, true);
     if (strcmp(cmd, "publish") == 0)
         return cmd_publish(argc - 1, argv + 1);
     if (strcmp(cmd, "baseline") == 0)

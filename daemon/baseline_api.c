@@ -2,6 +2,7 @@
 #include "daemon/baseline_api.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "daemon/admin.h"
 #include "daemon/pipeline.h"
 #include "daemon/streams.h"
+#include "correlators/service_window.h"
 #include "models/baseline.h"
 
 #define DEFAULT_LIMIT 100
@@ -77,15 +79,22 @@ static void reply_error(struct ad_baseline_api *st, struct evhttp_request *req, 
     ad_admin_reply(req, code, "application/json", st->scratch.p, st->scratch.len);
 }
 
+/* Both endpoints are read-only: anything but GET and HEAD is answered 405 here. */
+static bool get_only(struct ad_baseline_api *st, struct evhttp_request *req)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD)
+        return true;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+    reply_error(st, req, 405, "method not allowed (GET)");
+    return false;
+}
+
 static void on_baselines(struct evhttp_request *req, void *ctx)
 {
     struct ad_baseline_api *st = ctx;
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-        reply_error(st, req, 405, "method not allowed (GET)");
+    if (!get_only(st, req))
         return;
-    }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq kv;
@@ -121,7 +130,33 @@ static void on_baselines(struct evhttp_request *req, void *ctx)
     ad_admin_reply(req, 200, "application/json", st->scratch.p, st->scratch.len);
 }
 
+/* Each pipeline's learned dependencies (one per Kafka partition, each with its header). */
+static void learned_one(void *arg, struct ad_pipeline *p)
+{
+    struct ad_baseline_api *st = arg;
+    const struct ad_svcwin *sw = ad_pipeline_correlator(p, "service_window");
+    if (sw && ad_svcwin_learned_topology(sw, &st->scratch) < 0)
+        st->scratch.len = 0; /* out of memory: answered below */
+}
+
+static void on_learned(struct evhttp_request *req, void *ctx)
+{
+    struct ad_baseline_api *st = ctx;
+    if (!get_only(st, req))
+        return;
+    ad_buf_reset(&st->scratch);
+    learned_one(st, st->pipe);
+    if (st->streams)
+        ad_streams_foreach(st->streams, learned_one, st);
+    if (st->scratch.len == 0) {
+        reply_error(st, req, 503, "out of memory");
+        return;
+    }
+    ad_admin_reply(req, 200, "text/plain; charset=utf-8", st->scratch.p, st->scratch.len);
+}
+
 int ad_baseline_api_routes(struct ad_baseline_api *st, struct ad_admin *a)
 {
-    return ad_admin_route(a, "/api/v1/baselines", on_baselines, st);
+    int r = ad_admin_route(a, "/api/v1/baselines", on_baselines, st);
+    return r < 0 ? r : ad_admin_route(a, "/api/v1/topology/learned", on_learned, st);
 }

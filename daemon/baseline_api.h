@@ -1,5 +1,7 @@
 /* daemon/baseline_api.h: GET /api/v1/baselines on the admin server (docs/baselines.md),
- * answered from the main pipeline's baseline model and every Kafka partition's. Runs on the loop.
+ * answered from the main pipeline's baseline model and every Kafka partition's; and GET
+ * /api/v1/topology/learned, the dependencies the correlator learned (docs/topology.md,
+ * "learned"), in the topology file format. Runs on the loop.
  * (The learned state's file is daemon/model_state.) */
 #pragma once
 

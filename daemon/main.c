@@ -23,6 +23,7 @@
 #include "common/time.h"
 #include "config/config.h"
 #include "correlators/candidate.h"
+#include "correlators/service_window.h"
 #include "daemon/admin.h"
 #include "daemon/baseline_api.h"
 #include "daemon/model_state.h"
@@ -46,7 +47,7 @@ struct collector {
     void *state;
 };
 
-#define N_STATE_FILES 2 /* models with a state file: baseline, templates */
+#define N_STATE_FILES 3 /* state files: baseline, templates, the learned dependencies */
 
 struct daemon {
     struct event_base *base;
@@ -240,18 +241,61 @@ static bool ready(void *ctx, char *why, size_t n)
     return true;
 }
 
-/* The state file of model i (of N_STATE_FILES) as the config says. */
+/* The learned dependencies of the main pipeline's correlator (correlators.service_window, the
+ * learned rule; docs/topology.md), named "learned_topology" in the state file metrics. */
+#define LEARNED_CORR "service_window"
+
+static bool learned_has(struct ad_pipeline *p, const char *name)
+{
+    (void)name;
+    return ad_pipeline_correlator(p, LEARNED_CORR) != NULL;
+}
+
+static int learned_save(struct ad_pipeline *p, const char *name, struct ad_buf *out)
+{
+    (void)name;
+    return ad_svcwin_learned_save(ad_pipeline_correlator(p, LEARNED_CORR), out);
+}
+
+static int learned_load(struct ad_pipeline *p, const char *name, const void *data, size_t len,
+                        struct ad_err *reterr)
+{
+    (void)name;
+    return ad_svcwin_learned_load(ad_pipeline_correlator(p, LEARNED_CORR), data, len, reterr);
+}
+
+static const struct ad_model_state_ops learned_ops = {learned_has, learned_save, learned_load};
+
+/* State file i (of N_STATE_FILES) as the config says. */
 static void state_spec(const struct ad_config *cfg, size_t i, struct ad_model_state_spec *sp)
 {
     const struct ad_daemon_cfg *dc = ad_config_get(cfg, "daemon");
     if (i == 0) {
         const struct ad_baseline_cfg *b = ad_config_get(cfg, "models.baseline");
-        *sp = (struct ad_model_state_spec){"baseline", "baselines", "AIOPSDBL", b->state_file,
-                                           dc->state_dir, b->save_interval_ns};
-    } else {
+        *sp = (struct ad_model_state_spec){.model = "baseline",
+                                           .what = "baselines",
+                                           .magic = "AIOPSDBL",
+                                           .file = b->state_file,
+                                           .state_dir = dc->state_dir,
+                                           .interval_ns = b->save_interval_ns};
+    } else if (i == 1) {
         const struct ad_templates_cfg *t = ad_config_get(cfg, "models.templates");
-        *sp = (struct ad_model_state_spec){"templates", "templates", "AIOPSDTM", t->state_file,
-                                           dc->state_dir, t->save_interval_ns};
+        *sp = (struct ad_model_state_spec){.model = "templates",
+                                           .what = "templates",
+                                           .magic = "AIOPSDTM",
+                                           .file = t->state_file,
+                                           .state_dir = dc->state_dir,
+                                           .interval_ns = t->save_interval_ns};
+    } else {
+        const struct ad_svcwin_cfg *c = ad_config_get(cfg, "correlators.service_window");
+        *sp = (struct ad_model_state_spec){.model = "learned_topology",
+                                           .what = "learned topology",
+                                           .magic = "AIOPSDLT",
+                                           .file = c->learn_state_file,
+                                           .state_dir = dc->state_dir,
+                                           .interval_ns = c->learn_save_interval_ns,
+                                           .option = "correlators.service_window.learn_state_file",
+                                           .ops = &learned_ops};
     }
 }
 

@@ -27,9 +27,18 @@
 #define HEADER_SIZE 32
 #define MAX_STATE_FILE ((size_t)8 << 30) /* 8 GiB */
 
+static bool model_has(struct ad_pipeline *p, const char *name)
+{
+    return ad_pipeline_model(p, name) != NULL;
+}
+
+static const struct ad_model_state_ops model_ops = {model_has, ad_pipeline_model_save,
+                                                    ad_pipeline_model_load};
+
 struct ad_model_state {
     struct ad_pipeline *pipe;
-    char model[32], what[32], magic[9];
+    const struct ad_model_state_ops *ops;
+    char model[32], what[32], magic[9], option[96];
     struct event *timer;
     char *file; /* "" when not persisted */
     int64_t interval_ns;
@@ -88,7 +97,7 @@ static int build_image(struct ad_model_state *st, struct ad_buf *out)
     unsigned char hdr[HEADER_SIZE] = {0};
     int r = ad_buf_append(out, hdr, sizeof(hdr));
     if (r == 0)
-        r = ad_pipeline_model_save(st->pipe, st->model, out);
+        r = st->ops->save(st->pipe, st->model, out);
     if (r < 0)
         return r;
     unsigned char *p = (unsigned char *)out->p;
@@ -117,7 +126,7 @@ static void load(struct ad_model_state *st)
         ad_log(AD_LOG_ERROR, "%s: cannot read %s: %s; learning starts from scratch", st->what,
                st->file, strerror(-r));
     } else if (ad_model_state_check(st->magic, buf.p, buf.len, &payload, &plen, &why) < 0 ||
-               ad_pipeline_model_load(st->pipe, st->model, payload, plen, &err) < 0) {
+               st->ops->load(st->pipe, st->model, payload, plen, &err) < 0) {
         char aside[4200];
         snprintf(aside, sizeof(aside), "%s.corrupt", st->file);
         bool moved = rename(st->file, aside) == 0;
@@ -209,16 +218,23 @@ int ad_model_state_create(const struct ad_model_state_spec *spec, struct event_b
     snprintf(st->model, sizeof(st->model), "%s", spec->model);
     snprintf(st->what, sizeof(st->what), "%s", spec->what);
     snprintf(st->magic, sizeof(st->magic), "%s", spec->magic);
+    if (spec->option)
+        snprintf(st->option, sizeof(st->option), "%s", spec->option);
+    else
+        snprintf(st->option, sizeof(st->option), "models.%s.state_file", spec->model);
+    st->ops = spec->ops ? spec->ops : &model_ops;
     ad_buf_init(&st->image);
     const char *f = spec->file ? spec->file : "";
     const char *dir = spec->state_dir ? spec->state_dir : "";
     struct stat sb;
     if (f[0] && f[0] != '/' && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
-        ad_log(AD_LOG_WARN, "%s: daemon.state_dir %s is not a directory; state is not persisted "
-               "(create it, or set models.%s.state_file to \"\")", st->what, dir, st->model);
+        ad_log(AD_LOG_WARN,
+               "%s: daemon.state_dir %s is not a directory; state is not persisted "
+               "(create it, or set %s to \"\")",
+               st->what, dir, st->option);
         f = "";
     }
-    if (!ad_pipeline_model(pipe, st->model))
+    if (!st->ops->has(pipe, st->model))
         f = "";
     size_t n = strlen(dir) + strlen(f) + 2;
     st->file = malloc(n);

@@ -1,9 +1,10 @@
 /* daemon/model_state.h: a model's learned state across restarts (docs/baselines.md,
- * docs/templates.md). The main pipeline's model is written to a file every interval from a
- * thread (serialized on the loop by the model's save op) and once more at shutdown, and read
- * back at start through its load op. A missing file is the normal first start; a foreign,
- * truncated, padded or corrupt one is logged, moved aside to "<file>.corrupt", and the model
- * starts from scratch. Kafka partitions keep their models in their checkpoints instead. */
+ * docs/templates.md; also the correlator's learned dependencies, docs/topology.md). The main
+ * pipeline's model is written to a file every interval from a thread (serialized on the loop by the
+ * model's save op) and once more at shutdown, and read back at start through its load op. A missing
+ * file is the normal first start; a foreign, truncated, padded or corrupt one is logged, moved
+ * aside to "<file>.corrupt", and the model starts from scratch. Kafka partitions keep their models
+ * in their checkpoints instead. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,14 +14,27 @@ struct ad_metrics;
 struct ad_model_state;
 struct ad_pipeline;
 struct event_base;
+struct ad_buf;
+struct ad_err;
+
+/* How a state is reached in the pipeline, by the spec's model name. The spec's NULL: a model
+ * through its save/load ops (ad_pipeline_model, ad_pipeline_model_save/load). */
+struct ad_model_state_ops {
+    bool (*has)(struct ad_pipeline *p, const char *name); /* false: nothing to persist */
+    int (*save)(struct ad_pipeline *p, const char *name, struct ad_buf *out);
+    int (*load)(struct ad_pipeline *p, const char *name, const void *data, size_t len,
+                struct ad_err *reterr);
+};
 
 struct ad_model_state_spec {
-    const char *model;    /* the model's name in the pipeline ("baseline") */
+    const char *model;    /* the model's name in the pipeline ("baseline"); the metrics label */
     const char *what;     /* for log lines ("baselines") */
     const char *magic;    /* 8 bytes at the start of the file ("AIOPSDBL") */
     const char *file;     /* as configured: relative to state_dir, or absolute; "" = none */
     const char *state_dir;
     int64_t interval_ns;
+    const char *option;                   /* for log lines: the option that names the file */
+    const struct ad_model_state_ops *ops; /* NULL: the model's */
 };
 
 /* Loads the file into pipe's model and arms the save timer (base NULL: no timer). spec's strings

@@ -227,6 +227,14 @@ void *ad_pipeline_model(struct ad_pipeline *p, const char *name)
     return st ? st->state : NULL;
 }
 
+void *ad_pipeline_correlator(struct ad_pipeline *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_corrs; i++)
+        if (strcmp(p->corrs[i].corr->name, name) == 0)
+            return p->corrs[i].state;
+    return NULL;
+}
+
 int ad_pipeline_model_save(struct ad_pipeline *p, const char *name, struct ad_buf *out)
 {
     const struct stage *st = model_stage(p, name);

@@ -37,6 +37,8 @@ struct ad_silences;
  * Without it the model uses a private set built from models.silence.silences (aiopsctl). */
 /* The state of the model named name ("baseline"), or NULL when the pipeline has none. */
 void *ad_pipeline_model(struct ad_pipeline *p, const char *name);
+/* The state of the correlator `name` (e.g. struct ad_svcwin for "service_window"), or NULL. */
+void *ad_pipeline_correlator(struct ad_pipeline *p, const char *name);
 /* One model's state through its save/load ops (the daemon's state files). save appends to out;
  * load replaces the model's state (nothing half-loaded on error). 0, -ENOENT (no such model or
  * it keeps no state), or the op's error (-EINVAL with why in reterr). */

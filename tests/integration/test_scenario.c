@@ -179,6 +179,133 @@ static bool depends_on(const struct topo *t, int a, int b, char *seen)
     return false;
 }
 
+/* --- storm profiles (issue 14) -------------------------------------------------------------- */
+
+/* The CI a summary word names: "db-3", "db-3:5432", "db-3.prod.internal:5432",
+ * "http://db-3:5432/" or an address "10.3.0.7:5432" another alert carries as its instance. */
+static int named_ci(const struct topo *t, char (*ip)[32], const char *word)
+{
+    char w[128];
+    const char *p = strncmp(word, "http://", 7) == 0 ? word + 7 : word;
+    size_t k = 0;
+    while (p[k] && p[k] != ':' && p[k] != '/' && k + 1 < sizeof(w)) {
+        w[k] = p[k];
+        k++;
+    }
+    w[k] = '\0';
+    char *dot = strstr(w, ".prod.internal");
+    if (dot)
+        *dot = '\0';
+    int ci = topo_find(t, w);
+    for (int i = 0; ci < 0 && i < t->n; i++)
+        if (ip[i][0] && strcmp(ip[i], w) == 0)
+            ci = i;
+    return ci;
+}
+
+/* storm-a and storm-b: deterministic; causes on databases, caches, storage, load balancers and
+ * DNS; every CI a firing alert names (but its own) has an alert of the same incident, and each
+ * profile names CIs in its own forms. */
+static void test_storm_profiles(void **state)
+{
+    (void)state;
+    const char *profiles[] = {"storm-a", "storm-b"};
+    for (int pi = 0; pi < 2; pi++) {
+        char args[256];
+        snprintf(args, sizeof(args),
+                 "--profile %s --cis 600 --incidents 12 --duration 12h --noise-rate 4 "
+                 "--flapping 0 --hop-prob 0.8", profiles[pi]);
+        generate("s1", 5, args);
+        generate("s2", 5, args);
+        size_t n1, n2;
+        char *a = slurp("s1", "events", &n1), *b = slurp("s2", "events", &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(a, b, n1);
+        free(a);
+        free(b);
+        struct topo t;
+        topo_load(&t, "s1");
+        char path[256], **ev, **tr;
+        snprintf(path, sizeof(path), "%s/s1.events", dir);
+        long n_ev = fx_read_lines(path, &ev);
+        snprintf(path, sizeof(path), "%s/s1.truth", dir);
+        long n_tr = fx_read_lines(path, &tr);
+        assert_true(n_ev > 100 && n_tr > n_ev);
+        char (*ip)[32] = calloc((size_t)t.n, sizeof(*ip));
+        long *inc_of_ci = calloc((size_t)t.n * 16, sizeof(long)); /* incidents seen per CI */
+        int *n_inc_of_ci = calloc((size_t)t.n, sizeof(int));
+        for (long i = 0; i < n_ev; i++) {
+            char res[64], v[64];
+            assert_true(fx_json_field(ev[i], "resource", res, sizeof(res)));
+            int ci = topo_find(&t, res);
+            assert_true(ci >= 0);
+            const char *in = strstr(ev[i], "\"instance\":\"");
+            assert_non_null(in);
+            sscanf(in + 12, "%31[0-9.]", ip[ci]);
+            if (!fx_json_field(tr[i], "incident", v, sizeof(v)) || atol(v) <= 0)
+                continue;
+            bool known = false;
+            for (int k = 0; k < n_inc_of_ci[ci]; k++)
+                known = known || inc_of_ci[(size_t)ci * 16 + (size_t)k] == atol(v);
+            if (!known && n_inc_of_ci[ci] < 16)
+                inc_of_ci[(size_t)ci * 16 + (size_t)n_inc_of_ci[ci]++] = atol(v);
+        }
+        long named = 0, forms_ip = 0, forms_fqdn = 0, forms_port = 0;
+        for (long i = 0; i < n_ev; i++) {
+            char res[64], sum[256], st[16], v[64];
+            fx_json_field(ev[i], "resource", res, sizeof(res));
+            fx_json_field(ev[i], "summary", sum, sizeof(sum));
+            fx_json_field(ev[i], "status", st, sizeof(st));
+            if (strcmp(st, "firing") != 0 || !fx_json_field(tr[i], "incident", v, sizeof(v)) ||
+                atol(v) <= 0)
+                continue;
+            long inc = atol(v);
+            char *save = NULL;
+            for (char *w = strtok_r(sum, " ,()", &save); w; w = strtok_r(NULL, " ,()", &save)) {
+                int ci = named_ci(&t, ip, w);
+                if (ci < 0 || strcmp(t.name[ci], res) == 0)
+                    continue;
+                named++;
+                forms_ip += w[0] == '1' && w[1] == '0' && w[2] == '.';
+                forms_fqdn += strstr(w, ".prod.internal") != NULL;
+                forms_port += strchr(w, ':') != NULL;
+                bool same = false;
+                for (int k = 0; k < n_inc_of_ci[ci]; k++)
+                    same = same || inc_of_ci[(size_t)ci * 16 + (size_t)k] == inc;
+                if (!same)
+                    fail_msg("%s line %ld names %s, which has no alert of incident %ld",
+                             profiles[pi], i + 1, t.name[ci], inc);
+            }
+        }
+        assert_true(named > 20);
+        assert_true(forms_port > 0);
+        if (pi == 0) {
+            assert_int_equal(forms_ip + forms_fqdn, 0);
+        } else {
+            assert_true(forms_ip > 0);
+            assert_true(forms_fqdn > 0);
+        }
+        /* the causes */
+        for (long i = n_ev; i < n_tr; i++) {
+            char root[64];
+            assert_true(fx_json_field(tr[i], "root", root, sizeof(root)));
+            assert_true(strncmp(root, "db-", 3) == 0 || strncmp(root, "cache-", 6) == 0 ||
+                        strncmp(root, "stor-", 5) == 0 || strncmp(root, "lb-", 3) == 0 ||
+                        strncmp(root, "dns-", 4) == 0);
+        }
+        free(ip);
+        free(inc_of_ci);
+        free(n_inc_of_ci);
+        for (long i = 0; i < n_ev; i++)
+            free(ev[i]);
+        free(ev);
+        for (long i = 0; i < n_tr; i++)
+            free(tr[i]);
+        free(tr);
+        topo_free(&t);
+    }
+}
+
 static void test_truth_consistent(void **state)
 {
     (void)state;
@@ -440,6 +567,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_truth_consistent),
+        cmocka_unit_test(test_storm_profiles),
         cmocka_unit_test(test_pair_metrics),
         cmocka_unit_test(test_eval_files),
         cmocka_unit_test(test_eval_replay),

@@ -56,30 +56,39 @@ static void *xrealloc(void *p, size_t n)
 
 /* --- model ------------------------------------------------------------------------------ */
 
-enum kind { K_LB, K_WEB, K_APP, K_DB, K_CACHE, K_MQ, K_STOR, K_NET, N_KINDS };
+enum kind { K_LB, K_WEB, K_APP, K_DB, K_CACHE, K_MQ, K_STOR, K_NET, K_DNS, N_KINDS };
 static const char *const kind_prefix[N_KINDS] = {"lb", "web", "app", "db",
-                                                 "cache", "mq", "stor", "net"};
+                                                 "cache", "mq", "stor", "net", "dns"};
 static const char *const kind_layer[N_KINDS] = {"lb",    "web",   "app",     "database",
-                                                "cache", "queue", "storage", "network"};
+                                                "cache", "queue", "storage", "network", "dns"};
 static const char *const kind_source[N_KINDS] = {"nagios",     "prometheus", "prometheus",
                                                  "prometheus", "prometheus", "prometheus",
-                                                 "zabbix",     "snmp"};
-/* How often each layer is the root cause (per CI of the layer): low layers more often. */
-static const int kind_root_weight[N_KINDS] = {1, 1, 2, 4, 3, 3, 5, 5};
+                                                 "zabbix",     "snmp",       "prometheus"};
+/* How often each layer is the root cause (per CI of the layer): low layers more often. DNS
+ * servers exist in the storm profiles only. */
+static const int kind_root_weight[N_KINDS] = {1, 1, 2, 4, 3, 3, 5, 5, 0};
+/* Storm profiles (--profile): causes on databases, caches, storage, load balancers and DNS. */
+static const int storm_root_weight[N_KINDS] = {1, 0, 0, 4, 3, 0, 4, 0, 6};
+/* The port a CI serves on, as symptoms name it. */
+static const int kind_port[N_KINDS] = {443, 443, 8080, 5432, 6379, 5672, 2049, 161, 53};
+
+/* --profile: 0 the classic scenarios; 1 storm-a, 2 storm-b (see usage) */
+static int profile;
 
 enum check {
     C_HighLatency, C_ErrorRate, C_HTTP5xx, C_HealthCheckFailed, C_DBConnFail, C_CacheTimeout,
     C_QueuePublishFail, C_IOLatencyHigh, C_PacketLoss, C_InterfaceDown, C_DiskFull,
     C_VolumeReadOnly, C_DBDown, C_ReplicationLag, C_CacheDown, C_MemoryPressure, C_QueueBacklog,
     C_BrokerDown, C_PodCrashLoop, C_CPUSaturated, C_BackendDown, C_ConnLimitReached, C_NTPDrift,
-    C_CertExpiring, C_SlowQueries, N_CHECKS
+    C_CertExpiring, C_SlowQueries, C_DNSDown, C_DNSResolveFail, N_CHECKS
 };
 static const char *const check_names[N_CHECKS] = {
     "HighLatency",   "ErrorRate",      "HTTP5xx",          "HealthCheckFailed", "DBConnFail",
     "CacheTimeout",  "QueuePublishFail", "IOLatencyHigh",  "PacketLoss",        "InterfaceDown",
     "DiskFull",      "VolumeReadOnly", "DBDown",           "ReplicationLag",    "CacheDown",
     "MemoryPressure", "QueueBacklog",  "BrokerDown",       "PodCrashLoop",      "CPUSaturated",
-    "BackendDown",   "ConnLimitReached", "NTPDrift",       "CertExpiring",      "SlowQueries"};
+    "BackendDown",   "ConnLimitReached", "NTPDrift",       "CertExpiring",      "SlowQueries",
+    "DNSServerDown", "DNSResolutionFailed"};
 
 /* Root-cause checks per layer (what fails first), and noise checks (what fires alone). */
 static const int root_checks[N_KINDS][4] = {
@@ -91,6 +100,7 @@ static const int root_checks[N_KINDS][4] = {
     [K_MQ] = {C_BrokerDown, C_QueueBacklog, C_DiskFull, -1},
     [K_STOR] = {C_DiskFull, C_VolumeReadOnly, C_IOLatencyHigh, -1},
     [K_NET] = {C_InterfaceDown, C_PacketLoss, -1, -1},
+    [K_DNS] = {C_DNSDown, -1, -1, -1},
 };
 static const int noise_checks[] = {C_CPUSaturated, C_MemoryPressure, C_DiskFull, C_HighLatency,
                                    C_NTPDrift,     C_CertExpiring,   C_ErrorRate, C_HealthCheckFailed};
@@ -98,6 +108,8 @@ static const int noise_checks[] = {C_CPUSaturated, C_MemoryPressure, C_DiskFull,
 /* The symptom a CI of kind d shows when its dependency of kind f fails. */
 static int symptom_check(int d, int f)
 {
+    if (f == K_DNS)
+        return C_DNSResolveFail;
     switch (d) {
     case K_LB: return C_BackendDown;
     case K_WEB: return rnd_n(2) ? C_HTTP5xx : C_ErrorRate;
@@ -238,9 +250,10 @@ static void link_some(int a, const int *list, int n, int want)
 
 static void build_topology(int n)
 {
-    cis = xrealloc(NULL, (size_t)n * sizeof(*cis));
+    int n_alloc = n + n / 250 + 2; /* the DNS servers of the storm profiles */
+    cis = xrealloc(NULL, (size_t)n_alloc * sizeof(*cis));
     for (int k = 0; k < N_KINDS; k++)
-        by_kind[k] = xrealloc(NULL, (size_t)n * sizeof(int));
+        by_kind[k] = xrealloc(NULL, (size_t)n_alloc * sizeof(int));
     int n_infra = n * 15 / 100;
     if (n_infra < 2)
         n_infra = 2;
@@ -327,6 +340,15 @@ static void build_topology(int n)
             link_some(c, by_kind[K_NET], by_kind_n[K_NET], 1);
         }
     (void)round;
+    if (!profile)
+        return;
+    /* Storm profiles: DNS servers (1 per 250 CIs, at least 2) that every app and queue uses. */
+    int n_dns = n / 250 < 2 ? 2 : n / 250, dns_svc = add_svc("dns", 3);
+    for (int j = 0; j < n_dns; j++)
+        add_ci(K_DNS, dns_svc, 3);
+    for (int k = K_APP; k <= K_MQ; k += K_MQ - K_APP)
+        for (int i = 0; i < by_kind_n[k]; i++)
+            link_some(by_kind[k][i], by_kind[K_DNS], by_kind_n[K_DNS], 1);
 }
 
 /* --- events ----------------------------------------------------------------------------- */
@@ -374,14 +396,15 @@ static void emit_alert(uint32_t a, int sev, bool resolves)
 
 static int pick_root(void)
 {
+    const int *weight = profile ? storm_root_weight : kind_root_weight;
     int total = 0;
     for (int k = 0; k < N_KINDS; k++)
-        total += kind_root_weight[k] * by_kind_n[k];
+        total += weight[k] * by_kind_n[k];
     int r = (int)rnd_n((uint32_t)total);
     for (int k = 0; k < N_KINDS; k++) {
-        int w = kind_root_weight[k] * by_kind_n[k];
+        int w = weight[k] * by_kind_n[k];
         if (r < w)
-            return by_kind[k][r / kind_root_weight[k]];
+            return by_kind[k][r / weight[k]];
         r -= w;
     }
     return 0;
@@ -400,7 +423,9 @@ static bool gen_incident(int64_t t0)
     while (nrc < 4 && root_checks[kind][nrc] >= 0)
         nrc++;
     int check = root_checks[kind][rnd_n((uint32_t)nrc)];
-    int64_t dur = rnd_range(5 * 60000, 30 * 60000), t_end = t0 + dur;
+    /* Storm profiles: the failure lasts 20-30 minutes (the issue's storms). */
+    int64_t dur = profile ? rnd_range(20 * 60000, 30 * 60000) : rnd_range(5 * 60000, 30 * 60000);
+    int64_t t_end = t0 + dur;
     if (!reserve(root, check, t0, t_end))
         return false;
     int k = n_incs;
@@ -424,7 +449,11 @@ static bool gen_incident(int64_t t0)
             visited[d] = k + 1;
             if (rnd_p() >= hop_p)
                 continue;
-            int64_t td = tp + rnd_range(5000, 90000);
+            /* storm-b: slower propagation, and one symptom in ten seen before its cause (a
+             * monitoring interval longer than the cause's) */
+            int64_t td = profile == 2 ? tp + (rnd_n(10) == 0 ? -rnd_range(5000, 60000)
+                                                             : rnd_range(10000, 240000))
+                                      : tp + rnd_range(5000, 90000);
             if (td >= t_end - 30000)
                 continue;
             int64_t te = t_end + rnd_range(5000, 120000);
@@ -493,8 +522,95 @@ static void fmt_time(int64_t ms, char *out, size_t n)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+/* The address of a CI in the storm profiles: 10.<kind>.<i / 250>.<i % 250 + 1>. */
+static void ip_of(int ci, char *out, size_t n)
+{
+    snprintf(out, n, "10.%d.%d.%d", cis[ci].kind, ci / 250, ci % 250 + 1);
+}
+
+/* How a symptom names the CI it failed to reach. storm-a: "db-3:5432" or "db-3"; storm-b (held
+ * out): "db-3.prod.internal:5432", "10.3.0.7:5432" or "http://db-3:5432/". */
+static void peer_ref(int peer, uint32_t r, char *out, size_t n)
+{
+    const char *name = cis[peer].name;
+    int port = kind_port[cis[peer].kind];
+    char ip[32];
+    ip_of(peer, ip, sizeof(ip));
+    uint32_t k = (r >> 10) % 10;
+    if (profile == 1)
+        snprintf(out, n, k < 7 ? "%s:%d" : "%s", name, port);
+    else if (k < 4)
+        snprintf(out, n, "%s.prod.internal:%d", name, port);
+    else if (k < 8)
+        snprintf(out, n, "%s:%d", ip, port);
+    else
+        snprintf(out, n, "http://%s:%d/", name, port);
+}
+
+/* The storm profiles' symptom texts: they name what they failed to reach, as real alerts do.
+ * Returns false for alerts that name nothing (causes, secondary symptoms, noise). */
+static bool storm_summary(const struct ev *e, char *out, size_t n)
+{
+    const struct alert *al = &alerts[e->alert];
+    if (!profile || al->peer < 0 || e->resolved)
+        return false;
+    const char *self = cis[al->ci].name;
+    char ref[96];
+    uint32_t r = e->r, v = r % 1000;
+    peer_ref(al->peer, r, ref, sizeof(ref));
+    bool b = profile == 2;
+    switch (al->check) {
+    case C_DBConnFail:
+        if (b)
+            snprintf(out, n, "read from %s failed after 3 retries: i/o timeout", ref);
+        else if (r & 1)
+            snprintf(out, n, "5xx rate high on %s: upstream %s timed out", self, ref);
+        else
+            snprintf(out, n, "connection refused to %s", ref);
+        return true;
+    case C_CacheTimeout:
+        snprintf(out, n, b ? "read from %s failed after 3 retries: i/o timeout"
+                           : "%s timeout after 250ms", ref);
+        return true;
+    case C_QueuePublishFail:
+        snprintf(out, n, b ? "dial tcp %s: connect: connection refused"
+                           : "publish to %s failed: connection reset", ref);
+        return true;
+    case C_DNSResolveFail:
+        if (b)
+            snprintf(out, n, "lookup orders.internal on %s: server misbehaving", ref);
+        else
+            snprintf(out, n, "consumers on %s cannot resolve upstream hosts via %s", self, ref);
+        return true;
+    case C_HTTP5xx:
+    case C_ErrorRate:
+        if (b)
+            snprintf(out, n, "dial tcp %s: connect: connection refused", ref);
+        else
+            snprintf(out, n, "upstream %s returned 503 (%u in the last minute)", ref, 10 + v);
+        return true;
+    case C_BackendDown:
+        snprintf(out, n, b ? "health probe to %s failed" : "backend %s marked down (2/3 checks failed)",
+                 ref);
+        return true;
+    case C_IOLatencyHigh:
+        if (b)
+            snprintf(out, n, "nfs server %s not responding, still trying", ref);
+        else
+            snprintf(out, n, "disk io latency %ums on volume served by %s", 50 + v, ref);
+        return true;
+    case C_PacketLoss:
+        snprintf(out, n, "packet loss %u%% via %s", 2 + v % 60, ref);
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void summary(const struct ev *e, char *out, size_t n)
 {
+    if (storm_summary(e, out, n))
+        return;
     const struct alert *al = &alerts[e->alert];
     const char *self = cis[al->ci].name, *peer = al->peer >= 0 ? cis[al->peer].name : self;
     uint32_t r = e->r, v = r % 1000;
@@ -545,6 +661,7 @@ static void summary(const struct ev *e, char *out, size_t n)
     case C_NTPDrift: snprintf(out, n, "clock offset %ums on %s", 100 + v, self); break;
     case C_CertExpiring: snprintf(out, n, "TLS certificate on %s expires in %u days", self, 1 + v % 14); break;
     case C_SlowQueries: snprintf(out, n, "%u slow queries/min on %s", 20 + v, self); break;
+    case C_DNSDown: snprintf(out, n, "dns server on %s not answering queries", self); break;
     default: snprintf(out, n, "alert on %s", self); break;
     }
 }
@@ -611,6 +728,13 @@ static void usage(FILE *f)
             "  --hop-prob P     probability that a dependent of a failing CI alerts (0.6)\n"
             "  --events N       keep injecting incidents until at least N events (throughput)\n"
             "  --start T        epoch seconds of the start (default 2026-11-24T09:00:00Z)\n"
+            "  --profile P      storm-a or storm-b: cascade storms without a CMDB (issue 14):\n"
+            "                   DNS servers too; causes on databases, caches, storage, load\n"
+            "                   balancers and DNS, lasting 20-30 min; symptoms name what they\n"
+            "                   failed to reach; every alert has an instance label (its IP).\n"
+            "                   storm-a: \"db-3:5432\" or \"db-3\", 5-90 s per hop; storm-b:\n"
+            "                   FQDN, IP or URL forms, other wordings, 10-240 s per hop and one\n"
+            "                   symptom in ten up to 60 s before its cause\n"
             "Files: \"-\" is stdout; files not given are not written. docs/evaluation.md.\n");
 }
 
@@ -627,7 +751,8 @@ int main(int argc, char **argv)
         {"noise-rate", 1, 0, 'r'},   {"duration", 1, 0, 'd'},     {"flapping", 1, 0, 'f'},
         {"dup-rate", 1, 0, 'u'},     {"hop-prob", 1, 0, 'p'},     {"events", 1, 0, 'e'},
         {"start", 1, 0, 'S'},        {"out-events", 1, 0, 'E'},   {"out-truth", 1, 0, 'T'},
-        {"out-topology", 1, 0, 'G'}, {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+        {"out-topology", 1, 0, 'G'}, {"help", 0, 0, 'h'},         {"profile", 1, 0, 'P'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
         switch (c) {
@@ -644,14 +769,17 @@ int main(int argc, char **argv)
         case 'E': out_events = optarg; break;
         case 'T': out_truth = optarg; break;
         case 'G': out_topo = optarg; break;
+        case 'P':
+            profile = strcmp(optarg, "storm-a") == 0 ? 1 : strcmp(optarg, "storm-b") == 0 ? 2 : -1;
+            break;
         default: usage(c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
         }
     }
     if (optind != argc || n < 20 || n > 10000000 || n_inc < 0 || flapping < 0 ||
         noise_rate < 0 || duration_s < 60 || dup_rate < 0 || dup_rate > 1 || hop_p < 0 ||
-        hop_p > 1 || target < 0) {
+        hop_p > 1 || target < 0 || profile < 0) {
         fprintf(stderr, "ad_scenario: arguments out of range (--cis >= 20, --duration >= 60s, "
-                        "probabilities 0..1)\n");
+                        "probabilities 0..1, --profile storm-a|storm-b)\n");
         usage(stderr);
         return 2;
     }
@@ -706,16 +834,21 @@ int main(int argc, char **argv)
         const struct alert *al = &alerts[e->alert];
         const struct ci *ci = &cis[al->ci];
         if (fe) {
+            char ip[32] = "";
+            if (profile)
+                ip_of(al->ci, ip, sizeof(ip));
             fmt_time(e->t_ms, ts, sizeof(ts));
             summary(e, sum, sizeof(sum));
             fprintf(fe,
                     "{\"kind\":\"alert\",\"source\":\"%s\",\"resource\":\"%s\",\"service\":\"%s\","
                     "\"check\":\"%s\",\"severity\":\"%s\",\"status\":\"%s\",\"summary\":\"%s\","
-                    "\"labels\":{\"env\":\"prod\",\"cluster\":\"prod-%c\",\"layer\":\"%s\"},"
+                    "\"labels\":{\"env\":\"prod\",\"cluster\":\"prod-%c\",\"layer\":\"%s\"%s%s%s},"
                     "\"timestamp\":\"%s\"}\n",
                     kind_source[ci->kind], ci->name, svcs[ci->svc].name, check_names[al->check],
                     sev_names[e->sev], e->resolved ? "resolved" : "firing", sum,
-                    'a' + (char)(ci->svc % 3), kind_layer[ci->kind], ts);
+                    'a' + (char)(ci->svc % 3), kind_layer[ci->kind],
+                    profile ? ",\"instance\":\"" : "", profile ? ip : "",
+                    profile ? ":9100\"" : "", ts);
         }
         if (ft) {
             if (al->incident >= 0)

@@ -46,7 +46,7 @@ static struct ad_config *config(void)
     const char *yaml = "models:\n  dedup:\n    max_fingerprints: 1000\n    window: 2m\n"
                        "  baseline:\n    warmup: 20\n    alert_after: 1\n    resolve_after: 1\n"
                        "    thresholds: [\"*/latency above 400 450\"]\n"
-                       "correlators:\n  service_window:\n    max_open: 10\n    max_members: 4\n"
+                       "correlators:\n  service_window:\n    max_open: 10\n    max_members: 6\n"
                        "    update_interval: 20s\n    retain: 10m\n";
     assert_int_equal(
         ad_config_load_string("test.yaml", yaml, strlen(yaml), ad_sections(), &cfg, &err), 0);

@@ -20,12 +20,12 @@
 #include "correlators/topology.h"
 #include "common/minhash.h"
 #include "correlators/cooccur.h"
+#include "fx_corr.h"
 #include "fx_event.h"
 #include "fx_svcwin.h"
 #include "models/dedup.h"
 
 #define S AD_NS_PER_S
-#define MAX_SEEN 64
 
 /* lb-1 -> web-1 -> app-1 -> db-1, app-1 -> cache-1; app-2 -> db-1; lone-1 unrelated. */
 static const char graph[] = "# shop\n"
@@ -159,45 +159,12 @@ static void errors_name_line_and_column(void **state)
 
 /* --- the correlator with topology ------------------------------------------------------------ */
 
-struct fx {
-    struct ad_dedup *dedup;
-    struct ad_svcwin *corr;
-    struct ad_cand_sink sink;
-    char json[MAX_SEEN][4096];
-    char id[MAX_SEEN][AD_CAND_ID_LEN + 1];
-    size_t n;
-    char path[64];
-};
-
-static int record(void *ctx, const struct ad_candidate *c)
-{
-    struct fx *f = ctx;
-    assert_true(f->n < MAX_SEEN);
-    struct ad_buf b;
-    ad_buf_init(&b);
-    assert_int_equal(ad_candidate_to_json(c, &b), 0);
-    snprintf(f->json[f->n], sizeof(f->json[0]), "%.*s", (int)b.len, b.p);
-    memcpy(f->id[f->n], c->id, sizeof(f->id[0]));
-    f->n++;
-    ad_buf_fini(&b);
-    return 0;
-}
-
-static char *identity[] = {"source", "resource", "check"};
 static char *topo_first[] = {"topology", "group_by"};
 static char *group_only[] = {"group_by"};
 static char *by_service[] = {"service"};
 static char *by_cluster[] = {"cluster"};
 
-static void write_file(char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, char **group,
+static struct ad_svcwin_cfg cfg_of(struct fx_corr *f, char **link, size_t n_link, char **group,
                                    size_t n_group)
 {
     struct ad_svcwin_cfg sc =
@@ -206,42 +173,19 @@ static struct ad_svcwin_cfg cfg_of(struct fx *f, char **link, size_t n_link, cha
     return sc;
 }
 
-static struct fx *fx_new(char **link, size_t n_link, char **group, size_t n_group)
+static struct fx_corr *fx_new(char **link, size_t n_link, char **group, size_t n_group)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->path, sizeof(f->path), "/tmp/aiopsd-topo.XXXXXX");
-    int fd = mkstemp(f->path);
-    assert_true(fd >= 0);
-    close(fd);
-    write_file(f->path, graph);
-    struct ad_dedup_cfg dc = {300 * S, 3600 * S, 10000, {identity, 3}, {NULL, 0}};
-    struct ad_svcwin_cfg sc = cfg_of(f, link, n_link, group, n_group);
-    struct ad_err err = {0};
-    assert_int_equal(ad_dedup_create(&dc, &f->dedup, &err), 0);
-    if (ad_svcwin_create(&sc, &f->corr, &err) < 0)
-        fail_msg("create: %s", err.msg);
-    f->sink = (struct ad_cand_sink){f, record};
-    return f;
+    return fx_corr_new(
+        fx_svcwin_cfg((struct ad_strlist){link, n_link}, (struct ad_strlist){group, n_group}),
+        graph);
 }
 
-static void fx_free(struct fx *f)
+static const char *last(struct fx_corr *f)
 {
-    ad_svcwin_destroy(f->corr);
-    ad_dedup_destroy(f->dedup);
-    unlink(f->path);
-    free(f);
+    return f->out[f->n - 1];
 }
 
-static void feed(struct fx *f, struct ad_event ev)
-{
-    ad_svcwin_tick(f->corr, ev.time_ns, &f->sink);
-    if (ad_dedup_observe(f->dedup, &ev) == 0)
-        assert_int_equal(ad_svcwin_correlate(f->corr, &ev, &f->sink), 0);
-}
-
-static const char *last(struct fx *f) { return f->json[f->n - 1]; }
-
-static size_t distinct_ids(struct fx *f)
+static size_t distinct_ids(struct fx_corr *f)
 {
     size_t n = 0;
     for (size_t i = 0; i < f->n; i++) {
@@ -253,25 +197,31 @@ static size_t distinct_ids(struct fx *f)
     return n;
 }
 
+/* One database failure seen across four services, the symptoms first. */
+static void cascade(struct fx_corr *f)
+{
+    fx_corr_feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0));
+    fx_corr_feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 2 * S));
+    fx_corr_feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 4 * S));
+    fx_corr_feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 6 * S));
+    fx_corr_feed(f, fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 8 * S));
+}
+
 /* The cascade of one database failure, across four services, in the order monitoring sees it
  * (the symptoms first): one candidate, the database named as root cause. */
 static void a_cascade_across_services_is_one_incident_rooted_at_the_deepest_ci(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(topo_first, 2, by_service, 1);
-    feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0));
-    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 2 * S));
-    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 4 * S));
-    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 6 * S));
-    feed(f, fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 8 * S));
-    feed(f, fx_alert("misc", "lone-1", "DiskFull", FX_T0 + 9 * S)); /* unrelated */
+    struct fx_corr *f = fx_new(topo_first, 2, by_service, 1);
+    cascade(f);
+    fx_corr_feed(f, fx_alert("misc", "lone-1", "DiskFull", FX_T0 + 9 * S)); /* unrelated */
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
     /* The last change of the cascade's candidate. */
     const char *j = NULL;
     for (size_t i = 0; i < f->n; i++)
         if (strcmp(f->id[i], f->id[0]) == 0)
-            j = f->json[i];
+            j = f->out[i];
     assert_non_null(strstr(j, "\"alert_count\":5"));
     assert_non_null(strstr(j, "\"root_cause\":{\"ci\":\"db-1\",\"check\":\"DBDown\""));
     assert_non_null(strstr(j, "\"ci\":\"db-1\""));
@@ -279,7 +229,7 @@ static void a_cascade_across_services_is_one_incident_rooted_at_the_deepest_ci(v
     assert_non_null(strstr(j, "\"services\":[\"frontend\",\"edge\",\"orders\",\"orders-db\",\"billing\"]"));
     assert_non_null(strstr(j, "{\"correlator\":\"group_by\",\"reason\":\"same service 'frontend' within 600s\",\"alerts\":1}"));
     assert_non_null(strstr(j, "{\"correlator\":\"topology\",\"reason\":\"'lb-1' depends on 'web-1' (1 hop)\",\"alerts\":4}"));
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* A failing dependency explains a new alert better than an unrelated alert already firing on the
@@ -287,49 +237,47 @@ static void a_cascade_across_services_is_one_incident_rooted_at_the_deepest_ci(v
 static void a_failing_dependency_wins_over_the_same_ci(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(topo_first, 2, by_service, 1);
-    feed(f, fx_alert("orders", "app-1", "CPUSaturated", FX_T0));
-    feed(f, fx_sev(fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 300 * S), AD_SEV_CRITICAL));
-    feed(f, fx_alert("orders", "app-1", "DBConnFail", FX_T0 + 310 * S));
+    struct fx_corr *f = fx_new(topo_first, 2, by_service, 1);
+    fx_corr_feed(f, fx_alert("orders", "app-1", "CPUSaturated", FX_T0));
+    fx_corr_feed(f,
+                 fx_sev(fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 300 * S), AD_SEV_CRITICAL));
+    fx_corr_feed(f, fx_alert("orders", "app-1", "DBConnFail", FX_T0 + 310 * S));
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
     const char *db = NULL;
     for (size_t i = 0; i < f->n; i++)
-        if (strstr(f->json[i], "\"check\":\"DBDown\""))
-            db = f->json[i];
+        if (strstr(f->out[i], "\"check\":\"DBDown\""))
+            db = f->out[i];
     assert_non_null(db);
     assert_non_null(strstr(db, "\"check\":\"DBConnFail\""));
     assert_null(strstr(db, "CPUSaturated"));
     assert_non_null(strstr(db, "'app-1' depends on 'db-1' (1 hop)"));
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* The same alerts without the topology rule: one candidate per service. */
 static void without_topology_the_cascade_is_five_incidents(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(group_only, 1, by_service, 1);
-    feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0));
-    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 2 * S));
-    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 4 * S));
-    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 6 * S));
-    feed(f, fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 8 * S));
+    struct fx_corr *f = fx_new(group_only, 1, by_service, 1);
+    cascade(f);
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 5);
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* Out of the window, or farther than topology_depth, links nothing. */
 static void topology_links_respect_window_and_depth(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(topo_first, 2, by_service, 1);
-    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
-    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 1 * S)); /* 3 hops: within depth 3 */
-    feed(f, fx_alert("cache", "cache-1", "Evictions", FX_T0 + 700 * S)); /* window passed */
+    struct fx_corr *f = fx_new(topo_first, 2, by_service, 1);
+    fx_corr_feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
+    fx_corr_feed(f,
+                 fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 1 * S)); /* 3 hops: within depth 3 */
+    fx_corr_feed(f, fx_alert("cache", "cache-1", "Evictions", FX_T0 + 700 * S)); /* window passed */
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
-    fx_free(f);
+    fx_corr_free(f);
 
     char *link[] = {"topology"};
     f = fx_new(link, 1, by_service, 1);
@@ -338,21 +286,22 @@ static void topology_links_respect_window_and_depth(void **state)
     ad_svcwin_destroy(f->corr);
     struct ad_err err;
     assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);
-    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
-    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 1 * S)); /* 3 hops > 2 */
-    feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 2 * S)); /* 2 hops */
+    fx_corr_feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
+    fx_corr_feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 1 * S));          /* 3 hops > 2 */
+    fx_corr_feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 2 * S)); /* 2 hops */
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
     /* Only topology in `link`: the opening alert's reason says so. */
-    assert_non_null(strstr(f->json[0], "\"correlator\":\"topology\",\"reason\":\"first alert on 'db-1'\""));
-    fx_free(f);
+    assert_non_null(
+        strstr(f->out[0], "\"correlator\":\"topology\",\"reason\":\"first alert on 'db-1'\""));
+    fx_corr_free(f);
 }
 
 /* group_by on a label joins what no service links (Alertmanager-style, across sources). */
 static void group_by_a_label_joins_across_services(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(group_only, 1, by_cluster, 1);
+    struct fx_corr *f = fx_new(group_only, 1, by_cluster, 1);
     struct ad_label eu = {ad_str_c("cluster"), ad_str_c("eu-1")};
     struct ad_label us = {ad_str_c("cluster"), ad_str_c("us-1")};
     struct ad_event a = fx_alert("search", "s-1", "NodeDown", FX_T0);
@@ -364,13 +313,13 @@ static void group_by_a_label_joins_across_services(void **state)
     struct ad_event c = fx_alert("mail", "m-2", "NodeDown", FX_T0 + 2 * S);
     c.labels[0] = us;
     c.n_labels = 1;
-    feed(f, a);
-    feed(f, b);
-    feed(f, c);
+    fx_corr_feed(f, a);
+    fx_corr_feed(f, b);
+    fx_corr_feed(f, c);
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
-    assert_non_null(strstr(f->json[0], "same cluster='eu-1' within 600s"));
-    fx_free(f);
+    assert_non_null(strstr(f->out[0], "same cluster='eu-1' within 600s"));
+    fx_corr_free(f);
 }
 
 /* SIGHUP re-reads the file: a new dependency links from then on; a broken file changes nothing. */
@@ -378,36 +327,37 @@ static void reconfigure_reloads_the_graph_and_keeps_it_when_broken(void **state)
 {
     (void)state;
     char *link[] = {"topology"};
-    struct fx *f = fx_new(link, 1, by_service, 1);
+    struct fx_corr *f = fx_new(link, 1, by_service, 1);
     struct ad_svcwin_cfg sc = cfg_of(f, link, 1, by_service, 1);
     const struct ad_correlator_ops *ops = &ad_correlator_service_window;
     struct ad_err err = {0};
-    feed(f, fx_alert("misc", "lone-1", "DiskFull", FX_T0));
-    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + S)); /* lone-1 is unrelated */
+    fx_corr_feed(f, fx_alert("misc", "lone-1", "DiskFull", FX_T0));
+    fx_corr_feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + S)); /* lone-1 is unrelated */
     char text[1024];
     snprintf(text, sizeof(text), "%slone-1 -> db-1\n", graph);
-    write_file(f->path, text);
+    fx_corr_write_file(f->path, text);
     assert_int_equal(ops->reconfigure(f->corr, &sc, &err), 0);
-    feed(f, fx_alert("misc", "lone-1", "CPU", FX_T0 + 2 * S)); /* joins lone-1's own */
-    feed(f, fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 3 * S)); /* joins db-1's */
-    write_file(f->path, "node x\nx -> nowhere\n");
+    fx_corr_feed(f, fx_alert("misc", "lone-1", "CPU", FX_T0 + 2 * S)); /* joins lone-1's own */
+    fx_corr_feed(f, fx_alert("billing", "app-2", "ErrorRate", FX_T0 + 3 * S)); /* joins db-1's */
+    fx_corr_write_file(f->path, "node x\nx -> nowhere\n");
     assert_true(ops->reconfigure(f->corr, &sc, &err) < 0);
     assert_non_null(strstr(err.msg, "correlators.service_window.topology_file:"));
     assert_non_null(strstr(err.msg, ":2:6: unknown CI 'nowhere'"));
-    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 4 * S)); /* old graph still in use */
+    fx_corr_feed(f,
+                 fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 4 * S)); /* old graph still in use */
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* A snapshot taken mid-incident restores to the same output, CI index and reasons included. */
 static void snapshot_with_topology_restores_identically(void **state)
 {
     (void)state;
-    struct fx *a = fx_new(topo_first, 2, by_service, 1);
-    struct fx *b = fx_new(topo_first, 2, by_service, 1);
-    feed(a, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
-    feed(a, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + S));
+    struct fx_corr *a = fx_new(topo_first, 2, by_service, 1);
+    struct fx_corr *b = fx_new(topo_first, 2, by_service, 1);
+    fx_corr_feed(a, fx_alert("orders-db", "db-1", "DBDown", FX_T0));
+    fx_corr_feed(a, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + S));
     struct ad_buf buf;
     ad_buf_init(&buf);
     struct ad_wr w = {&buf, 0};
@@ -415,23 +365,24 @@ static void snapshot_with_topology_restores_identically(void **state)
     struct ad_rd r = ad_rd_make(buf.p, buf.len);
     assert_int_equal(ad_svcwin_load(b->corr, &r), 0);
     /* The dedup state moves with the pipeline snapshot; here both see the next alerts fresh. */
-    a->n = b->n = 0;
+    fx_corr_clear(a);
+    fx_corr_clear(b);
     struct ad_event next[] = {fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 2 * S),
                               fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 40 * S)};
     for (size_t i = 0; i < 2; i++) {
-        feed(a, next[i]);
-        feed(b, next[i]);
+        fx_corr_feed(a, next[i]);
+        fx_corr_feed(b, next[i]);
     }
     ad_svcwin_flush(a->corr, &a->sink);
     ad_svcwin_flush(b->corr, &b->sink);
     assert_true(a->n > 0);
     assert_int_equal(a->n, b->n);
     for (size_t i = 0; i < a->n; i++)
-        assert_string_equal(a->json[i], b->json[i]);
-    assert_non_null(strstr(a->json[a->n - 1], "\"root_cause\":{\"ci\":\"db-1\""));
+        assert_string_equal(a->out[i], b->out[i]);
+    assert_non_null(strstr(a->out[a->n - 1], "\"root_cause\":{\"ci\":\"db-1\""));
     ad_buf_fini(&buf);
-    fx_free(a);
-    fx_free(b);
+    fx_corr_free(a);
+    fx_corr_free(b);
 }
 
 /* Impact from the CI's criticality and the services affected, urgency from severity and growth,
@@ -439,27 +390,27 @@ static void snapshot_with_topology_restores_identically(void **state)
 static void priority_is_impact_times_urgency_and_never_falls(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    struct fx_corr *f = fx_new(topo_first, 2, by_service, 1);
     /* db-1 is critical: impact high; critical severity: urgency high -> P1. */
-    feed(f, fx_sev(fx_alert("orders-db", "db-1", "DBDown", FX_T0), AD_SEV_CRITICAL));
+    fx_corr_feed(f, fx_sev(fx_alert("orders-db", "db-1", "DBDown", FX_T0), AD_SEV_CRITICAL));
     assert_non_null(strstr(last(f), "\"priority\":\"P1\""));
     assert_non_null(strstr(last(f), "\"impact\":\"high\",\"urgency\":\"high\""));
     assert_non_null(strstr(last(f), "impact high: critical CI 'db-1', 1 service; urgency high: "
                                     "critical severity"));
     /* cache-1 is low: impact low; warning: urgency medium -> P4. */
-    feed(f, fx_alert("cache", "cache-1", "Evictions", FX_T0 + 700 * S));
+    fx_corr_feed(f, fx_alert("cache", "cache-1", "Evictions", FX_T0 + 700 * S));
     assert_non_null(strstr(last(f), "\"priority\":\"P4\",\"priority_level\":4,\"impact\":\"low\""));
     /* app-1 (high) depends on cache-1 and joins: impact medium, two services -> P3. */
-    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 701 * S));
+    fx_corr_feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 701 * S));
     assert_non_null(strstr(last(f), "\"priority\":\"P3\""));
     size_t n = f->n;
     /* app-1's alert resolves: the incident keeps P3. */
     struct ad_event r = fx_resolved(fx_alert("orders", "app-1", "ErrorRate", 0), FX_T0 + 702 * S);
-    feed(f, r);
+    fx_corr_feed(f, r);
     ad_svcwin_flush(f->corr, &f->sink);
     assert_true(f->n > n);
     assert_non_null(strstr(last(f), "\"priority\":\"P3\""));
-    fx_free(f);
+    fx_corr_free(f);
 
     /* A custom matrix: everything P5 but impact high x urgency high. */
     char *m[] = {"P1", "P5", "P5", "P5", "P5", "P5", "P5", "P5", "P5"};
@@ -469,7 +420,7 @@ static void priority_is_impact_times_urgency_and_never_falls(void **state)
     ad_svcwin_destroy(f->corr);
     struct ad_err err = {0};
     assert_int_equal(ad_svcwin_create(&sc, &f->corr, &err), 0);
-    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0));
+    fx_corr_feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0));
     assert_non_null(strstr(last(f), "\"priority\":\"P5\""));
     m[4] = "P6";
     struct ad_svcwin *bad = NULL;
@@ -478,26 +429,26 @@ static void priority_is_impact_times_urgency_and_never_falls(void **state)
     sc.priority_matrix.n = 4;
     assert_true(ad_svcwin_create(&sc, &bad, &err) < 0);
     assert_non_null(strstr(err.msg, "expected 9 priorities"));
-    fx_free(f);
+    fx_corr_free(f);
 }
 
-static size_t count_problems(struct fx *f, const char *needle)
+static size_t count_problems(struct fx_corr *f, const char *needle)
 {
     size_t n = 0;
     for (size_t i = 0; i < f->n; i++)
-        n += strstr(f->json[i], "\"type\":\"problem\"") && (!needle || strstr(f->json[i], needle));
+        n += strstr(f->out[i], "\"type\":\"problem\"") && (!needle || strstr(f->out[i], needle));
     return n;
 }
 
 /* One cascade (db-1 down, app-1 failing on it) at time t, resolved 2 minutes later. */
-static void outage(struct fx *f, int64_t t)
+static void outage(struct fx_corr *f, int64_t t)
 {
     struct ad_event db = fx_sev(fx_alert("orders-db", "db-1", "DBDown", t), AD_SEV_CRITICAL);
     struct ad_event app = fx_alert("orders", "app-1", "DBConnFail", t + 10 * S);
-    feed(f, db);
-    feed(f, app);
-    feed(f, fx_resolved(app, t + 100 * S));
-    feed(f, fx_resolved(db, t + 120 * S));
+    fx_corr_feed(f, db);
+    fx_corr_feed(f, app);
+    fx_corr_feed(f, fx_resolved(app, t + 100 * S));
+    fx_corr_feed(f, fx_resolved(db, t + 120 * S));
 }
 
 /* Incidents with the same cause (root CI + check) recurring problem_threshold times within
@@ -505,7 +456,7 @@ static void outage(struct fx *f, int64_t t)
 static void recurring_incidents_raise_a_problem(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    struct fx_corr *f = fx_new(topo_first, 2, by_service, 1);
     outage(f, FX_T0);
     outage(f, FX_T0 + 3600 * S);
     assert_int_equal(count_problems(f, NULL), 0);
@@ -513,8 +464,8 @@ static void recurring_incidents_raise_a_problem(void **state)
     assert_int_equal(count_problems(f, NULL), 1);
     const char *p = NULL;
     for (size_t i = 0; i < f->n; i++)
-        if (strstr(f->json[i], "\"type\":\"problem\""))
-            p = f->json[i];
+        if (strstr(f->out[i], "\"type\":\"problem\""))
+            p = f->out[i];
     assert_non_null(strstr(p, "\"state\":\"open\",\"version\":1"));
     assert_non_null(strstr(p, "\"priority\":\"P1\""));
     assert_non_null(strstr(p, "\"cause\":{\"ci\":\"db-1\",\"check\":\"DBDown\"}"));
@@ -529,7 +480,7 @@ static void recurring_incidents_raise_a_problem(void **state)
     size_t before = count_problems(f, NULL);
     outage(f, FX_T0 + 5 * 86400 * S);
     assert_int_equal(count_problems(f, NULL), before);
-    fx_free(f);
+    fx_corr_free(f);
 
     /* problem_threshold 0: never. */
     f = fx_new(topo_first, 2, by_service, 1);
@@ -541,7 +492,7 @@ static void recurring_incidents_raise_a_problem(void **state)
     for (int i = 0; i < 5; i++)
         outage(f, FX_T0 + i * 3600 * S);
     assert_int_equal(count_problems(f, NULL), 0);
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 static double sim(const char *a, const char *b)
@@ -580,31 +531,32 @@ static void text_rule_joins_alerts_that_say_the_same(void **state)
 {
     (void)state;
     char *link[] = {"text"};
-    struct fx *f = fx_new(link, 1, by_service, 1);
+    struct fx_corr *f = fx_new(link, 1, by_service, 1);
     struct ad_event a = fx_alert("billing", "bill-7", "DBConnFail", FX_T0);
     a.summary = ad_str_c("connection refused to db-17:5432 (pool exhausted)");
     struct ad_event b = fx_alert("search", "search-2", "DBConnFail", FX_T0 + 5 * S);
     b.summary = ad_str_c("Connection refused to db-3:5432 (pool exhausted)");
     struct ad_event c = fx_alert("search", "search-2", "DiskFull", FX_T0 + 6 * S);
     c.summary = ad_str_c("filesystem /data on search-2 is 97% full");
-    feed(f, a);
-    feed(f, b);
-    feed(f, c);
+    fx_corr_feed(f, a);
+    fx_corr_feed(f, b);
+    fx_corr_feed(f, c);
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
     bool found = false;
     for (size_t i = 0; i < f->n; i++)
-        found = found || strstr(f->json[i], "{\"correlator\":\"text\",\"reason\":\"text like "
-                                            "'DBConnFail on bill-7' (similarity 1.00)\",\"alerts\":1}");
+        found =
+            found || strstr(f->out[i], "{\"correlator\":\"text\",\"reason\":\"text like "
+                                       "'DBConnFail on bill-7' (similarity 1.00)\",\"alerts\":1}");
     assert_true(found);
-    fx_free(f);
+    fx_corr_free(f);
     /* group_by alone keeps them apart (different services). */
     f = fx_new(group_only, 1, by_service, 1);
-    feed(f, a);
-    feed(f, b);
+    fx_corr_feed(f, a);
+    fx_corr_feed(f, b);
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 static void cooccurrence_counts_kinds_that_fire_together(void **state)
@@ -657,30 +609,30 @@ static void cooccurrence_rule_links_kinds_learned_together(void **state)
 {
     (void)state;
     char *link[] = {"group_by", "cooccurrence"};
-    struct fx *f = fx_new(link, 2, by_service, 1);
+    struct fx_corr *f = fx_new(link, 2, by_service, 1);
     int64_t t = FX_T0;
     for (int i = 0; i < 3; i++, t += 3600 * S) { /* training: same service, both kinds */
         struct ad_event x = fx_alert("shop", "web-9", "HighLatency", t);
         struct ad_event y = fx_alert("shop", "pg-9", "DBConnFail", t + 5 * S);
-        feed(f, x);
-        feed(f, y);
-        feed(f, fx_resolved(x, t + 60 * S));
-        feed(f, fx_resolved(y, t + 70 * S));
+        fx_corr_feed(f, x);
+        fx_corr_feed(f, y);
+        fx_corr_feed(f, fx_resolved(x, t + 60 * S));
+        fx_corr_feed(f, fx_resolved(y, t + 70 * S));
     }
     size_t before = distinct_ids(f);
-    feed(f, fx_alert("checkout", "web-1", "HighLatency", t));
-    feed(f, fx_alert("payments", "pg-1", "DBConnFail", t + 5 * S));
+    fx_corr_feed(f, fx_alert("checkout", "web-1", "HighLatency", t));
+    fx_corr_feed(f, fx_alert("payments", "pg-1", "DBConnFail", t + 5 * S));
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), before + 1);
     assert_non_null(strstr(last(f), "{\"correlator\":\"cooccurrence\",\"reason\":\"'DBConnFail' "
                                     "fired with 'HighLatency' in 3 of 3 incidents (confidence 1.00)\""));
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 static void bad_rules_are_refused(void **state)
 {
     (void)state;
-    struct fx *f = fx_new(topo_first, 2, by_service, 1);
+    struct fx_corr *f = fx_new(topo_first, 2, by_service, 1);
     char *bogus[] = {"topology", "magic"};
     char *twice[] = {"group_by", "group_by"};
     struct ad_err err = {0};
@@ -692,7 +644,7 @@ static void bad_rules_are_refused(void **state)
     assert_true(ad_svcwin_create(&sc, &s, &err) < 0);
     assert_non_null(strstr(err.msg, "repeated rule 'group_by'"));
     (void)last;
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* The root cause is the CI the most other member CIs depend on, even when an alert on an equally
@@ -701,21 +653,21 @@ static void the_root_explains_most_of_the_candidate_and_survives_recovery(void *
 {
     (void)state;
     char *link[] = {"topology"};
-    struct fx *f = fx_new(link, 1, by_service, 1);
-    feed(f, fx_alert("cache", "cache-1", "CacheSlow", FX_T0));
-    feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 5 * S));
+    struct fx_corr *f = fx_new(link, 1, by_service, 1);
+    fx_corr_feed(f, fx_alert("cache", "cache-1", "CacheSlow", FX_T0));
+    fx_corr_feed(f, fx_alert("orders", "app-1", "ErrorRate", FX_T0 + 5 * S));
     struct ad_event db = fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 8 * S);
-    feed(f, db); /* app-1 depends on it directly and alerted just before: joins */
-    feed(f, fx_alert("billing", "app-2", "DBConnFail", FX_T0 + 10 * S));
-    feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 12 * S));
-    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 14 * S));
-    feed(f, fx_resolved(db, FX_T0 + 60 * S));
+    fx_corr_feed(f, db); /* app-1 depends on it directly and alerted just before: joins */
+    fx_corr_feed(f, fx_alert("billing", "app-2", "DBConnFail", FX_T0 + 10 * S));
+    fx_corr_feed(f, fx_alert("frontend", "web-1", "HighLatency", FX_T0 + 12 * S));
+    fx_corr_feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0 + 14 * S));
+    fx_corr_feed(f, fx_resolved(db, FX_T0 + 60 * S));
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 1);
     /* db-1 explains app-1, app-2, web-1, lb-1; cache-1 only app-1, web-1, lb-1. */
     assert_non_null(strstr(last(f), "\"root_cause\":{\"ci\":\"db-1\",\"check\":\"DBDown\""));
     assert_non_null(strstr(last(f), "the CI most of the candidate's other CIs depend on"));
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* A cause seen after its symptom joins only a direct dependent's candidate: a database alert
@@ -724,25 +676,25 @@ static void a_late_cause_joins_only_a_direct_dependent(void **state)
 {
     (void)state;
     char *link[] = {"topology"};
-    struct fx *f = fx_new(link, 1, by_service, 1);
-    feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0));
-    feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 10 * S));
+    struct fx_corr *f = fx_new(link, 1, by_service, 1);
+    fx_corr_feed(f, fx_alert("edge", "lb-1", "5xxRate", FX_T0));
+    fx_corr_feed(f, fx_alert("orders-db", "db-1", "DBDown", FX_T0 + 10 * S));
     ad_svcwin_flush(f->corr, &f->sink);
     assert_int_equal(distinct_ids(f), 2);
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 /* One episode: db-1 fails, app-2 follows after `delay`; both resolve. Returns whether app-2
  * joined db-1's candidate. */
-static bool episode(struct fx *f, int64_t t, int64_t delay)
+static bool episode(struct fx_corr *f, int64_t t, int64_t delay)
 {
-    f->n = 0;
+    fx_corr_clear(f);
     struct ad_event db = fx_alert("orders-db", "db-1", "DBDown", t);
     struct ad_event app = fx_alert("billing", "app-2", "DBConnFail", t + delay);
-    feed(f, db);
-    feed(f, app);
-    feed(f, fx_resolved(app, t + delay + 30 * S));
-    feed(f, fx_resolved(db, t + delay + 40 * S));
+    fx_corr_feed(f, db);
+    fx_corr_feed(f, app);
+    fx_corr_feed(f, fx_resolved(app, t + delay + 30 * S));
+    fx_corr_feed(f, fx_resolved(db, t + delay + 40 * S));
     ad_svcwin_flush(f->corr, &f->sink);
     size_t incidents = 0; /* distinct incident ids (problems recur here too) */
     for (size_t i = 0; i < f->n; i++) {
@@ -761,7 +713,7 @@ static void the_topology_window_is_learned_from_the_delays(void **state)
 {
     (void)state;
     char *link[] = {"topology"};
-    struct fx *f = fx_new(link, 1, by_service, 1);
+    struct fx_corr *f = fx_new(link, 1, by_service, 1);
     int64_t t = FX_T0;
     assert_true(episode(f, t, 480 * S)); /* nothing learned yet: within 10 minutes */
     for (int i = 0; i < 40; i++)
@@ -774,7 +726,7 @@ static void the_topology_window_is_learned_from_the_delays(void **state)
     ad_svcwin_get_stats(f->corr, &st);
     assert_int_equal(st.topology_late, 1);
     assert_true(episode(f, t += 3600 * S, 20 * S));
-    fx_free(f);
+    fx_corr_free(f);
 
     f = fx_new(link, 1, by_service, 1);
     struct ad_svcwin_cfg sc = cfg_of(f, link, 1, by_service, 1);
@@ -788,7 +740,7 @@ static void the_topology_window_is_learned_from_the_delays(void **state)
     assert_true(episode(f, t += 3600 * S, 480 * S));
     ad_svcwin_get_stats(f->corr, &st);
     assert_int_equal(st.topology_window_learned_ns, 600 * S);
-    fx_free(f);
+    fx_corr_free(f);
 }
 
 int main(void)
