@@ -375,8 +375,8 @@ static const char *const summaries[] = {
     "query \\\"SELECT * FROM orders\\\" took %dms\\nplan: seq scan",
     "caf\\u00e9 service d\\u00e9grad\\u00e9: %d erreurs \\ud83d\\ude00",
     "path C:\\\\data\\\\log\\\\app.log rotated after %d MB\\t(ok)",
-    "temp\xc3\xa9rature du n\xc5\x93ud %d\xc2\xb0"
-    "C au-dessus du seuil \xe6\x97\xa5\xe6\x9c\xac",
+    ("temp\xc3\xa9rature du n\xc5\x93ud %d\xc2\xb0"
+     "C au-dessus du seuil \xe6\x97\xa5\xe6\x9c\xac"), /* one string, split after the escape */
 };
 
 struct corpus {
