@@ -1257,6 +1257,8 @@ static int split_off(struct ad_tmpl *t, uint32_t i, uint32_t mask, uint64_t h, i
     *ret = NIL;
     struct trk *k = t->tpls[i].trk;
     uint32_t pos = k->pos;
+    if (!(t->tpls[i].tf[pos] & TF_WILD))
+        mask = 0; /* never after a fold; the tracker is dropped */
     for (uint32_t j = 0; j < k->n; j++) {
         if (!(mask & (1u << j)))
             continue;
