@@ -138,11 +138,12 @@ static void put_flat(const char *s)
         putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
 }
 
-/* The id story in --summary: a template folded into another, old id -> new id. */
-static void print_merge(void *ctx, uint64_t from, uint64_t to)
+/* The id story in --summary: a template folded into another, or split again into one template
+ * per frequent word (one line per new id), old id -> new id. */
+static void print_story(void *ctx, uint64_t from, uint64_t to)
 {
-    (void)ctx;
-    printf("folded     %016llx -> %016llx\n", (unsigned long long)from, (unsigned long long)to);
+    printf("%-10s %016llx -> %016llx\n", (const char *)ctx, (unsigned long long)from,
+           (unsigned long long)to);
 }
 
 struct order {
@@ -358,7 +359,8 @@ int ad_ctl_templates_run(int argc, char **argv)
             }
         }
         free(o);
-        ad_tmpl_foreach_merge(miner, print_merge, NULL);
+        ad_tmpl_foreach_merge(miner, print_story, "folded");
+        ad_tmpl_foreach_split(miner, print_story, "split");
     }
     struct ad_tmpl_stats st;
     ad_tmpl_get_stats(miner, &st);

@@ -96,6 +96,7 @@ void ad_templates_tmpl_cfg(const struct ad_templates_cfg *cfg, struct ad_tmpl_cf
         .merge_min = (uint32_t)cfg->merge_min,
         .merge_mean = cfg->merge_mean,
         .merge_always = (uint32_t)cfg->merge_always,
+        .split_min = (uint32_t)cfg->split_min,
         .extra_masks = (const char *const *)cfg->masks.v,
         .n_extra_masks = cfg->masks.n,
     };
@@ -503,6 +504,7 @@ void ad_templates_get_stats(const struct ad_templates *t, struct ad_templates_st
         ret->evicted += ms.evicted;
         ret->truncated += ms.truncated;
         ret->merged += ms.merged;
+        ret->split += ms.split;
     }
 }
 
@@ -642,6 +644,9 @@ static const struct ad_opt templates_opts[] = {
     AD_OPT_UINT("merge_always", "4", "2", "1000", struct ad_templates_cfg, merge_always,
                 "Distinct words at one position that fold sibling templates whatever their "
                 "counts."),
+    AD_OPT_UINT("split_min", "128", "2", "4294967295", struct ad_templates_cfg, split_min,
+                "Lines at a folded position before it may split again into one template per "
+                "frequent word (4294967295: never)."),
     AD_OPT_UINT("depth", "4", "3", "16", struct ad_templates_cfg, depth,
                 "Prefix-tree depth (token count, then depth - 2 leading tokens)."),
     AD_OPT_UINT("max_children", "100", "2", "100000", struct ad_templates_cfg, max_children,
@@ -719,6 +724,7 @@ static void op_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_templates_changes_total", h, "change=\"changed\"", st.changed);
     ad_metrics_counter(m, "aiopsd_templates_changes_total", h, "change=\"evicted\"", st.evicted);
     ad_metrics_counter(m, "aiopsd_templates_changes_total", h, "change=\"folded\"", st.merged);
+    ad_metrics_counter(m, "aiopsd_templates_changes_total", h, "change=\"split\"", st.split);
     ad_metrics_counter(m, "aiopsd_templates_json_lines_total",
                        "Log messages that were JSON objects, mined by their msg/message/log.",
                        NULL, st.json_lines);

@@ -30,6 +30,7 @@ struct ad_templates_cfg {
     bool json; /* a message that is a JSON object: mine its msg/message/log, other fields labels */
     double similarity, merge_mean;
     uint64_t depth, max_children, max_templates, max_services, max_line, merge_min, merge_always;
+    uint64_t split_min;              /* lines at a folded position before it may split again */
     struct ad_strlist masks;         /* extra "name=regex" masks */
     int64_t learning_period_ns;      /* per service: no new-template alerts before this */
     bool alert_new;
@@ -48,7 +49,7 @@ struct ad_templates_cfg {
 };
 
 struct ad_templates_stats {
-    uint64_t lines, created, changed, evicted, truncated, merged, services_refused;
+    uint64_t lines, created, changed, evicted, truncated, merged, split, services_refused;
     uint64_t json_lines, json_labels_dropped; /* JSON messages; their fields not made labels */
     uint64_t new_raised, new_resolved, rate_raised, rate_resolved, pending_dropped;
     size_t services, templates, rates, bytes;

@@ -22,8 +22,10 @@
 #define HSEED 0x7a1e5eedULL
 #define WILD_KEY 0x5bd1e9955bd1e995ULL /* the wildcard child's token in node keys */
 #define STATE_MAGIC 0x4d544441u        /* "ADTM" */
-#define STATE_VERSION 2u               /* 1: before issue 13 (other token hashes): refused */
-#define MAX_HOPS 64                    /* resolving an id through the merge records */
+#define STATE_VERSION 3u /* 1: before issue 13 (other token hashes): refused; 2: no splits */
+#define SPLIT_SLOTS 6    /* words tracked at a folded position; more are counted as other */
+#define SPLIT_WORD 23    /* longest tracked word (bytes); a longer one counts as other */
+#define MAX_HOPS 64      /* resolving an id through the merge records */
 
 /* Per position: TF_WILD merged <*>; TF_VAR masked variable; TF_WORD plain word (or key=word);
  * TF_KEY key= with no value (an absent field: a constant that never becomes <*>); TF_SPAN
@@ -80,8 +82,22 @@ struct list {
  * save). A free slot is chained through its L_AGE next. */
 enum { L_LRU, L_AGE };
 
+/* A folded position's evidence (docs/templates.md, "Splits"): the first SPLIT_SLOTS words seen
+ * there with their line counts, and the lines of every other token. */
+struct trk {
+    uint32_t pos, n;
+    uint64_t lines, other;
+    struct {
+        uint64_t h, count;
+        uint8_t flags, len;
+        char w[SPLIT_WORD + 1];
+    } s[SPLIT_SLOTS];
+};
+
 struct tpl {
     uint64_t id, count, seq; /* seq: creation order, survives save/load */
+    struct trk *trk;         /* a fold survivor's evidence at the folded position, or NULL */
+    bool split_done;         /* it tracked once (it tracks one fold, splits at most once) */
     int64_t last_ns;
     uint32_t leaf, leaf_next; /* its leaf node; next template of the leaf (creation order) */
     struct link ln[2];        /* L_LRU, L_AGE */
@@ -96,6 +112,10 @@ struct tpl {
 
 struct merge {
     uint64_t from, to;
+};
+struct ring { /* the last AD_TMPL_MAX_SPLITS records, oldest at head */
+    struct merge *r;
+    uint32_t n, head;
 };
 
 struct node {
@@ -122,6 +142,7 @@ struct ad_tmpl {
     struct merge *merges; /* ring of the last AD_TMPL_MAX_MERGES merges, oldest at merge_head */
     uint32_t n_merges, merge_head;
     struct ad_u64map merge_map; /* old id -> ring slot */
+    struct ring splits;         /* old id -> new id, one record per split-off word */
     uint32_t *sib;              /* fold_siblings' scratch: one slot per template */
     uint32_t cap_sib;
     struct scratch scr;
@@ -924,6 +945,8 @@ static int tpl_alloc(struct tpl *tp, uint32_t n_tok, size_t text_len)
 
 static void tpl_release(struct tpl *tp)
 {
+    free(tp->trk);
+    tp->trk = NULL;
     free(tp->th);
     free(tp->text);
     tp->th = NULL;
@@ -1009,7 +1032,7 @@ static void tpl_remove(struct ad_tmpl *t, uint32_t i)
     list_unlink(t, L_LRU, i);
     list_unlink(t, L_AGE, i);
     ad_u64map_del(&t->id_map, tp->id);
-    t->tpl_bytes -= tpl_mem(tp->n_tok) + 1 + tp->text_len + 1;
+    t->tpl_bytes -= tpl_mem(tp->n_tok) + 1 + tp->text_len + 1 + (tp->trk ? sizeof(*tp->trk) : 0);
     tpl_release(tp);
     slot_free(t, i);
     t->live--;
@@ -1149,22 +1172,146 @@ static int tpl_wild_at(struct ad_tmpl *t, struct tpl *tp, const uint8_t *mark)
     return tpl_rebuild(t, tp, mark, len, NULL, NULL);
 }
 
+/* The slot of a ring of cap records for a new one (the oldest when full). */
+static uint32_t ring_slot(uint32_t *n, uint32_t *head, uint32_t cap)
+{
+    uint32_t slot;
+    if (*n == cap) {
+        slot = *head;
+        *head = (*head + 1) % cap;
+    } else {
+        slot = (*head + (*n)++) % cap;
+    }
+    return slot;
+}
+
 /* Remembers that `from` now lives on as `to` (the ring drops the oldest record when full). */
 static int merge_record(struct ad_tmpl *t, uint64_t from, uint64_t to)
 {
-    uint32_t slot;
-    if (t->n_merges == AD_TMPL_MAX_MERGES) {
-        slot = t->merge_head;
-        uint32_t v;
-        uint64_t old = t->merges[slot].from;
-        if (ad_u64map_get(&t->merge_map, old, &v) && v == slot)
-            ad_u64map_del(&t->merge_map, old);
-        t->merge_head = (t->merge_head + 1) % AD_TMPL_MAX_MERGES;
-    } else {
-        slot = (t->merge_head + t->n_merges++) % AD_TMPL_MAX_MERGES;
-    }
+    bool full = t->n_merges == AD_TMPL_MAX_MERGES;
+    uint32_t v, slot = ring_slot(&t->n_merges, &t->merge_head, AD_TMPL_MAX_MERGES);
+    uint64_t old = full ? t->merges[slot].from : 0; /* the oldest record, dropped */
+    if (full && ad_u64map_get(&t->merge_map, old, &v) && v == slot)
+        ad_u64map_del(&t->merge_map, old);
     t->merges[slot] = (struct merge){from, to};
     return ad_u64map_put(&t->merge_map, from, slot);
+}
+
+static void split_record(struct ad_tmpl *t, uint64_t from, uint64_t to)
+{
+    t->splits.r[ring_slot(&t->splits.n, &t->splits.head, AD_TMPL_MAX_SPLITS)] =
+        (struct merge){from, to};
+}
+
+/* Counts c lines of one token at the tracked position. */
+static void trk_see(struct trk *k, uint64_t h, uint8_t flags, const char *w, size_t len, uint64_t c)
+{
+    k->lines += c;
+    for (uint32_t j = 0; j < k->n; j++) {
+        if (k->s[j].h == h) {
+            k->s[j].count += c;
+            return;
+        }
+    }
+    if (k->n == SPLIT_SLOTS || len > SPLIT_WORD || !const_flags(flags)) {
+        k->other += c;
+        return;
+    }
+    k->s[k->n].h = h;
+    k->s[k->n].count = c;
+    k->s[k->n].flags = flags;
+    k->s[k->n].len = (uint8_t)len;
+    memcpy(k->s[k->n].w, w, len);
+    k->s[k->n].w[len] = '\0';
+    k->n++;
+}
+
+/* The split rule: once split_min lines were seen at the position, the words with at least
+ * 1/(4 SPLIT_SLOTS) of them are frequent; when there are two or more and the rest (rare words
+ * and every word past the tracked ones) is at most 1/16 of the lines, the position holds
+ * constants. Returns the mask of the frequent slots, 0 when no split is due. */
+static uint32_t split_due(const struct ad_tmpl *t, const struct trk *k)
+{
+    if (k->lines < t->cfg.split_min)
+        return 0;
+    uint32_t mask = 0, n = 0;
+    uint64_t freq = 0, top = 0;
+    for (uint32_t j = 0; j < k->n; j++) {
+        if (k->s[j].count * 4 * SPLIT_SLOTS >= k->lines) {
+            mask |= 1u << j;
+            freq += k->s[j].count;
+            n++;
+        }
+        top = k->s[j].count > top ? k->s[j].count : top;
+    }
+    /* no word dominates (a usual value and rare others is a variable, as in fold_siblings) */
+    return n >= 2 && top < k->lines - top && (k->lines - freq) * 16 <= k->lines ? mask : 0;
+}
+
+/* Splits template i: one new template per word of the mask, the same but for that word at the
+ * tracked position, with the id of its text (new_id), in i's leaf; i stays (<*>, the other
+ * words) and stops tracking. *ret: the new template of the word hashed h, NIL when none. */
+static int split_off(struct ad_tmpl *t, uint32_t i, uint32_t mask, uint64_t h, int64_t now_ns,
+                     uint32_t *ret)
+{
+    *ret = NIL;
+    struct trk *k = t->tpls[i].trk;
+    uint32_t pos = k->pos;
+    if (!(t->tpls[i].tf[pos] & TF_WILD))
+        mask = 0; /* never after a fold; the tracker is dropped */
+    for (uint32_t j = 0; j < k->n; j++) {
+        if (!(mask & (1u << j)))
+            continue;
+        uint32_t ni;
+        int r = slot_alloc(t, &ni);
+        if (r < 0)
+            return r;
+        const struct tpl *src = &t->tpls[i];
+        struct tpl *tp = &t->tpls[ni];
+        uint32_t wl = k->s[j].len, delta = wl - src->tlen[pos];
+        size_t len = src->text_len + delta;
+        if (tpl_alloc(tp, src->n_tok, len) < 0) {
+            slot_free(t, ni);
+            return -ENOMEM;
+        }
+        memcpy(tp->th, src->th, tpl_mem(src->n_tok));
+        char *o = tp->text;
+        memcpy(o, src->text, src->toff[pos]);
+        memcpy(o + src->toff[pos], k->s[j].w, wl);
+        memcpy(o + src->toff[pos] + wl, src->text + src->toff[pos] + src->tlen[pos],
+               src->text_len - src->toff[pos] - src->tlen[pos]);
+        o[len] = '\0';
+        tp->text_len = (uint32_t)len;
+        for (uint32_t q = pos + 1; q < src->n_tok; q++)
+            tp->toff[q] += delta;
+        tp->th[pos] = k->s[j].h;
+        tp->tf[pos] = k->s[j].flags;
+        tp->td[pos] = 0;
+        tp->tlen[pos] = wl;
+        tp->n_wild = src->n_wild - 1;
+        tp->id = new_id(t, tp->text, len);
+        if (ad_u64map_put(&t->id_map, tp->id, ni) < 0) {
+            tpl_release(tp);
+            slot_free(t, ni);
+            return -ENOMEM;
+        }
+        tp->count = 0;
+        tp->seq = t->seq++;
+        tp->last_ns = now_ns;
+        leaf_append(t, src->leaf, ni);
+        list_append(t, L_LRU, ni);
+        list_append(t, L_AGE, ni);
+        t->live++;
+        t->tpl_bytes += tpl_mem(tp->n_tok) + 1 + len + 1;
+        split_record(t, src->id, tp->id);
+        t->st.split++;
+        if (k->s[j].h == h)
+            *ret = ni;
+    }
+    t->tpl_bytes -= sizeof(*k);
+    free(k);
+    t->tpls[i].trk = NULL;
+    return 0;
 }
 
 static int sib_reserve(struct ad_tmpl *t)
@@ -1219,6 +1366,20 @@ static int fold_siblings(struct ad_tmpl *t, uint32_t leaf, const struct scratch 
         return 0;
     uint32_t surv = t->sib[0]; /* the leaf lists templates oldest first */
     struct tpl *sp = &t->tpls[surv];
+    if (!sp->trk && !sp->split_done && t->cfg.split_min != AD_TMPL_SPLIT_NEVER) {
+        /* the evidence starts with the siblings' words and counts (the line is seen later) */
+        struct trk *k = calloc(1, sizeof(*k));
+        if (!k)
+            return -ENOMEM;
+        k->pos = pos;
+        for (uint32_t q = 0; q < n; q++) {
+            const struct tpl *o = &t->tpls[t->sib[q]];
+            trk_see(k, o->th[pos], o->tf[pos], o->text + o->toff[pos], o->tlen[pos], o->count);
+        }
+        sp->trk = k;
+        sp->split_done = true;
+        t->tpl_bytes += sizeof(*k);
+    }
     bool changed;
     if ((r = tpl_merge(t, sp, s, line, &changed)) < 0)
         return r;
@@ -1263,6 +1424,15 @@ void ad_tmpl_foreach_merge(const struct ad_tmpl *t,
 {
     for (uint32_t k = 0; k < t->n_merges; k++) {
         const struct merge *m = &t->merges[(t->merge_head + k) % AD_TMPL_MAX_MERGES];
+        fn(ctx, m->from, m->to);
+    }
+}
+
+void ad_tmpl_foreach_split(const struct ad_tmpl *t,
+                           void (*fn)(void *ctx, uint64_t from, uint64_t to), void *ctx)
+{
+    for (uint32_t k = 0; k < t->splits.n; k++) {
+        const struct merge *m = &t->splits.r[(t->splits.head + k) % AD_TMPL_MAX_SPLITS];
         fn(ctx, m->from, m->to);
     }
 }
@@ -1368,6 +1538,8 @@ int ad_tmpl_create(const struct ad_tmpl_cfg *cfg, struct ad_tmpl **ret, struct a
         c.merge_mean = AD_TMPL_DEFAULT_MERGE_MEAN;
     if (c.merge_always == 0)
         c.merge_always = AD_TMPL_DEFAULT_MERGE_ALWAYS;
+    if (c.split_min == 0)
+        c.split_min = AD_TMPL_DEFAULT_SPLIT_MIN;
     if (c.merge_min < 2 || c.merge_always < 2)
         return ad_err_set(reterr, EINVAL,
                           "models.templates: merge_min and merge_always must be >= 2");
@@ -1393,6 +1565,7 @@ int ad_tmpl_create(const struct ad_tmpl_cfg *cfg, struct ad_tmpl **ret, struct a
     if (ad_u64map_init(&t->node_map, 256) < 0 || ad_u64map_init(&t->id_map, 256) < 0 ||
         ad_u64map_init(&t->merge_map, 64) < 0 ||
         !(t->merges = malloc(AD_TMPL_MAX_MERGES * sizeof(*t->merges))) ||
+        !(t->splits.r = malloc(AD_TMPL_MAX_SPLITS * sizeof(*t->splits.r))) ||
         scratch_init(t, &t->scr) < 0) {
         r = ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
         goto out_free;
@@ -1422,6 +1595,7 @@ void ad_tmpl_destroy(struct ad_tmpl *t)
     ad_u64map_fini(&t->id_map);
     ad_u64map_fini(&t->merge_map);
     free(t->merges);
+    free(t->splits.r);
     free(t->sib);
     for (size_t i = 0; i < t->n_extra; i++)
         pcre2_code_free(t->extra[i].re);
@@ -1466,6 +1640,21 @@ int ad_tmpl_add(struct ad_tmpl *t, struct ad_str line, int64_t now_ns, struct ad
         list_unlink(t, L_LRU, i);
         list_append(t, L_LRU, i);
     }
+    if (i != NIL && t->tpls[i].trk) {
+        struct trk *k = t->tpls[i].trk;
+        const struct ltok *tk = &s->tok[k->pos];
+        trk_see(k, tk->h, tk->flags, line.p + tk->s, tk->e - tk->s, 1);
+        uint32_t mask = split_due(t, k), ni;
+        if (mask) {
+            if ((r = split_off(t, i, mask, tk->h, now_ns, &ni)) < 0)
+                return r;
+            if (ni != NIL) /* the line goes to its word's new template */
+                i = ni;
+            changed = true;
+            list_unlink(t, L_LRU, i);
+            list_append(t, L_LRU, i);
+        }
+    }
     if (i == NIL) {
         if ((r = tpl_create(t, s, line.p, now_ns, &i)) < 0)
             return r;
@@ -1479,7 +1668,7 @@ int ad_tmpl_add(struct ad_tmpl *t, struct ad_str line, int64_t now_ns, struct ad
     fill_match(tp, s, line.p, out);
     out->created = created;
     out->changed = changed;
-    if (t->live > t->cfg.max_templates)
+    while (t->live > t->cfg.max_templates)
         evict(t, t->ls[L_LRU].head); /* never the template just used: it is the tail */
     return 0;
 }
@@ -1525,8 +1714,9 @@ void ad_tmpl_get_stats(const struct ad_tmpl *t, struct ad_tmpl_stats *ret)
     ret->bytes = sizeof(*t) + (size_t)t->cap_nodes * sizeof(struct node) +
                  (size_t)t->cap_tpls * sizeof(struct tpl) + ad_u64map_bytes(&t->node_map) +
                  ad_u64map_bytes(&t->id_map) + ad_u64map_bytes(&t->merge_map) +
-                 AD_TMPL_MAX_MERGES * sizeof(struct merge) + (size_t)t->cap_sib * sizeof(uint32_t) +
-                 t->tpl_bytes + t->scr.mcap + MAX_TOKENS * sizeof(struct ltok);
+                 (AD_TMPL_MAX_MERGES + AD_TMPL_MAX_SPLITS) * sizeof(struct merge) +
+                 (size_t)t->cap_sib * sizeof(uint32_t) + t->tpl_bytes + t->scr.mcap +
+                 MAX_TOKENS * sizeof(struct ltok);
 }
 
 /* ---- state -------------------------------------------------------------------------------- */
@@ -1570,6 +1760,20 @@ int ad_tmpl_save(const struct ad_tmpl *t, struct ad_wr *w)
             ad_wr_u32(w, tp->td[k]);
             ad_wr_bytes(w, tp->text + tp->toff[k], tp->tlen[k]);
         }
+        const struct trk *k = tp->trk;
+        ad_wr_u8(w, (uint8_t)((tp->split_done ? 1 : 0) | (k ? 2 : 0)));
+        if (k) {
+            ad_wr_u32(w, k->pos);
+            ad_wr_u64(w, k->lines);
+            ad_wr_u64(w, k->other);
+            ad_wr_u32(w, k->n);
+            for (uint32_t j = 0; j < k->n; j++) {
+                ad_wr_u64(w, k->s[j].h);
+                ad_wr_u64(w, k->s[j].count);
+                ad_wr_u8(w, k->s[j].flags);
+                ad_wr_bytes(w, k->s[j].w, k->s[j].len);
+            }
+        }
     }
     for (uint32_t i = t->ls[L_LRU].head; i != NIL; i = t->tpls[i].ln[L_LRU].next)
         ad_wr_u32(w, ord[i]);
@@ -1581,11 +1785,55 @@ int ad_tmpl_save(const struct ad_tmpl *t, struct ad_wr *w)
         ad_wr_u64(w, m->from);
         ad_wr_u64(w, m->to);
     }
+    ad_wr_u64(w, t->st.split);
+    ad_wr_u32(w, t->splits.n);
+    for (uint32_t k = 0; k < t->splits.n; k++) {
+        const struct merge *m = &t->splits.r[(t->splits.head + k) % AD_TMPL_MAX_SPLITS];
+        ad_wr_u64(w, m->from);
+        ad_wr_u64(w, m->to);
+    }
     return w->err;
 }
 
 /* One saved template into the staging miner (slots are handed out 0, 1, 2...: slot = ordinal). */
-static int load_tpl(struct ad_tmpl *m, struct ad_rd *r, uint64_t *prev_seq)
+/* A version 3 template's split evidence: its flags byte and, when tracking, the tracker. */
+static int load_trk(struct ad_tmpl *m, struct tpl *tp, struct ad_rd *r)
+{
+    uint8_t fl = ad_rd_u8(r);
+    if (r->bad || (fl & ~3u))
+        return -EINVAL;
+    tp->split_done = fl & 1;
+    if (!(fl & 2))
+        return 0;
+    struct trk *k = calloc(1, sizeof(*k));
+    if (!k)
+        return -ENOMEM;
+    tp->trk = k;
+    m->tpl_bytes += sizeof(*k);
+    k->pos = ad_rd_u32(r);
+    k->lines = ad_rd_u64(r);
+    k->other = ad_rd_u64(r);
+    k->n = ad_rd_u32(r);
+    if (r->bad || !tp->split_done || k->pos >= tp->n_tok || !(tp->tf[k->pos] & TF_WILD) ||
+        k->n > SPLIT_SLOTS || k->other > k->lines)
+        return -EINVAL;
+    uint64_t sum = k->other;
+    for (uint32_t j = 0; j < k->n; j++) {
+        k->s[j].h = ad_rd_u64(r);
+        k->s[j].count = ad_rd_u64(r);
+        k->s[j].flags = ad_rd_u8(r);
+        struct ad_rd wd = ad_rd_sub(r);
+        if (r->bad || k->s[j].h == 0 || wd.n > SPLIT_WORD || !const_flags(k->s[j].flags) ||
+            k->s[j].count > k->lines - sum)
+            return -EINVAL;
+        sum += k->s[j].count;
+        k->s[j].len = (uint8_t)wd.n;
+        memcpy(k->s[j].w, wd.p, wd.n);
+    }
+    return sum == k->lines ? 0 : -EINVAL;
+}
+
+static int load_tpl(struct ad_tmpl *m, struct ad_rd *r, uint64_t *prev_seq, uint32_t version)
 {
     struct ad_rd tok[MAX_TOKENS];
     uint8_t fl[MAX_TOKENS];
@@ -1644,6 +1892,23 @@ static int load_tpl(struct ad_tmpl *m, struct ad_rd *r, uint64_t *prev_seq)
     m->live++;
     m->tpl_bytes += tpl_mem(n_tok) + 1 + len + 1;
     *prev_seq = seq;
+    return version >= 3 ? load_trk(m, tp, r) : 0;
+}
+
+/* n (old id, new id) records: fold records, or split records when split. */
+static int load_records(struct ad_tmpl *m, struct ad_rd *r, uint32_t n, bool split,
+                        struct ad_err *reterr)
+{
+    const char *what = split ? "split" : "merge";
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t from = ad_rd_u64(r), to = ad_rd_u64(r);
+        if (r->bad || from == 0 || to == 0 || from == to)
+            return ad_err_set(reterr, EINVAL, "models.templates: state: bad %s record %u", what, k);
+        if (split)
+            split_record(m, from, to);
+        else if (merge_record(m, from, to) < 0)
+            return ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+    }
     return 0;
 }
 
@@ -1657,7 +1922,7 @@ static int load_into(struct ad_tmpl *m, struct ad_rd *r, struct ad_err *reterr)
         return ad_err_set(reterr, EINVAL,
                           "models.templates: state: version 1 (written before the sibling "
                           "miner, whose token hashes differ): refused, mining starts afresh");
-    if (version != STATE_VERSION)
+    if (version != 2 && version != STATE_VERSION) /* 2: before splits, loads without them */
         return ad_err_set(reterr, EINVAL,
                           "models.templates: state: unknown version %u (this build reads %u)",
                           version, STATE_VERSION);
@@ -1693,7 +1958,7 @@ static int load_into(struct ad_tmpl *m, struct ad_rd *r, struct ad_err *reterr)
                           n, m->cfg.max_templates);
     uint64_t prev_seq = UINT64_MAX;
     for (uint32_t i = 0; i < n; i++) {
-        int rc = load_tpl(m, r, &prev_seq);
+        int rc = load_tpl(m, r, &prev_seq, version);
         if (rc < 0)
             return ad_err_set(reterr, -rc, "models.templates: state: bad template %u", i);
     }
@@ -1714,13 +1979,18 @@ static int load_into(struct ad_tmpl *m, struct ad_rd *r, struct ad_err *reterr)
     uint32_t nm = ad_rd_u32(r);
     if (r->bad || nm > AD_TMPL_MAX_MERGES)
         return ad_err_set(reterr, EINVAL, "models.templates: state: bad merge records");
-    for (uint32_t k = 0; k < nm; k++) {
-        uint64_t from = ad_rd_u64(r), to = ad_rd_u64(r);
-        if (r->bad || from == 0 || to == 0 || from == to)
-            return ad_err_set(reterr, EINVAL, "models.templates: state: bad merge record %u", k);
-        if (merge_record(m, from, to) < 0)
-            return ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
+    int rc = load_records(m, r, nm, false, reterr);
+    if (rc < 0)
+        return rc;
+    uint32_t ns = 0;
+    if (version >= 3) {
+        m->st.split = ad_rd_u64(r);
+        ns = ad_rd_u32(r);
     }
+    if (r->bad || ns > AD_TMPL_MAX_SPLITS)
+        return ad_err_set(reterr, EINVAL, "models.templates: state: bad split records");
+    if ((rc = load_records(m, r, ns, true, reterr)) < 0)
+        return rc;
     if (r->bad || r->n != 0)
         return ad_err_set(reterr, EINVAL, "models.templates: state: %s",
                           r->bad ? "truncated" : "trailing bytes");
@@ -1735,6 +2005,7 @@ static void release_tables(struct ad_tmpl *m)
     ad_u64map_fini(&m->id_map);
     ad_u64map_fini(&m->merge_map);
     free(m->merges);
+    free(m->splits.r);
 }
 
 int ad_tmpl_load(struct ad_tmpl *t, struct ad_rd *r, struct ad_err *reterr)
@@ -1748,7 +2019,8 @@ int ad_tmpl_load(struct ad_tmpl *t, struct ad_rd *r, struct ad_err *reterr)
     int rc;
     if (ad_u64map_init(&m.node_map, 256) < 0 || ad_u64map_init(&m.id_map, 256) < 0 ||
         ad_u64map_init(&m.merge_map, 64) < 0 ||
-        !(m.merges = malloc(AD_TMPL_MAX_MERGES * sizeof(*m.merges))))
+        !(m.merges = malloc(AD_TMPL_MAX_MERGES * sizeof(*m.merges))) ||
+        !(m.splits.r = malloc(AD_TMPL_MAX_SPLITS * sizeof(*m.splits.r))))
         rc = ad_err_set(reterr, ENOMEM, "models.templates: out of memory");
     else
         rc = load_into(&m, r, reterr);
@@ -1774,6 +2046,7 @@ int ad_tmpl_load(struct ad_tmpl *t, struct ad_rd *r, struct ad_err *reterr)
     t->merge_map = m.merge_map;
     t->n_merges = m.n_merges;
     t->merge_head = m.merge_head;
+    t->splits = m.splits;
     t->st = m.st;
     return 0;
 }

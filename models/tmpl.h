@@ -33,7 +33,10 @@ struct ad_wr;
 #define AD_TMPL_DEFAULT_MERGE_MIN 4      /* distinct words at one position before it may merge */
 #define AD_TMPL_DEFAULT_MERGE_MEAN 1.0   /* ... when all but the most frequent average at most this */
 #define AD_TMPL_DEFAULT_MERGE_ALWAYS 4   /* distinct words that merge whatever their counts */
+#define AD_TMPL_DEFAULT_SPLIT_MIN 128    /* lines at a folded position before it may split */
+#define AD_TMPL_SPLIT_NEVER UINT32_MAX   /* split_min that turns splitting off */
 #define AD_TMPL_MAX_MERGES 4096          /* old id -> new id records kept (oldest dropped) */
+#define AD_TMPL_MAX_SPLITS 1024          /* old id -> new id split records kept (oldest dropped) */
 
 struct ad_tmpl_cfg {
     double similarity;       /* Drain's st: share of equal tokens to join a template (0.4-0.7) */
@@ -49,6 +52,10 @@ struct ad_tmpl_cfg {
     uint32_t merge_min;
     double merge_mean;
     uint32_t merge_always;
+    /* After a fold, the folded position's words are counted; once split_min lines have been
+     * seen there and a few words, each frequent, none dominating, cover nearly all of them,
+     * the template splits again: one template per frequent word (docs/templates.md). */
+    uint32_t split_min;
     const char *const *extra_masks; /* "name=regex" items (POSIX ERE or PCRE2), n_extra_masks */
     size_t n_extra_masks;
 };
@@ -66,6 +73,7 @@ struct ad_tmpl_match {
 
 struct ad_tmpl_stats {
     uint64_t lines, created, changed, evicted, truncated, merged; /* merged: templates folded */
+    uint64_t split; /* templates split off a folded one */
     size_t templates, bytes;  /* live templates; memory of the miner (tree, templates, text) */
 };
 
@@ -90,6 +98,11 @@ uint64_t ad_tmpl_resolve(const struct ad_tmpl *t, uint64_t id);
 /* Calls fn for every remembered merge (old id -> the id it was folded into), oldest first. */
 void ad_tmpl_foreach_merge(const struct ad_tmpl *t, void (*fn)(void *ctx, uint64_t from, uint64_t to),
                            void *ctx);
+/* The split story: a folded template that split again into one template per frequent word
+ * (old id -> each new id), oldest first; the last AD_TMPL_MAX_SPLITS records are remembered.
+ * The old id stays live (the other words); lines mined before keep it. */
+void ad_tmpl_foreach_split(const struct ad_tmpl *t,
+                           void (*fn)(void *ctx, uint64_t from, uint64_t to), void *ctx);
 void ad_tmpl_get_stats(const struct ad_tmpl *t, struct ad_tmpl_stats *ret);
 /* Versioned state (templates, counts, tree) so ids survive restarts; load into a fresh miner
  * built with the same config; a corrupt state is refused (-EINVAL, nothing half-loaded). */

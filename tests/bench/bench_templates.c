@@ -219,7 +219,7 @@ struct set {
 /* A point of the candidate grid (0: the miner's default). */
 struct knobs {
     double similarity, merge_mean;
-    uint32_t merge_min, merge_always;
+    uint32_t merge_min, merge_always, split_min;
 };
 
 static struct ad_tmpl *new_miner(const struct knobs *k)
@@ -236,11 +236,14 @@ static struct ad_tmpl *new_miner(const struct knobs *k)
         cfg.merge_min = (uint32_t)atoi(e);
     if ((e = getenv("AD_TMPL_MERGE_MEAN")))
         cfg.merge_mean = atof(e);
+    if ((e = getenv("AD_TMPL_SPLIT_MIN"))) /* 0: the default, "never": no splits */
+        cfg.split_min = strcmp(e, "never") ? (uint32_t)atoi(e) : AD_TMPL_SPLIT_NEVER;
     if (k) {
         cfg.similarity = k->similarity;
         cfg.merge_mean = k->merge_mean;
         cfg.merge_min = k->merge_min;
         cfg.merge_always = k->merge_always;
+        cfg.split_min = k->split_min;
     }
     struct ad_tmpl *t;
     struct ad_err err;
@@ -521,11 +524,21 @@ static const double grid_sim[] = {0.4, 0.5, 0.6};
 static const uint32_t grid_min[] = {2, 3, 4};
 static const double grid_mean[] = {1, 2, 4};
 static const uint32_t grid_always[] = {4, 8, 16};
+static const uint32_t grid_split[] = {128, 64, AD_TMPL_SPLIT_NEVER}; /* ties: the first */
 #define NG(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *split_name(uint32_t v)
+{
+    static char buf[16];
+    if (v == AD_TMPL_SPLIT_NEVER)
+        return "never";
+    snprintf(buf, sizeof(buf), "%u", v);
+    return buf;
+}
 
 static int run_loo(struct set *sets, size_t n)
 {
-    size_t ng = NG(grid_sim) * NG(grid_min) * NG(grid_mean) * NG(grid_always);
+    size_t ng = NG(grid_sim) * NG(grid_min) * NG(grid_mean) * NG(grid_always) * NG(grid_split);
     struct knobs *k = malloc(ng * sizeof(*k));
     struct result *r = malloc(ng * n * sizeof(*r));
     size_t g = 0;
@@ -533,11 +546,14 @@ static int run_loo(struct set *sets, size_t n)
         for (size_t b = 0; b < NG(grid_min); b++)
             for (size_t c = 0; c < NG(grid_mean); c++)
                 for (size_t d = 0; d < NG(grid_always); d++)
-                    k[g++] = (struct knobs){grid_sim[a], grid_mean[c], grid_min[b], grid_always[d]};
+                    for (size_t e = 0; e < NG(grid_split); e++)
+                        k[g++] = (struct knobs){grid_sim[a], grid_mean[c], grid_min[b],
+                                                grid_always[d], grid_split[e]};
     for (g = 0; g < ng; g++)
         for (size_t i = 0; i < n; i++)
             score_set(&sets[i], &k[g], 1, false, &r[g * n + i], NULL);
-    printf("bench_templates loo grid=%zu (similarity x merge_min x merge_mean x merge_always)\n",
+    printf("bench_templates loo grid=%zu (similarity x merge_min x merge_mean x merge_always x "
+           "split_min)\n",
            ng);
     const char *all = getenv("AD_TMPL_GRID");
     for (g = 0; all && *all == '1' && g < ng; g++) {
@@ -548,8 +564,9 @@ static int run_loo(struct set *sets, size_t n)
             mn = r[g * n + i].ga < mn ? r[g * n + i].ga : mn;
         }
         printf("bench_templates grid similarity=%.1f merge_min=%u merge_mean=%.0f "
-               "merge_always=%u mean_ga=%.4f min_ga=%.4f mean_fga=%.4f\n",
-               k[g].similarity, k[g].merge_min, k[g].merge_mean, k[g].merge_always, ga, mn, fga);
+               "merge_always=%u split_min=%s mean_ga=%.4f min_ga=%.4f mean_fga=%.4f\n",
+               k[g].similarity, k[g].merge_min, k[g].merge_mean, k[g].merge_always,
+               split_name(k[g].split_min), ga, mn, fga);
     }
     printf("| held out | chosen on the other %zu | GA | FGA | PA | in-sample (defaults) GA | FGA | "
            "PA |\n|---|---|---|---|---|---|---|---|\n",
@@ -582,10 +599,11 @@ static int run_loo(struct set *sets, size_t n)
         sum_ho += ho.ga;
         sum_in += in.ga;
         min_ho = ho.ga < min_ho ? ho.ga : min_ho;
-        printf("| %s | similarity %.1f, merge_min %u, merge_mean %.0f, merge_always %u | %.4f | "
-               "%.4f | %.4f | %.4f | %.4f | %.4f |\n",
+        printf("| %s | similarity %.1f, merge_min %u, merge_mean %.0f, merge_always %u, split_min "
+               "%s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
                sets[h].name, k[best].similarity, k[best].merge_min, k[best].merge_mean,
-               k[best].merge_always, ho.ga, ho.fga, ho.pa, in.ga, in.fga, in.pa);
+               k[best].merge_always, split_name(k[best].split_min), ho.ga, ho.fga, ho.pa, in.ga,
+               in.fga, in.pa);
     }
     if (n)
         printf("bench_templates loo mean_heldout_ga=%.4f min_heldout_ga=%.4f "

@@ -240,6 +240,29 @@ static void presets_for_rfc3339_syslog_and_json_lines(void **state)
     assert_non_null(strstr(sum, "\n4          "));
     free(sum);
     free(out);
+
+    /* Four VM verbs of similar frequency fold at the 4th, then split again once the position
+     * has shown split_min (128) lines: --summary gives one "split old -> new" line per verb. */
+    static const char *const verbs[] = {"Started", "Paused", "Resumed", "Stopped"};
+    char vm[200 * 40];
+    size_t at = 0;
+    for (int i = 0; i < 200; i++)
+        at += (size_t)snprintf(vm + at, sizeof(vm) - at, "instance %d VM %s by host\n", i,
+                               verbs[i % 4]);
+    write_file("vm.log", vm);
+    sum = run("templates --summary vm.log", &st, err, sizeof(err));
+    assert_int_equal(st, 0);
+    int splits = 0;
+    char *first = strstr(sum, "split ");
+    assert_non_null(first);
+    for (char *p = sum; (p = strstr(p, "split ")); p++) {
+        assert_memory_equal(p + 11, first + 11, 16); /* the same old id, four new ids */
+        splits++;
+    }
+    assert_int_equal(splits, 4);
+    assert_non_null(strstr(sum, "instance <NUM> VM Paused by host\n"));
+    assert_non_null(strstr(err, "200 lines, 5 templates"));
+    free(sum);
 }
 
 static void errors_are_clear(void **state)

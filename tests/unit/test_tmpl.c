@@ -252,6 +252,16 @@ static struct ad_tmpl *restarted(const struct ad_buf *b)
     return r;
 }
 
+/* A restarted miner saves the very bytes it was loaded from. */
+static void assert_saves_as(const struct ad_tmpl *t, const struct ad_buf *b)
+{
+    struct ad_buf b2;
+    save(t, &b2);
+    assert_int_equal(b->len, b2.len);
+    assert_memory_equal(b->p, b2.p, b->len);
+    ad_buf_fini(&b2);
+}
+
 static void ids_and_templates_survive_save_and_load(void **state)
 {
     (void)state;
@@ -561,11 +571,7 @@ static void merges_survive_save_and_load_and_old_states_are_refused(void **state
     struct ad_tmpl_stats st;
     ad_tmpl_get_stats(r, &st);
     assert_int_equal(st.merged, 2);
-    struct ad_buf b2;
-    save(r, &b2);
-    assert_int_equal(b.len, b2.len);
-    assert_memory_equal(b.p, b2.p, b.len);
-    ad_buf_fini(&b2);
+    assert_saves_as(r, &b);
     ad_tmpl_destroy(r);
     /* A version 1 state (before the sibling miner: other token hashes) is refused, saying so. */
     b.p[4] = 1;
@@ -580,6 +586,198 @@ static void merges_survive_save_and_load_and_old_states_are_refused(void **state
     assert_non_null(strstr(err.msg, "unknown version 9"));
     ad_tmpl_destroy(r);
     ad_buf_fini(&b);
+    ad_tmpl_destroy(a);
+}
+
+/* ---- splits: a folded position that turns out to hold a few frequent constants ---------- */
+
+static const char *const vm_verbs[] = {"Started", "Paused", "Resumed", "Stopped"};
+
+/* Generated fixture: line i of a VM lifecycle stream, the four verbs in turn. */
+static struct ad_tmpl_match add_vm(struct ad_tmpl *t, int i)
+{
+    char line[96];
+    snprintf(line, sizeof(line),
+             "[instance: %08x-1111-2222-3333-444455556666] VM %s (Lifecycle Event)",
+             (unsigned)i * 7919u, vm_verbs[i % 4]);
+    return add(t, line);
+}
+
+struct story {
+    uint64_t from[8], to[8];
+    int n;
+};
+static void collect(void *ctx, uint64_t from, uint64_t to)
+{
+    struct story *s = ctx;
+    if (s->n < 8) {
+        s->from[s->n] = from;
+        s->to[s->n] = to;
+    }
+    s->n++;
+}
+
+/* Four verbs of similar frequency fold at the 4th distinct word (merge_always), then, once the
+ * position has seen split_min lines, split again into four templates; the id story says so. */
+static void four_frequent_verbs_fold_then_split(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    uint64_t sib[4];
+    for (int i = 0; i < 4; i++)
+        sib[i] = add_vm(t, i).id;
+    assert_true(sib[3] == sib[0]); /* folded into the oldest */
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 1);
+    assert_int_equal(st.merged, 2);
+    int at = -1;
+    uint64_t after[4] = {0, 0, 0, 0};
+    for (int i = 4; i < 200; i++) {
+        struct ad_tmpl_match m = add_vm(t, i);
+        if (at < 0 && m.id != sib[0]) {
+            at = i; /* the split: the line goes to its verb's new template */
+            assert_true(m.changed);
+            assert_false(m.created);
+        }
+        if (at < 0)
+            continue;
+        assert_false(m.created);
+        if (!after[i % 4])
+            after[i % 4] = m.id;
+        assert_true(m.id == after[i % 4]);
+        char want[64];
+        snprintf(want, sizeof(want), "[instance: <UUID>] VM %s (Lifecycle Event)", vm_verbs[i % 4]);
+        assert_text(m, want);
+    }
+    assert_int_equal(at, AD_TMPL_DEFAULT_SPLIT_MIN - 1); /* split_min lines seen at the position */
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 5); /* the four verbs and the <*> template for the others */
+    assert_int_equal(st.split, 4);
+    struct story s = {0};
+    ad_tmpl_foreach_split(t, collect, &s);
+    assert_int_equal(s.n, 4);
+    for (int k = 0; k < 4; k++) {
+        assert_true(s.from[k] == sib[0]); /* old id -> each new id */
+        assert_true(s.to[k] == after[k]);
+    }
+    /* The new ids are the hash of their text, as for any template: the verbs that were siblings
+     * get their old ids back (live again, they resolve to themselves); the survivor's own verb
+     * takes the next seed, its old id staying with the <*> template; the 4th verb, whose line
+     * folded, gets the hash of its text. */
+    for (int k = 1; k < 3; k++) {
+        assert_true(after[k] == sib[k]);
+        assert_true(ad_tmpl_resolve(t, sib[k]) == sib[k]);
+    }
+    assert_true(after[0] != sib[0] && after[3] != sib[0]);
+    struct ad_tmpl_match o = add(t, "[instance: 01234567-1111-2222-3333-444455556666] VM Crashed "
+                                    "(Lifecycle Event)");
+    assert_true(o.id == sib[0]); /* a word past the split joins the <*> template */
+    assert_text(o, "[instance: <UUID>] VM <*> (Lifecycle Event)");
+    ad_tmpl_destroy(t);
+}
+
+/* Generated fixture: user names with a long tail (one frequent, many rare ones) fold and never
+ * split: the position behaves like a value. */
+static void user_names_with_a_long_tail_do_not_split(void **state)
+{
+    (void)state;
+    struct ad_tmpl *t = miner(0, NULL, 0);
+    uint64_t first = 0;
+    for (int i = 0; i < 2000; i++) {
+        char user[8] = "root", line[96];
+        if (i % 3) { /* two lines in three: one of 26 * 26 generated names, most seen once */
+            unsigned k = (unsigned)i * 2654435761u >> 7;
+            user[0] = (char)('a' + k % 26);
+            user[1] = (char)('a' + k / 26 % 26);
+            user[2] = (char)('a' + k / 676 % 26);
+            user[3] = '\0';
+        }
+        snprintf(line, sizeof(line), "Accepted password for %s from 10.0.%d.%d port 22", user,
+                 i % 200, i % 250);
+        struct ad_tmpl_match m = add(t, line);
+        if (i == 3)
+            first = m.id;
+        if (i >= 3)
+            assert_true(m.id == first);
+    }
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(t, &st);
+    assert_int_equal(st.templates, 1);
+    assert_int_equal(st.split, 0);
+    struct story s = {0};
+    ad_tmpl_foreach_split(t, collect, &s);
+    assert_int_equal(s.n, 0);
+    ad_tmpl_destroy(t);
+}
+
+/* The evidence and the split records are in the state: a miner restarted before the split (while
+ * counting) splits at the same line as one that never stopped, and one restarted after it tells
+ * the same story; a version 2 state (before splits) still loads. */
+static void splits_survive_save_and_load_and_version_2_loads(void **state)
+{
+    (void)state;
+    struct ad_tmpl *a = miner(0, NULL, 0);
+    for (int i = 0; i < 60; i++)
+        add_vm(a, i);
+    struct ad_buf b;
+    save(a, &b);
+    struct ad_tmpl *r = restarted(&b);
+    ad_buf_fini(&b);
+    for (int i = 60; i < 200; i++) {
+        struct ad_tmpl_match x = add_vm(a, i), y = add_vm(r, i);
+        assert_true(x.id == y.id);
+        assert_int_equal(x.changed, y.changed);
+    }
+    struct story sa = {0}, sr = {0};
+    ad_tmpl_foreach_split(a, collect, &sa);
+    ad_tmpl_foreach_split(r, collect, &sr);
+    assert_int_equal(sa.n, 4);
+    assert_int_equal(sr.n, 4);
+    assert_memory_equal(sa.to, sr.to, sizeof(sa.to));
+    save(r, &b);
+    struct ad_tmpl *r2 = restarted(&b);
+    struct story s2 = {0};
+    ad_tmpl_foreach_split(r2, collect, &s2);
+    assert_int_equal(s2.n, 4);
+    assert_memory_equal(sa.from, s2.from, sizeof(sa.from));
+    assert_memory_equal(sa.to, s2.to, sizeof(sa.to));
+    struct ad_tmpl_stats st;
+    ad_tmpl_get_stats(r2, &st);
+    assert_int_equal(st.split, 4);
+    assert_int_equal(st.templates, 5);
+    assert_saves_as(r2, &b);
+    ad_buf_fini(&b);
+    ad_tmpl_destroy(r2);
+    ad_tmpl_destroy(r);
+    ad_tmpl_destroy(a);
+
+    /* A version 2 state: one template, without the flags byte (just before its LRU entry, the
+     * fold counter and the fold count) and without the split section (the last 12 bytes). */
+    a = miner(0, NULL, 0);
+    uint64_t id = add(a, "disk sda is full").id;
+    save(a, &b);
+    assert_true(b.len > 29);
+    size_t flag_at = b.len - 12 - 4 - 8 - 4 - 1;
+    assert_int_equal(b.p[flag_at], 0);
+    memmove(b.p + flag_at, b.p + flag_at + 1, b.len - flag_at - 1);
+    b.len -= 1 + 12;
+    b.p[4] = 2;
+    r = restarted(&b);
+    struct ad_tmpl_match m;
+    assert_int_equal(ad_tmpl_match(r, ad_str_c("disk sda is full"), &m), 1);
+    assert_true(m.id == id);
+    ad_tmpl_get_stats(r, &st);
+    assert_int_equal(st.templates, 1);
+    assert_int_equal(st.split, 0);
+    /* the same bytes as version 3 are refused: a template's flags byte is missing */
+    b.p[4] = 3;
+    struct ad_tmpl *f = miner(0, NULL, 0);
+    struct ad_rd rd = ad_rd_make(b.p, b.len);
+    assert_int_equal(ad_tmpl_load(f, &rd, &(struct ad_err){0}), -EINVAL);
+    ad_tmpl_destroy(f);
+    ad_buf_fini(&b);
+    ad_tmpl_destroy(r);
     ad_tmpl_destroy(a);
 }
 
@@ -643,6 +841,9 @@ int main(void)
         cmocka_unit_test(few_frequent_words_stay_apart),
         cmocka_unit_test(merges_survive_save_and_load_and_old_states_are_refused),
         cmocka_unit_test(json_lines_give_their_message_and_fields),
+        cmocka_unit_test(four_frequent_verbs_fold_then_split),
+        cmocka_unit_test(user_names_with_a_long_tail_do_not_split),
+        cmocka_unit_test(splits_survive_save_and_load_and_version_2_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
