@@ -159,11 +159,11 @@ static void context_expect(const void *st, const struct ad_det_params *p, int64_
     ad_det_seasonal.expect(band_const(st), p, t_ns, out);
 }
 
+/* The inner seasonal state learns every point (an adopted one carries its count over), so its
+ * points are the context detector's. */
 static void context_describe(const void *st, struct ad_det_info *info)
 {
-    const struct context *c = st;
-    ad_det_seasonal.describe(band_const(c), info);
-    info->points = c->h.points;
+    ad_det_seasonal.describe(band_const(st), info);
 }
 
 static void context_suggest(const void *st, const struct ad_det_params *p,
