@@ -558,7 +558,7 @@ static int parse_args(int argc, char **argv, struct run *r, bool *ret_help)
     bool forecast = false;
     int64_t horizon = 0, window = 0;
     int c, bad = 0;
-    double memory;
+    double memory = 0;
     /* What the options set, over the config's (or the built-in) settings. */
     struct ad_det_params opt;
     bool set_band = false, set_q = false, set_warmup = false, set_memory = false, set_gap = false;

@@ -1223,7 +1223,7 @@ int ad_baseline_params_for(const struct ad_baseline_cfg *cfg, const char *key,
                            const struct ad_det_ops **ret_det, struct ad_det_params *ret_params,
                            struct ad_err *reterr)
 {
-    struct ad_baseline *b;
+    struct ad_baseline *b = NULL;
     int r = ad_baseline_create(cfg, &b, reterr);
     if (r < 0)
         return r;
@@ -1252,7 +1252,7 @@ int ad_baseline_forecast_for(const struct ad_baseline_cfg *cfg, const char *key,
                              struct ad_fc_params *ret_params, struct ad_fc_rule *ret_rule,
                              bool *ret_has_rule, struct ad_err *reterr)
 {
-    struct ad_baseline *b;
+    struct ad_baseline *b = NULL;
     int r = ad_baseline_create(cfg, &b, reterr);
     if (r < 0)
         return r;

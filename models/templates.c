@@ -331,9 +331,10 @@ static void alert(struct ad_templates *t, const struct rate *r, bool is_rate, bo
                      "log template back to its usual rate in %.200s: %.1000s", s->name, text);
         else
             snprintf(x->summary, sizeof(x->summary),
-                     "log template rate %s per %gs (usually %s, at most %s) in %.200s: %.1000s",
-                     x->rate, (double)t->cfg.rate_interval_ns / 1e9, x->expected, x->upper, s->name,
-                     text);
+                     "log template rate %.6g per %gs (usually %.4g, at most %.4g) in %.200s: "
+                     "%.1000s",
+                     count, (double)t->cfg.rate_interval_ns / 1e9, o ? o->expected : NAN,
+                     o ? o->upper : NAN, s->name, text);
     } else if (resolved) {
         snprintf(x->summary, sizeof(x->summary), "new log template in %.200s (seen %llds ago): "
                  "%.1000s", s->name, (long long)(t->cfg.new_hold_ns / 1000000000), text);

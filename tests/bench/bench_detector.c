@@ -818,9 +818,9 @@ static int select_cat(const struct corpus *c, int cat, int invert, unsigned char
 static const char *describe(char *buf, size_t len, const char *params, double thr)
 {
     if (isinf(thr))
-        snprintf(buf, len, "%s%snever fires", params, *params ? ", " : "");
+        snprintf(buf, len, "%.120s%snever fires", params, *params ? ", " : "");
     else
-        snprintf(buf, len, "%s%sthreshold %.12g", params, *params ? ", " : "", thr);
+        snprintf(buf, len, "%.120s%sthreshold %.12g", params, *params ? ", " : "", thr);
     return buf;
 }
 

@@ -425,8 +425,12 @@ static int score_set(const struct set *st, const struct knobs *k, int reps, bool
     struct dense dp = {.n = 0}, dtr = {.n = 0};
     ad_u64map_init(&dp.m, 256);
     ad_u64map_init(&dtr.m, 256);
-    uint32_t *pred = malloc(n * sizeof(*pred)), *truth = malloc(n * sizeof(*truth));
-    bool *ok = malloc(n);
+    uint32_t *pred = calloc(n + 1, sizeof(*pred)), *truth = calloc(n + 1, sizeof(*truth));
+    bool *ok = calloc(n + 1, 1);
+    if (!pred || !truth || !ok) {
+        fprintf(stderr, "bench_templates: out of memory\n");
+        exit(1);
+    }
     for (size_t i = 0; i < n; i++) {
         pred[i] = dense_of(&dp, ids[i]);
         truth[i] = dense_of(&dtr, str_key(st->eid[i]));
