@@ -1137,15 +1137,21 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
         struct series *s = add_series(b, b->key, key.n, 0, NO_SOURCE);
         if (!s)
             return ad_err_set(reterr, ENOMEM, "models.baseline: out of memory");
-        bool adopted = false;
-        if (s->det_id != id) {
-            /* The config now picks another detector: it takes the learned state over where it
-             * can (context adopts seasonal), else the series keeps the detector it learned. */
+        bool adopted = false, relearn = false;
+        bool current = ((const struct ad_det_hdr *)(const void *)st.p)->layout == d->layout;
+        if (s->det_id != id || !current) {
+            /* The config now picks another detector, or the state is of an older layout: the
+             * configured detector takes the learned state over where it can (context adopts
+             * seasonal, or its own older layout's band); else a current state keeps the
+             * detector it learned, and an older one is learned again from the next point. */
             struct ad_det_state from;
             memcpy(from.b, st.p, st.n);
             adopted = ad_det_adopt(ad_det_by_id(s->det_id), series_state(s), &b->params, &from) == 0;
             if (adopted) {
                 b->st.adopted++;
+            } else if (!current) {
+                relearn = true;
+                b->st.reset++;
             } else {
                 struct series *x = reinit(b, s, d);
                 if (!x)
@@ -1153,7 +1159,7 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
                 b->v[b->n - 1] = s = x;
             }
         }
-        if (!adopted)
+        if (!adopted && !relearn)
             memcpy(s->st, st.p, st.n);
         s->last_seen_ns = ad_rd_i64(r);
         s->last_value = bitsd(ad_rd_u64(r));
@@ -1296,9 +1302,9 @@ static const struct ad_opt baseline_opts[] = {
                 "Points in a row outside the band that raise a baseline alert."),
     AD_OPT_UINT("resolve_after", "3", "1", "1000", struct ad_baseline_cfg, resolve_after,
                 "Points in a row back inside the band that resolve it."),
-    AD_OPT_DOUBLE("score_threshold", "0.63", "0", "1", struct ad_baseline_cfg, score_threshold,
+    AD_OPT_DOUBLE("score_threshold", "0.64", "0", "1", struct ad_baseline_cfg, score_threshold,
                   "Also raise at once on one point scoring at least this, inside the band too "
-                  "(0: off; 0.63 is NAB's optimum for the default detector, docs/baselines.md)."),
+                  "(0: off; 0.64 is NAB's optimum for the default detector, docs/baselines.md)."),
     AD_OPT_ENUM("severity", "warning", sev_names, struct ad_baseline_cfg, severity,
                 "Severity of baseline alerts."),
     AD_OPT_STRLIST("thresholds", "", struct ad_baseline_cfg, thresholds,
@@ -1364,11 +1370,12 @@ static void op_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_baseline_series_expired_total",
                        "Series forgotten after expire_after without points.", NULL, st.expired);
     ad_metrics_counter(m, "aiopsd_baseline_series_reset_total",
-                       "Series that started learning again (their detector changed on reload).",
+                       "Series that started learning again (their detector changed on reload, "
+                       "or a stored state of an older layout no detector could take over).",
                        NULL, st.reset);
     ad_metrics_counter(m, "aiopsd_baseline_series_adopted_total",
                        "Series whose learned state the configured detector took over at load "
-                       "(a seasonal state under the context default).",
+                       "(a seasonal state, or an older context layout, under the context default).",
                        NULL, st.adopted);
     h = "Alerts raised and resolved, by kind (learned band, static threshold or forecast).";
     ad_metrics_counter(m, "aiopsd_baseline_alerts_total", h, "kind=\"baseline\",transition=\"raised\"",

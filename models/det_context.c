@@ -7,7 +7,7 @@
  *   det_internal.h).
  * - Context novelty, after the idea behind NAB's contextual detectors (CAD OSE): every value is
  *   placed on one of LEVELS levels of the range seen so far, and the last few levels form
- *   contexts of several lengths (ORDERS: the value alone, the last 2, 4, 6, 10 and 16 values) plus
+ *   contexts of several lengths (ORDERS: the value alone, the last 2, 3, 5, 8 and 13 values) plus
  *   one seasonal context (the level at this hour of the day). Each context is hashed into one
  *   table of saturating counters shared by all lengths; a context's novelty is 1 / (1 + its
  *   count), and the point's novelty is the mean over its contexts (1: every context new, as a
@@ -36,16 +36,17 @@
 #include "models/det_internal.h"
 #include "models/detector.h"
 
-#define LEVELS 16
+#define LAYOUT 1  /* 0: 16 levels, orders {1,2,4,6,10,16}, before the LOCO re-selection */
+#define LEVELS 12
 #define TABLE 2048 /* counters, shared by every context length */
 #define HALVE_EVERY 4096
-#define RING 16 /* the longest context */
+#define RING 16 /* at least the longest context */
 #define RANGE_EXCESS 0.02
-#define NOVELTY_WEIGHT 0.8
+#define NOVELTY_WEIGHT 0.9
 #define DECAY 0.999
 #define REFRACTORY 50
 
-static const uint8_t orders[] = {1, 2, 4, 6, 10, 16};
+static const uint8_t orders[] = {1, 2, 3, 5, 8, 13};
 #define NORDERS (sizeof(orders) / sizeof(orders[0]))
 
 struct context {
@@ -172,22 +173,27 @@ static void context_suggest(const void *st, const struct ad_det_params *p,
     ad_det_seasonal.suggest(band_const(st), p, s);
 }
 
-/* A seasonal state becomes the band, as if it had run inside from the start. The novelty view
- * starts empty (range, contexts): the next values set it up, as at a series' start. */
+/* A seasonal state becomes the band, as if it had run inside from the start; so does the band of
+ * a context state of an older layout (its levels and contexts meant something else). The novelty
+ * view starts empty (range, contexts): the next values set it up, as at a series' start. */
 static int context_adopt(void *st, const struct ad_det_params *p, const void *from)
 {
     (void)p;
     const struct ad_det_hdr *h = from;
-    if (h->det != ad_det_seasonal.id)
-        return -ENOTSUP;
     struct context *c = st;
-    memcpy(c->band, from, ad_det_seasonal.state_size);
+    if (h->det == ad_det_seasonal.id)
+        memcpy(c->band, from, ad_det_seasonal.state_size);
+    else if (h->det == ad_det_context.id && h->layout != LAYOUT)
+        memcpy(c->band, ((const struct context *)from)->band, sizeof(c->band));
+    else
+        return -ENOTSUP;
     return 0;
 }
 
 const struct ad_det_ops ad_det_context = {
     .name = "context",
     .id = 4,
+    .layout = LAYOUT,
     .state_size = sizeof(struct context),
     .init = context_init,
     .update = context_update,

@@ -49,6 +49,7 @@ void ad_det_init(const struct ad_det_ops *d, struct ad_det_state *st, const stru
     d->init(st->b, p);
     struct ad_det_hdr *h = (struct ad_det_hdr *)(void *)st->b;
     h->det = d->id;
+    h->layout = d->layout;
     h->last_ns = INT64_MIN;
     h->points = 0;
 }
@@ -58,13 +59,15 @@ int ad_det_adopt(const struct ad_det_ops *d, struct ad_det_state *st, const stru
 {
     if (!d->adopt)
         return -ENOTSUP;
-    ad_det_init(d, st, p);
-    int rc = d->adopt(st->b, p, from->b);
+    struct ad_det_state next; /* st stays as it was unless the adoption succeeds */
+    ad_det_init(d, &next, p);
+    int rc = d->adopt(next.b, p, from->b);
     if (rc < 0)
         return rc;
-    struct ad_det_hdr *h = (struct ad_det_hdr *)(void *)st->b;
+    struct ad_det_hdr *h = (struct ad_det_hdr *)(void *)next.b;
     h->last_ns = ad_det_hdr(from)->last_ns;
     h->points = ad_det_hdr(from)->points;
+    memcpy(st->b, next.b, d->state_size);
     return 0;
 }
 

@@ -67,7 +67,8 @@ struct ad_det_suggest {
 /* Common head of every state: written by ad_det_init/ad_det_update, read by everyone. */
 struct ad_det_hdr {
     uint8_t det;       /* ad_det_ops.id */
-    uint8_t reserved[7];
+    uint8_t layout;    /* ad_det_ops.layout when the state was made (0 in states before it) */
+    uint8_t reserved[6];
     int64_t last_ns;   /* time of the last point learned */
     uint64_t points;   /* points learned */
 };
@@ -75,6 +76,9 @@ struct ad_det_hdr {
 struct ad_det_ops {
     const char *name; /* "robust", "seasonal", "spot", ... as in the config */
     uint8_t id;       /* stable: stored in state files; never reuse a retired id */
+    /* What the state's bytes mean: raised when they change meaning (constants or layout) so
+     * that a stored state of an older layout is adopted (or relearned), never misread. */
+    uint8_t layout;
     size_t state_size; /* <= AD_DET_STATE_MAX; the state starts with struct ad_det_hdr */
     void (*init)(void *st, const struct ad_det_params *p);
     /* Scores x at t against what was learned, then learns it (a detector may decline to learn
@@ -86,8 +90,8 @@ struct ad_det_ops {
                    struct ad_det_out *out);
     void (*describe)(const void *st, struct ad_det_info *info);
     void (*suggest)(const void *st, const struct ad_det_params *p, struct ad_det_suggest *s);
-    /* Optional: starts st (initialised) from `from`, a state another detector learned, when this
-     * detector knows how; returns 0, or -ENOTSUP (st untouched). */
+    /* Optional: starts st (initialised) from `from`, a state another detector (or this one, in
+     * an older layout) learned, when this detector knows how; returns 0, or -ENOTSUP. */
     int (*adopt)(void *st, const struct ad_det_params *p, const void *from);
 };
 
@@ -115,7 +119,8 @@ int ad_det_update(const struct ad_det_ops *d, struct ad_det_state *st,
                   const struct ad_det_params *p, int64_t t_ns, double x, struct ad_det_out *out);
 /* Upgrades a learned state to detector d (the configured one) where d can take it over: the
  * context detector adopts a seasonal state as its band, so a state file written while seasonal
- * was the default keeps what it learned. 0, or -ENOTSUP: keep `from`'s own detector. */
+ * was the default keeps what it learned. 0, or -ENOTSUP (st untouched): keep `from`'s own
+ * detector. */
 int ad_det_adopt(const struct ad_det_ops *d, struct ad_det_state *st, const struct ad_det_params *p,
                  const struct ad_det_state *from);
 static inline const struct ad_det_hdr *ad_det_hdr(const struct ad_det_state *st)

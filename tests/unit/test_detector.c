@@ -150,7 +150,9 @@ static void every_detector_flags_a_spike_and_barely_learns_it(void **state)
         assert_true(spike.score > o0.score + 0.2); /* and the likelihood jumps */
         struct ad_det_out spike2 = step(d, &st, &p, t += 5 * MIN, 80);
         assert_true(outside(&spike2, 80));
-        assert_true(spike2.score > 0.5); /* two in a row are a run: likely an anomaly */
+        /* Two in a row are a run: likely an anomaly (the context detector, scoring rising edges
+         * only, may have said so at the first). */
+        assert_true((d == &ad_det_context ? fmax(spike.score, spike2.score) : spike2.score) > 0.5);
         struct ad_det_out o1 = step(d, &st, &p, t += 5 * MIN, 50);
         assert_false(outside(&o1, 50));
         for (int k = 0; k < 30; k++)
@@ -178,11 +180,12 @@ static void every_detector_flags_a_level_shift_then_accepts_it(void **state)
         assert_true(first >= 8); /* the shift alerts */
         if (d == &ad_det_context) {
             /* Rising edges only: it scores at the start and as the evidence grows, then no
-             * more while the shift goes on. */
+             * more while the shift goes on (but a new record above the shift's first values,
+             * which noise gives at most once here). */
             assert_true(high >= 1 && high < first);
             int again;
             feed_noise_scored(d, &st, &p, &r, &t, 10, 70, &again);
-            assert_int_equal(again, 0);
+            assert_true(again <= 1);
         } else
             assert_true(high >= 8); /* its likelihood is high */
         feed_noise(d, &st, &p, &r, &t, 200, 70);
@@ -485,7 +488,7 @@ static void spot_learns_a_heavy_tail_instead_of_flagging_it(void **state)
 }
 
 /* The context detector's own views (models/det_context.c). */
-#define CONTEXT_THRESHOLD 0.63 /* models.baseline.score_threshold's default */
+#define CONTEXT_THRESHOLD 0.64 /* models.baseline.score_threshold's default */
 
 /* A square wave between 40 and 60 (half an hour each) with a little noise for 3 days, then 24
  * points flat at 50: every value is inside the range and the band (the seasonal view cannot draw
@@ -609,8 +612,27 @@ static void context_adopts_a_seasonal_state(void **state)
     }
     assert_int_equal(scored, 0); /* only the band may score while the novelty view is young */
     ad_det_init(&ad_det_robust, &rob, &p);
+    struct ad_det_state before = ctx;
     assert_int_equal(ad_det_adopt(&ad_det_context, &ctx, &p, &rob), -ENOTSUP);
     assert_int_equal(ad_det_adopt(&ad_det_seasonal, &ctx, &p, &sea), -ENOTSUP);
+    assert_memory_equal(ctx.b, before.b, ad_det_context.state_size); /* untouched */
+    /* A context state of the current layout is itself, not adopted; one of an older layout
+     * gives its band over, and its novelty view starts again (quiet for two warm-ups). */
+    struct ad_det_state old = ctx, nw;
+    assert_int_equal(ad_det_adopt(&ad_det_context, &nw, &p, &old), -ENOTSUP);
+    ((struct ad_det_hdr *)(void *)old.b)->layout = 0;
+    assert_int_equal(ad_det_adopt(&ad_det_context, &nw, &p, &old), 0);
+    assert_int_equal(ad_det_hdr(&nw)->layout, ad_det_context.layout);
+    scored = 0;
+    for (int i = 0; i < 2 * 288; i++) {
+        double x = 50 + 10 * sin(i * 6.283 / 288) + gauss(&r) + (i == 100 ? 60 : 0);
+        struct ad_det_out a = step(&ad_det_context, &ctx, &p, t += 5 * MIN, x);
+        struct ad_det_out b = step(&ad_det_context, &nw, &p, t, x);
+        assert_memory_equal(&a.expected, &b.expected, sizeof(a.expected));
+        assert_memory_equal(&a.upper, &b.upper, sizeof(a.upper));
+        scored += b.score > 0 && b.cause != AD_DET_CAUSE_BAND;
+    }
+    assert_int_equal(scored, 0);
 }
 
 int main(void)
