@@ -139,13 +139,30 @@ static void deadletter(struct daemon *d, const char *collector, const void *raw,
 static void processed(void *ctx, struct ad_event *ev, int r)
 {
     struct daemon *d = ctx;
-    if (r < 0) {
+    if (r == -ERANGE) {
+        d->pipeline_rejects++;
+        ad_buf_reset(&d->scratch);
+        ad_event_to_json(ev, &d->scratch);
+        AD_LOG_RATELIMITED(AD_LOG_WARN,
+                           "pipeline: event from %.*s/%.*s stamped outside pipeline.max_future/"
+                           "max_past of its stream's event time, sending it to dead-letter",
+                           (int)ev->resource.len, ev->resource.p, (int)ev->check.len, ev->check.p);
+        deadletter(d, "pipeline", d->scratch.p, d->scratch.len,
+                   "event time outside pipeline.max_future/max_past of the stream's event time");
+    } else if (r < 0) {
         d->pipeline_rejects++;
         ad_buf_reset(&d->scratch);
         ad_event_to_json(ev, &d->scratch);
         AD_LOG_RATELIMITED(AD_LOG_WARN, "pipeline: %s, sending event to dead-letter",
                            strerror(-r));
         deadletter(d, "pipeline", d->scratch.p, d->scratch.len, strerror(-r));
+    } else if (ev->flags & AD_EVF_CLAMPED) {
+        char ts[40];
+        AD_LOG_RATELIMITED(AD_LOG_WARN,
+                           "pipeline: event from %.*s/%.*s stamped outside pipeline.max_future/"
+                           "max_past of its stream's event time: its time is now the stream's (%s)",
+                           (int)ev->resource.len, ev->resource.p, (int)ev->check.len, ev->check.p,
+                           ad_time_format_rfc3339(ev->time_ns, ts, sizeof(ts)));
     }
     /* Pause at once, not at the end of the batch: one event adds at most a few entries, so the
      * buffer stays far below its shedding bound (2 x max_buffer) while collectors are paused. */
