@@ -43,11 +43,22 @@ static const struct ad_opt pipeline_opts[] = {
     AD_OPT_ENUM("out_of_bounds", "clamp", skew_actions, struct ad_pipeline_cfg, out_of_bounds,
                 "What happens to an out-of-bounds event: clamp (its time becomes the stream's "
                 "event time, the time it was received at) or deadletter."),
+    AD_OPT_STRING_R("state_file", "pipeline.state", "4096", struct ad_pipeline_cfg, state_file,
+                    "aiopsd: the main pipeline's state (dedup, correlator, flapping, silence "
+                    "matches) and the output Redis has not acknowledged, relative to "
+                    "daemon.state_dir, saved every save_interval and at shutdown and restored at "
+                    "start; \"\" disables (SIGTERM then flushes pending updates)."),
+    AD_OPT_DURATION("save_interval", "10s", "100ms", "1h", struct ad_pipeline_cfg,
+                    save_interval_ns,
+                    "How often the main pipeline's state is saved: after a crash (kill -9) what "
+                    "arrived since the last save is lost."),
     AD_OPT_END,
 };
 
 static const struct ad_section pipeline_section = {
-    "pipeline", "Every pipeline (main, Kafka partitions, aiopsctl replay): event-time sanity.",
+    "pipeline",
+    "Every pipeline (main, Kafka partitions, aiopsctl replay): event-time sanity; the main "
+    "pipeline's state across restarts.",
     pipeline_opts, sizeof(struct ad_pipeline_cfg)};
 
 #define MAX_SECTIONS 64

@@ -19,6 +19,8 @@ struct ad_pipeline_cfg {
     int64_t max_future_ns; /* later than the stream's event time by more: out of bounds; 0 = off */
     int64_t max_past_ns;   /* earlier than it by more: out of bounds; 0 = off */
     int out_of_bounds;     /* enum ad_skew_action */
+    char *state_file;      /* aiopsd: the main pipeline's state, in daemon.state_dir; "" = none */
+    int64_t save_interval_ns;
 };
 
 /* NULL-terminated; static storage, built on first call. */

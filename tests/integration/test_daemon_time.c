@@ -80,10 +80,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct world *w = *state;
-    if (w->daemon.pid > 0)
-        fx_daemon_stop(&w->daemon, 10000);
-    fx_redis_stop(&w->redis);
-    fx_lines_free(w->lines);
+    fx_teardown(&w->daemon, &w->redis, w->lines);
     char cfg[128];
     snprintf(cfg, sizeof(cfg), "%s/aiopsd.yaml", w->dir);
     const char *const files[] = {w->storm, w->plain, w->skewed, cfg};
@@ -217,9 +214,10 @@ static void oracle(struct world *w)
 /* Redis holds exactly the oracle. */
 static void assert_redis_is_replay(struct world *w)
 {
-    long long xlen;
-    assert_int_equal(fx_redis_diff(&w->redis, cands, (size_t)n_cands, &xlen), 0);
+    long long xlen, llen;
+    assert_int_equal(fx_redis_diff(&w->redis, cands, (size_t)n_cands, &xlen, &llen), 0);
     assert_int_equal(xlen, (long long)changes);
+    assert_int_equal(llen, (long long)changes);
 }
 
 static void the_daemon_agrees_with_the_replay(void **state)
