@@ -4,7 +4,9 @@
  * model's save op) and once more at shutdown, and read back at start through its load op. A missing
  * file is the normal first start; a foreign, truncated, padded or corrupt one is logged, moved
  * aside to "<file>.corrupt", and the model starts from scratch. Kafka partitions keep their models
- * in their checkpoints instead. */
+ * in their checkpoints instead. The main pipeline's whole state (pipeline.state_file: the snapshot,
+ * the silences' match counts and the unacknowledged Redis output) goes through the same code
+ * with its own ops (daemon/main.c, docs/redis.md "Restarts"). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
