@@ -65,6 +65,8 @@ struct ad_event {
                                      * no incident */
 #define AD_EVF_FLAPPING (1u << 5)   /* models/flap: the alert changes state too often (1u << 4 is
                                      * models/silence's AD_EVF_SILENCED) */
+#define AD_EVF_CLAMPED (1u << 6)    /* daemon/pipeline: its time was out of bounds and became
+                                     * the stream's event time (pipeline.max_future/max_past) */
 
 const char *ad_kind_name(enum ad_kind k);
 const char *ad_severity_name(enum ad_severity s);

@@ -1,5 +1,5 @@
 /* daemon/aiopsctl.c: offline tools for SREs. Shares the pure pipeline with aiopsd.
- *   aiopsctl replay [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
+ *   aiopsctl replay [-c FILE] [-o OUT] [--summary] [--no-flush] EVENTS.jsonl|-
  *   aiopsctl learn-topology [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
  *   aiopsctl publish [--endpoint E] [--socket pub|push] [--rate N] EVENTS.jsonl|-
  *   aiopsctl baseline [OPTIONS] SERIES.csv|-   (daemon/ctl_baseline.c)
@@ -38,9 +38,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: aiopsctl COMMAND [OPTIONS]\n"
-            "  replay [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-\n"
+            "  replay [-c FILE] [-o OUT] [--summary] [--no-flush] EVENTS.jsonl|-\n"
             "      run the full pipeline offline in event time; candidate changes are written as\n"
-            "      JSON lines (docs/redis.md) to OUT or stdout. Deterministic.\n"
+            "      JSON lines (docs/redis.md) to OUT or stdout. Deterministic. At the end the\n"
+            "      pending updates are emitted, unless --no-flush: then the output is what a\n"
+            "      running aiopsd (or one stopped with its pipeline state saved) has written.\n"
             "  learn-topology [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-\n"
             "      the same run; writes the CI dependencies learned from the events (those that\n"
             "      stand out from chance) in the topology file format, with support and\n"
@@ -137,10 +139,11 @@ static int load_config(const char *path, struct ad_config **ret)
  * dependencies learned on the way written out in the topology file format. */
 static int cmd_replay(int argc, char **argv, bool learn)
 {
-    static const struct option o[] = {{"config", 1, 0, 'c'}, {"output", 1, 0, 'o'},
-                                      {"summary", 0, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option o[] = {{"config", 1, 0, 'c'},   {"output", 1, 0, 'o'},
+                                      {"summary", 0, 0, 's'},  {"no-flush", 0, 0, 'F'},
+                                      {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     const char *cfg_path = NULL, *out_path = NULL;
-    bool summary = false;
+    bool summary = false, flush = true;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:h", o, NULL)) != -1) {
@@ -148,6 +151,7 @@ static int cmd_replay(int argc, char **argv, bool learn)
         case 'c': cfg_path = optarg; break;
         case 'o': out_path = optarg; break;
         case 's': summary = true; break;
+        case 'F': flush = false; break;
         default: usage(c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
         }
     }
@@ -209,7 +213,8 @@ static int cmd_replay(int argc, char **argv, bool learn)
         }
         ad_arena_reset(&arena);
     }
-    ad_pipeline_flush(pipe);
+    if (flush)
+        ad_pipeline_flush(pipe);
     ad_buf_fini(&line);
     ad_arena_fini(&arena);
     if (learn) {

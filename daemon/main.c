@@ -20,6 +20,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/ser.h"
 #include "common/time.h"
 #include "config/config.h"
 #include "correlators/candidate.h"
@@ -33,6 +34,7 @@
 #include "daemon/silence_store.h"
 #include "daemon/streams.h"
 #include "models/baseline.h"
+#include "models/silence.h"
 #include "models/templates.h"
 
 #ifndef AD_VERSION
@@ -68,6 +70,12 @@ struct daemon {
      * reference), so a silence added over the admin API applies to all partitions at once. */
     struct ad_silence_store *silences;
     struct ad_model_state *states[N_STATE_FILES]; /* learned state files of the main pipeline */
+    /* The main pipeline's whole state and the unacknowledged output (pipeline.state_file):
+     * restored at start, it supersedes the learned state files. */
+    struct ad_model_state *pstate;
+    bool restored;
+    uint64_t events_seen;      /* by the main pipeline, counting from before restored restarts */
+    uint64_t restored_events, restored_pending;
     struct ad_baseline_api *baseline_api;          /* GET /api/v1/baselines */
     struct collector colls[MAX_COLLECTORS];
     size_t n_colls;
@@ -139,13 +147,30 @@ static void deadletter(struct daemon *d, const char *collector, const void *raw,
 static void processed(void *ctx, struct ad_event *ev, int r)
 {
     struct daemon *d = ctx;
-    if (r < 0) {
+    if (r == -ERANGE) {
+        d->pipeline_rejects++;
+        ad_buf_reset(&d->scratch);
+        ad_event_to_json(ev, &d->scratch);
+        AD_LOG_RATELIMITED(AD_LOG_WARN,
+                           "pipeline: event from %.*s/%.*s stamped outside pipeline.max_future/"
+                           "max_past of its stream's event time, sending it to dead-letter",
+                           (int)ev->resource.len, ev->resource.p, (int)ev->check.len, ev->check.p);
+        deadletter(d, "pipeline", d->scratch.p, d->scratch.len,
+                   "event time outside pipeline.max_future/max_past of the stream's event time");
+    } else if (r < 0) {
         d->pipeline_rejects++;
         ad_buf_reset(&d->scratch);
         ad_event_to_json(ev, &d->scratch);
         AD_LOG_RATELIMITED(AD_LOG_WARN, "pipeline: %s, sending event to dead-letter",
                            strerror(-r));
         deadletter(d, "pipeline", d->scratch.p, d->scratch.len, strerror(-r));
+    } else if (ev->flags & AD_EVF_CLAMPED) {
+        char ts[40];
+        AD_LOG_RATELIMITED(AD_LOG_WARN,
+                           "pipeline: event from %.*s/%.*s stamped outside pipeline.max_future/"
+                           "max_past of its stream's event time: its time is now the stream's (%s)",
+                           (int)ev->resource.len, ev->resource.p, (int)ev->check.len, ev->check.p,
+                           ad_time_format_rfc3339(ev->time_ns, ts, sizeof(ts)));
     }
     /* Pause at once, not at the end of the batch: one event adds at most a few entries, so the
      * buffer stays far below its shedding bound (2 x max_buffer) while collectors are paused. */
@@ -156,6 +181,7 @@ static void processed(void *ctx, struct ad_event *ev, int r)
 static void env_emit(void *sink, struct ad_event *ev)
 {
     struct daemon *d = sink;
+    d->events_seen++;
     processed(d, ev, ad_pipeline_process(d->pipe, ev));
 }
 
@@ -245,21 +271,24 @@ static bool ready(void *ctx, char *why, size_t n)
  * learned rule; docs/topology.md), named "learned_topology" in the state file metrics. */
 #define LEARNED_CORR "service_window"
 
-static bool learned_has(struct ad_pipeline *p, const char *name)
+static bool learned_has(void *ctx, struct ad_pipeline *p, const char *name)
 {
+    (void)ctx;
     (void)name;
     return ad_pipeline_correlator(p, LEARNED_CORR) != NULL;
 }
 
-static int learned_save(struct ad_pipeline *p, const char *name, struct ad_buf *out)
+static int learned_save(void *ctx, struct ad_pipeline *p, const char *name, struct ad_buf *out)
 {
+    (void)ctx;
     (void)name;
     return ad_svcwin_learned_save(ad_pipeline_correlator(p, LEARNED_CORR), out);
 }
 
-static int learned_load(struct ad_pipeline *p, const char *name, const void *data, size_t len,
-                        struct ad_err *reterr)
+static int learned_load(void *ctx, struct ad_pipeline *p, const char *name, const void *data,
+                        size_t len, struct ad_err *reterr)
 {
+    (void)ctx;
     (void)name;
     return ad_svcwin_learned_load(ad_pipeline_correlator(p, LEARNED_CORR), data, len, reterr);
 }
@@ -299,6 +328,109 @@ static void state_spec(const struct ad_config *cfg, size_t i, struct ad_model_st
     }
 }
 
+/* --- the main pipeline's state across restarts (docs/reliability.md) --------------------- */
+
+/* Payload: u32 version, u64 events seen, then three length-prefixed parts: the pipeline's
+ * snapshot (ad_pipeline_save), the silences' match counts, the unacknowledged Redis entries. */
+#define PSTATE_VERSION 1u
+
+static int fresh_pipeline(struct daemon *d, struct ad_err *err)
+{
+    struct ad_cand_sink sink = {d, cand_emit};
+    struct ad_pipeline *p;
+    int r = ad_pipeline_create(d->cfg, &sink, &p, err);
+    if (r < 0)
+        return r;
+    ad_pipeline_destroy(d->pipe);
+    d->pipe = p;
+    ad_pipeline_set_silences(d->pipe, ad_silence_store_set(d->silences));
+    return 0;
+}
+
+static bool pstate_has(void *ctx, struct ad_pipeline *p, const char *name)
+{
+    (void)ctx;
+    (void)p;
+    (void)name;
+    return true;
+}
+
+static int pstate_save(void *ctx, struct ad_pipeline *p, const char *name, struct ad_buf *out)
+{
+    struct daemon *d = ctx;
+    (void)p;
+    (void)name;
+    struct ad_wr w = {out, 0};
+    ad_wr_u32(&w, PSTATE_VERSION);
+    ad_wr_u64(&w, d->events_seen);
+    size_t at = ad_wr_begin_len(&w);
+    if (w.err == 0)
+        w.err = ad_pipeline_save(d->pipe, out);
+    ad_wr_end_len(&w, at);
+    at = ad_wr_begin_len(&w);
+    ad_silences_save_counts(ad_silence_store_set(d->silences), &w);
+    ad_wr_end_len(&w, at);
+    at = ad_wr_begin_len(&w);
+    ad_out_redis_save_pending(d->redis, &w);
+    ad_wr_end_len(&w, at);
+    return w.err;
+}
+
+/* Into the fresh main pipeline (before any event); on error it is fresh again and nothing was
+ * queued, and the file is moved aside by the caller. */
+static int pstate_load(void *ctx, struct ad_pipeline *p, const char *name, const void *data,
+                       size_t len, struct ad_err *reterr)
+{
+    struct daemon *d = ctx;
+    (void)p;
+    (void)name;
+    struct ad_rd r = ad_rd_make(data, len);
+    uint32_t version = ad_rd_u32(&r);
+    uint64_t seen = ad_rd_u64(&r);
+    struct ad_rd pipe = ad_rd_sub(&r), sil = ad_rd_sub(&r), pend = ad_rd_sub(&r);
+    if (r.bad || r.n != 0)
+        return ad_err_set(reterr, EINVAL, "corrupt pipeline state");
+    if (version != PSTATE_VERSION)
+        return ad_err_set(reterr, EINVAL, "pipeline state of another version (%u)", version);
+    size_t n = 0;
+    int rc = ad_pipeline_load(d->pipe, pipe.p, pipe.n, reterr);
+    if (rc == 0)
+        rc = ad_silences_load_counts(ad_silence_store_set(d->silences), &sil, reterr);
+    if (rc == 0)
+        rc = ad_out_redis_restore_pending(d->redis, &pend, &n, reterr);
+    if (rc < 0) {
+        struct ad_err e2 = {0};
+        if (fresh_pipeline(d, &e2) < 0)
+            return ad_err_set(reterr, ENOMEM, "pipeline: out of memory");
+        return rc;
+    }
+    d->restored = true;
+    d->events_seen = d->restored_events = seen;
+    d->restored_pending = n;
+    ad_log(AD_LOG_INFO, "pipeline state: restored (%llu events seen, event time %lld, %zu "
+           "entries for redis queued again)", (unsigned long long)seen,
+           (long long)ad_pipeline_now(d->pipe), n);
+    return 0;
+}
+
+static const struct ad_model_state_ops pstate_ops = {pstate_has, pstate_save, pstate_load};
+
+static void pstate_spec(struct daemon *d, const struct ad_config *cfg,
+                        struct ad_model_state_spec *sp)
+{
+    const struct ad_daemon_cfg *dc = ad_config_get(cfg, "daemon");
+    const struct ad_pipeline_cfg *pc = ad_config_get(cfg, "pipeline");
+    *sp = (struct ad_model_state_spec){.model = "pipeline",
+                                       .what = "pipeline state",
+                                       .magic = "AIOPSDPL",
+                                       .file = pc->state_file,
+                                       .state_dir = dc->state_dir,
+                                       .interval_ns = pc->save_interval_ns,
+                                       .option = "pipeline.state_file",
+                                       .ops = &pstate_ops,
+                                       .ctx = d};
+}
+
 static void metrics(void *ctx, struct ad_metrics *m)
 {
     struct daemon *d = ctx;
@@ -311,6 +443,13 @@ static void metrics(void *ctx, struct ad_metrics *m)
     ad_silence_store_stats(d->silences, m);
     for (size_t i = 0; i < N_STATE_FILES; i++)
         ad_model_state_stats(d->states[i], m);
+    ad_model_state_stats(d->pstate, m);
+    ad_metrics_gauge(m, "aiopsd_pipeline_state_restored_events",
+                     "Events the main pipeline's restored state had seen (0: started empty).",
+                     NULL, (double)d->restored_events);
+    ad_metrics_gauge(m, "aiopsd_pipeline_state_restored_pending",
+                     "Redis entries unacknowledged at the last save, queued again at start.", NULL,
+                     (double)d->restored_pending);
     ad_metrics_counter(m, "aiopsd_candidates_emitted_total",
                        "Candidate changes handed to the Redis output.", NULL,
                        d->candidates_emitted);
@@ -428,6 +567,9 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
         state_spec(d->cfg, i, &sp);
         ad_model_state_set_interval(d->states[i], sp.interval_ns);
     }
+    struct ad_model_state_spec psp;
+    pstate_spec(d, d->cfg, &psp);
+    ad_model_state_set_interval(d->pstate, psp.interval_ns);
     d->reloads++;
     ad_log(AD_LOG_NOTICE, "configuration reloaded from %s", d->cfg_path);
     notify("READY=1");
@@ -438,6 +580,11 @@ static void drained(void *ctx, bool all_acked)
     struct daemon *d = ctx;
     if (all_acked)
         ad_log(AD_LOG_NOTICE, "shutdown: output flushed to redis");
+    else if (ad_model_state_enabled(d->pstate))
+        ad_log(AD_LOG_WARN,
+               "shutdown: %zu entries not acknowledged by redis within the timeout; kept in the "
+               "pipeline state, to be sent after the restart",
+               ad_out_redis_depth(d->redis));
     else
         ad_log(AD_LOG_ERROR, "shutdown: %zu entries not acknowledged by redis within the timeout",
                ad_out_redis_depth(d->redis));
@@ -457,7 +604,12 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
     notify("STOPPING=1");
     ad_log(AD_LOG_NOTICE, "signal %d: stopping collectors and flushing", (int)sig);
     stop_collectors(d);
-    ad_pipeline_flush(d->pipe);
+    /* No more ticks: while draining, Redis refuses new entries, so nothing may be emitted. */
+    event_del(d->ev_idle);
+    /* With the state persisted, pending updates stay pending: they are emitted after the
+     * restart when due, exactly as without the restart. Without, they are emitted now. */
+    if (!ad_model_state_enabled(d->pstate))
+        ad_pipeline_flush(d->pipe);
     for (size_t i = 0; i < N_STATE_FILES; i++)
         ad_model_state_save_now(d->states[i]);
     const struct ad_daemon_cfg *dc = ad_config_get(d->cfg, "daemon");
@@ -527,9 +679,16 @@ static int run(struct daemon *d)
     }
     if (r == 0)
         ad_streams_set_silences(d->streams, ad_silence_store_set(d->silences));
+    if (r == 0) {
+        struct ad_model_state_spec sp;
+        pstate_spec(d, d->cfg, &sp);
+        if (ad_model_state_create(&sp, d->base, d->pipe, &d->pstate) < 0)
+            r = ad_err_set(&err, ENOMEM, "%s: out of memory", sp.what);
+    }
     for (size_t i = 0; i < N_STATE_FILES && r == 0; i++) {
         struct ad_model_state_spec sp;
         state_spec(d->cfg, i, &sp);
+        sp.skip_load = d->restored; /* the pipeline state holds the models' state too */
         if (ad_model_state_create(&sp, d->base, d->pipe, &d->states[i]) < 0)
             r = ad_err_set(&err, ENOMEM, "%s: out of memory", sp.what);
     }
@@ -573,6 +732,13 @@ static int run(struct daemon *d)
            d->cfg_path ? d->cfg_path : "built-in defaults", ad_json_parser_library());
     notify("READY=1");
     event_base_dispatch(d->base);
+    /* After the drain: the state with whatever Redis has not acknowledged. */
+    if (ad_model_state_enabled(d->pstate)) {
+        size_t left = ad_out_redis_depth(d->redis);
+        ad_model_state_save_now(d->pstate);
+        if (left)
+            ad_log(AD_LOG_NOTICE, "pipeline state: %zu unacknowledged redis entries saved", left);
+    }
     ad_log(AD_LOG_INFO, "aiopsd stopped");
     return 0;
 }
@@ -585,6 +751,7 @@ static void teardown(struct daemon *d)
     ad_baseline_api_destroy(d->baseline_api);
     for (size_t i = 0; i < N_STATE_FILES; i++)
         ad_model_state_destroy(d->states[i]);
+    ad_model_state_destroy(d->pstate);
     ad_streams_destroy(d->streams);
     ad_pipeline_destroy(d->pipe);
     ad_silence_store_destroy(d->silences);

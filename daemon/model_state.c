@@ -27,17 +27,31 @@
 #define HEADER_SIZE 32
 #define MAX_STATE_FILE ((size_t)8 << 30) /* 8 GiB */
 
-static bool model_has(struct ad_pipeline *p, const char *name)
+static bool model_has(void *ctx, struct ad_pipeline *p, const char *name)
 {
+    (void)ctx;
     return ad_pipeline_model(p, name) != NULL;
 }
 
-static const struct ad_model_state_ops model_ops = {model_has, ad_pipeline_model_save,
-                                                    ad_pipeline_model_load};
+static int model_save(void *ctx, struct ad_pipeline *p, const char *name, struct ad_buf *out)
+{
+    (void)ctx;
+    return ad_pipeline_model_save(p, name, out);
+}
+
+static int model_load(void *ctx, struct ad_pipeline *p, const char *name, const void *data,
+                      size_t len, struct ad_err *reterr)
+{
+    (void)ctx;
+    return ad_pipeline_model_load(p, name, data, len, reterr);
+}
+
+static const struct ad_model_state_ops model_ops = {model_has, model_save, model_load};
 
 struct ad_model_state {
     struct ad_pipeline *pipe;
     const struct ad_model_state_ops *ops;
+    void *ctx;
     char model[32], what[32], magic[9], option[96];
     struct event *timer;
     char *file; /* "" when not persisted */
@@ -97,7 +111,7 @@ static int build_image(struct ad_model_state *st, struct ad_buf *out)
     unsigned char hdr[HEADER_SIZE] = {0};
     int r = ad_buf_append(out, hdr, sizeof(hdr));
     if (r == 0)
-        r = st->ops->save(st->pipe, st->model, out);
+        r = st->ops->save(st->ctx, st->pipe, st->model, out);
     if (r < 0)
         return r;
     unsigned char *p = (unsigned char *)out->p;
@@ -126,7 +140,7 @@ static void load(struct ad_model_state *st)
         ad_log(AD_LOG_ERROR, "%s: cannot read %s: %s; learning starts from scratch", st->what,
                st->file, strerror(-r));
     } else if (ad_model_state_check(st->magic, buf.p, buf.len, &payload, &plen, &why) < 0 ||
-               st->ops->load(st->pipe, st->model, payload, plen, &err) < 0) {
+               st->ops->load(st->ctx, st->pipe, st->model, payload, plen, &err) < 0) {
         char aside[4200];
         snprintf(aside, sizeof(aside), "%s.corrupt", st->file);
         bool moved = rename(st->file, aside) == 0;
@@ -223,6 +237,7 @@ int ad_model_state_create(const struct ad_model_state_spec *spec, struct event_b
     else
         snprintf(st->option, sizeof(st->option), "models.%s.state_file", spec->model);
     st->ops = spec->ops ? spec->ops : &model_ops;
+    st->ctx = spec->ctx;
     ad_buf_init(&st->image);
     const char *f = spec->file ? spec->file : "";
     const char *dir = spec->state_dir ? spec->state_dir : "";
@@ -234,7 +249,7 @@ int ad_model_state_create(const struct ad_model_state_spec *spec, struct event_b
                st->what, dir, st->option);
         f = "";
     }
-    if (!st->ops->has(pipe, st->model))
+    if (!st->ops->has(st->ctx, pipe, st->model))
         f = "";
     size_t n = strlen(dir) + strlen(f) + 2;
     st->file = malloc(n);
@@ -248,12 +263,14 @@ int ad_model_state_create(const struct ad_model_state_spec *spec, struct event_b
         snprintf(st->file, n, "%s", f);
     else
         snprintf(st->file, n, "%s/%s", dir, f);
-    if (st->file[0])
+    if (st->file[0] && !spec->skip_load)
         load(st);
     arm(st);
     *ret = st;
     return 0;
 }
+
+bool ad_model_state_enabled(const struct ad_model_state *st) { return st && st->file[0]; }
 
 void ad_model_state_save_now(struct ad_model_state *st)
 {

@@ -4,7 +4,9 @@
  * model's save op) and once more at shutdown, and read back at start through its load op. A missing
  * file is the normal first start; a foreign, truncated, padded or corrupt one is logged, moved
  * aside to "<file>.corrupt", and the model starts from scratch. Kafka partitions keep their models
- * in their checkpoints instead. */
+ * in their checkpoints instead. The main pipeline's whole state (pipeline.state_file: the snapshot,
+ * the silences' match counts and the unacknowledged Redis output) goes through the same code
+ * with its own ops (daemon/main.c, docs/redis.md "Restarts"). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,12 +19,12 @@ struct event_base;
 struct ad_buf;
 struct ad_err;
 
-/* How a state is reached in the pipeline, by the spec's model name. The spec's NULL: a model
- * through its save/load ops (ad_pipeline_model, ad_pipeline_model_save/load). */
+/* How a state is reached in the pipeline, by the spec's model name; ctx is the spec's. The
+ * spec's NULL: a model through its save/load ops (ad_pipeline_model, ad_pipeline_model_save/load). */
 struct ad_model_state_ops {
-    bool (*has)(struct ad_pipeline *p, const char *name); /* false: nothing to persist */
-    int (*save)(struct ad_pipeline *p, const char *name, struct ad_buf *out);
-    int (*load)(struct ad_pipeline *p, const char *name, const void *data, size_t len,
+    bool (*has)(void *ctx, struct ad_pipeline *p, const char *name); /* false: nothing to persist */
+    int (*save)(void *ctx, struct ad_pipeline *p, const char *name, struct ad_buf *out);
+    int (*load)(void *ctx, struct ad_pipeline *p, const char *name, const void *data, size_t len,
                 struct ad_err *reterr);
 };
 
@@ -35,6 +37,8 @@ struct ad_model_state_spec {
     int64_t interval_ns;
     const char *option;                   /* for log lines: the option that names the file */
     const struct ad_model_state_ops *ops; /* NULL: the model's */
+    void *ctx;                            /* for ops */
+    bool skip_load; /* the file is written but not read at start (another state restored it) */
 };
 
 /* Loads the file into pipe's model and arms the save timer (base NULL: no timer). spec's strings
@@ -42,6 +46,8 @@ struct ad_model_state_spec {
  * off. Returns 0 or -ENOMEM. */
 int ad_model_state_create(const struct ad_model_state_spec *spec, struct event_base *base,
                           struct ad_pipeline *pipe, struct ad_model_state **ret);
+/* True when the state is persisted (a file is configured and its directory exists). */
+bool ad_model_state_enabled(const struct ad_model_state *st);
 /* Waits for a save in progress, then writes the state once more (shutdown). */
 void ad_model_state_save_now(struct ad_model_state *st);
 void ad_model_state_destroy(struct ad_model_state *st); /* NULL-safe; waits for a save */

@@ -22,6 +22,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/ser.h"
 #include "common/time.h"
 #include "correlators/candidate.h"
 
@@ -1176,6 +1177,72 @@ void ad_out_redis_cancel_gets(struct ad_out_redis *r, void *arg)
     for (size_t i = 0; i < r->n; i++)
         if (at(r, i)->kind == KIND_GET && at(r, i)->cb_arg == arg)
             at(r, i)->cb = NULL;
+}
+
+/* --- the unacknowledged entries across a restart ------------------------------------------ */
+
+#define PENDING_VERSION 1u
+#define PENDING_MAX_ARGC 64
+
+void ad_out_redis_save_pending(const struct ad_out_redis *r, struct ad_wr *w)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += at(r, i)->kind != KIND_GET;
+    ad_wr_u32(w, PENDING_VERSION);
+    ad_wr_u64(w, n);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct entry *e = at(r, i);
+        if (e->kind == KIND_GET)
+            continue; /* a read answers a caller of this run only */
+        ad_wr_u8(w, e->kind);
+        ad_wr_u32(w, e->argc);
+        ad_wr_bytes(w, e->tail, e->len);
+    }
+}
+
+/* One saved entry; false when it is not one this version writes. */
+static bool read_pending(struct ad_rd *rd, uint8_t *kind, uint32_t *argc, struct ad_rd *tail)
+{
+    *kind = ad_rd_u8(rd);
+    *argc = ad_rd_u32(rd);
+    *tail = ad_rd_sub(rd);
+    return !rd->bad && *kind < KIND_GET && *argc >= 1 && *argc <= PENDING_MAX_ARGC &&
+           tail->n > 0 && tail->n < UINT32_MAX && tail->p[0] == '$';
+}
+
+int ad_out_redis_restore_pending(struct ad_out_redis *r, struct ad_rd *rd, size_t *ret_n,
+                                 struct ad_err *reterr)
+{
+    /* Checked whole first: nothing is queued from a state that turns out corrupt. */
+    struct ad_rd chk = *rd;
+    uint32_t version = ad_rd_u32(&chk);
+    uint64_t n = ad_rd_u64(&chk);
+    if (chk.bad || version != PENDING_VERSION || n > chk.n)
+        return ad_err_set(reterr, EINVAL, "redis output: corrupt pending entries header");
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t kind;
+        uint32_t argc;
+        struct ad_rd tail;
+        if (!read_pending(&chk, &kind, &argc, &tail))
+            return ad_err_set(reterr, EINVAL, "redis output: corrupt pending entry %llu",
+                              (unsigned long long)i);
+    }
+    (void)ad_rd_u32(rd);
+    (void)ad_rd_u64(rd);
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t kind;
+        uint32_t argc;
+        struct ad_rd tail;
+        read_pending(rd, &kind, &argc, &tail);
+        ad_buf_reset(&r->tail);
+        if (ad_buf_append(&r->tail, tail.p, tail.n) < 0 ||
+            push_tail(r, (enum kind)kind, (uint16_t)argc) < 0)
+            return ad_err_set(reterr, ENOMEM, "redis output: out of memory");
+    }
+    *rd = chk;
+    *ret_n = (size_t)n;
+    return 0;
 }
 
 uint64_t ad_out_redis_mark(const struct ad_out_redis *r) { return r->head_seq + r->n; }

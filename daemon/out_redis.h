@@ -67,6 +67,17 @@ void ad_out_redis_cancel_gets(struct ad_out_redis *r, void *arg);
 uint64_t ad_out_redis_mark(const struct ad_out_redis *r);
 bool ad_out_redis_acked(const struct ad_out_redis *r, uint64_t mark);
 
+/* Restarts (docs/reliability.md): every entry not acknowledged yet (candidate changes, dead
+ * letters, checkpoints; not reads) appended to w, in order. Restoring them queues them again at
+ * the back of r, to be resent once connected (writes are idempotent per (id, version)); it is
+ * checked whole first: on error (-EINVAL corrupt, with why in reterr) nothing was queued.
+ * *ret_n: entries queued. rd is left after them. */
+struct ad_wr;
+struct ad_rd;
+void ad_out_redis_save_pending(const struct ad_out_redis *r, struct ad_wr *w);
+int ad_out_redis_restore_pending(struct ad_out_redis *r, struct ad_rd *rd, size_t *ret_n,
+                                 struct ad_err *reterr);
+
 /* Backpressure: true while queued >= max_buffer. When the queue drains below max_buffer/2 the
  * drain callback fires (the daemon resumes collectors). */
 bool ad_out_redis_is_full(const struct ad_out_redis *r);

@@ -8,6 +8,7 @@
 
 #include "common/err.h"
 #include "common/event.h"
+#include "common/hash.h"
 #include "common/metrics.h"
 #include "common/ser.h"
 #include "config/config.h"
@@ -33,6 +34,13 @@ struct ad_pipeline {
     int64_t next_tick_ns;
     uint64_t processed[3];   /* by kind */
     uint64_t consumed, errors;
+    struct ad_pipeline_cfg time; /* event-time bounds (the "pipeline" section) */
+    uint64_t skewed[2][2];       /* [future, past][clamped, dead-lettered] */
+    /* The last event beyond max_future: a second source agreeing with it means the stream
+     * really moved on (a gap), not one broken clock. suspect_src 0 = none. */
+    int64_t suspect_ns;
+    uint64_t suspect_src;
+    uint64_t jumps;
 };
 
 static const void *section_cfg(const struct ad_config *cfg, const char *prefix, const char *name)
@@ -49,6 +57,9 @@ int ad_pipeline_create(const struct ad_config *cfg, const struct ad_cand_sink *s
     if (!p)
         return ad_err_set(reterr, ENOMEM, "pipeline: out of memory");
     p->sink = *sink;
+    const struct ad_pipeline_cfg *pc = ad_config_get(cfg, "pipeline");
+    if (pc)
+        p->time = *pc;
     int r = 0;
     for (size_t i = 0; ad_models[i] && r == 0; i++) {
         const struct ad_model_ops *ops = ad_models[i];
@@ -85,6 +96,9 @@ void ad_pipeline_destroy(struct ad_pipeline *p)
 
 int ad_pipeline_reconfigure(struct ad_pipeline *p, const struct ad_config *cfg, struct ad_err *reterr)
 {
+    const struct ad_pipeline_cfg *pc = ad_config_get(cfg, "pipeline");
+    if (pc)
+        p->time = *pc;
     /* Each stage validates in its reconfigure; the built-in ones cannot fail after the config
      * loader validated ranges, except dedup's identity names, which it checks before changing. */
     for (size_t i = 0; i < p->n_models; i++) {
@@ -179,11 +193,49 @@ static int run_from(struct ad_pipeline *p, struct ad_event *ev, size_t first, un
     return 0;
 }
 
+/* 0 (in bounds), 1 (too far in the future) or 2 (too far in the past) of the stream's event
+ * time. Before the first event the stream has no time yet: everything is in bounds. An event
+ * beyond max_future from another resource than the previous one beyond it, and within
+ * max_future of that one's time, is in bounds: two sources agree that time moved on (the stream
+ * had a gap, or the daemon was down), so the clock follows instead of staying stuck. */
+static int out_of_bounds(struct ad_pipeline *p, const struct ad_event *ev)
+{
+    int64_t t = ev->time_ns;
+    if (p->now_ns <= 0)
+        return 0;
+    if (p->time.max_future_ns > 0 && t > p->now_ns && t - p->now_ns > p->time.max_future_ns) {
+        uint64_t src = ad_hash64(ev->resource.p, ev->resource.len, 0x5eed) | 1;
+        int64_t d = t > p->suspect_ns ? t - p->suspect_ns : p->suspect_ns - t;
+        if (p->suspect_src && p->suspect_src != src && d <= p->time.max_future_ns) {
+            p->suspect_src = 0;
+            p->jumps++;
+            return 0;
+        }
+        p->suspect_ns = t;
+        p->suspect_src = src;
+        return 1;
+    }
+    if (p->time.max_past_ns > 0 && t < p->now_ns && p->now_ns - t > p->time.max_past_ns)
+        return 2;
+    return 0;
+}
+
 int ad_pipeline_process(struct ad_pipeline *p, struct ad_event *ev)
 {
+    int oob = out_of_bounds(p, ev);
+    if (oob) {
+        bool drop = p->time.out_of_bounds == AD_SKEW_DEADLETTER;
+        p->skewed[oob - 1][drop]++;
+        if (drop)
+            return -ERANGE;
+        ev->time_ns = p->now_ns; /* the time it was received at, in event time */
+    }
     ad_pipeline_advance(p, ev->time_ns);
     p->processed[ev->kind]++;
-    return run_from(p, ev, 0, 0);
+    int r = run_from(p, ev, 0, 0);
+    if (oob)
+        ev->flags |= AD_EVF_CLAMPED; /* after the models, which may rewrite the flags */
+    return r;
 }
 
 int64_t ad_pipeline_now(const struct ad_pipeline *p) { return p->now_ns; }
@@ -205,6 +257,19 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_metrics *m)
                        "Events swallowed by a model (duplicates).", NULL, p->consumed);
     ad_metrics_counter(m, "aiopsd_pipeline_errors_total",
                        "Events a stage failed on (sent to dead-letter).", NULL, p->errors);
+    static const char *const skew_labels[2][2] = {
+        {"bound=\"future\",action=\"clamped\"", "bound=\"future\",action=\"deadlettered\""},
+        {"bound=\"past\",action=\"clamped\"", "bound=\"past\",action=\"deadlettered\""}};
+    for (int b = 0; b < 2; b++)
+        for (int a = 0; a < 2; a++)
+            ad_metrics_counter(m, "aiopsd_pipeline_time_out_of_bounds_total",
+                               "Events stamped outside pipeline.max_future/max_past of their "
+                               "stream's event time, by bound and what was done.",
+                               skew_labels[b][a], p->skewed[b][a]);
+    ad_metrics_counter(m, "aiopsd_pipeline_time_jumps_total",
+                       "Times a second source confirmed a time beyond pipeline.max_future and the "
+                       "stream's clock followed (a gap in the stream, not a broken clock).",
+                       NULL, p->jumps);
     for (size_t i = 0; i < p->n_models; i++)
         if (p->models[i].model->stats)
             p->models[i].model->stats(p->models[i].state, m);
@@ -265,6 +330,7 @@ void ad_pipeline_set_silences(struct ad_pipeline *p, struct ad_silences *s)
 /* --- snapshot ----------------------------------------------------------------------------- */
 
 #define SNAP_MAGIC 0x31504441u /* "ADP1" */
+#define TIME_SECTION "pipeline.time" /* the max_future suspect (not a stage's name) */
 
 int ad_pipeline_save(const struct ad_pipeline *p, struct ad_buf *out)
 {
@@ -277,7 +343,13 @@ int ad_pipeline_save(const struct ad_pipeline *p, struct ad_buf *out)
         n += p->models[i].model->save != NULL;
     for (size_t i = 0; i < p->n_corrs; i++)
         n += p->corrs[i].corr->save != NULL;
-    ad_wr_u32(&w, n);
+    ad_wr_u32(&w, n + 1);
+    /* The pipeline's own section first (a loader that does not know it skips it). */
+    ad_wr_cstr(&w, TIME_SECTION);
+    size_t at0 = ad_wr_begin_len(&w);
+    ad_wr_i64(&w, p->suspect_ns);
+    ad_wr_u64(&w, p->suspect_src);
+    ad_wr_end_len(&w, at0);
     for (size_t i = 0; i < p->n_models && w.err == 0; i++) {
         const struct ad_model_ops *ops = p->models[i].model;
         if (!ops->save)
@@ -321,6 +393,15 @@ int ad_pipeline_load(struct ad_pipeline *p, const void *data, size_t len, struct
         }
         int rc = 0;
         bool found = false;
+        if (strcmp(name, TIME_SECTION) == 0) {
+            found = true;
+            int64_t sus = ad_rd_i64(&sub);
+            uint64_t src = ad_rd_u64(&sub);
+            if (sub.bad || sus < 0 || sub.n != 0)
+                rc = ad_err_set(reterr, EINVAL, "pipeline: corrupt snapshot section %u", k);
+            p->suspect_ns = sus;
+            p->suspect_src = src;
+        }
         for (size_t i = 0; i < p->n_models && !found; i++)
             if (strcmp(p->models[i].model->name, name) == 0 && p->models[i].model->load) {
                 found = true;

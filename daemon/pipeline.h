@@ -21,7 +21,10 @@ void ad_pipeline_destroy(struct ad_pipeline *p); /* NULL-safe */
 /* Applies a reloaded config to live models and correlators. On error nothing changed. */
 int ad_pipeline_reconfigure(struct ad_pipeline *p, const struct ad_config *cfg, struct ad_err *reterr);
 /* Runs ev through the models and correlators. Returns 0 (passed), AD_CONSUMED (a model swallowed
- * it) or -errno from a stage (the caller dead-letters it). Housekeeping ticks run whenever event
+ * it) or -errno from a stage (the caller dead-letters it). An event stamped outside the
+ * pipeline.max_future/max_past bounds of the stream's event time never moves the clock: it is
+ * clamped to the stream's time (ev->time_ns rewritten, AD_EVF_CLAMPED set) or refused with
+ * -ERANGE (pipeline.out_of_bounds: deadletter); counted either way. Housekeeping ticks run whenever event
  * time crosses a tick boundary, so results depend only on the event stream. */
 int ad_pipeline_process(struct ad_pipeline *p, struct ad_event *ev);
 /* Moves event time forward without an event (the daemon's idle timer). Never moves it back. */

@@ -30,6 +30,37 @@ static const struct ad_opt daemon_opts[] = {
 static const struct ad_section daemon_section = {"daemon", "Process-wide settings.", daemon_opts,
                                                  sizeof(struct ad_daemon_cfg)};
 
+static const char *const skew_actions[] = {"clamp", "deadletter", NULL};
+
+static const struct ad_opt pipeline_opts[] = {
+    AD_OPT_DURATION("max_future", "30d", "0s", "3650d", struct ad_pipeline_cfg, max_future_ns,
+                    "An event stamped later than its stream's event time by more than this is out "
+                    "of bounds (a broken clock) unless another resource confirms that time; 0s = no "
+                    "bound."),
+    AD_OPT_DURATION("max_past", "30d", "0s", "3650d", struct ad_pipeline_cfg, max_past_ns,
+                    "An event stamped earlier than its stream's event time by more than this is "
+                    "out of bounds; 0s = no bound."),
+    AD_OPT_ENUM("out_of_bounds", "clamp", skew_actions, struct ad_pipeline_cfg, out_of_bounds,
+                "What happens to an out-of-bounds event: clamp (its time becomes the stream's "
+                "event time, the time it was received at) or deadletter."),
+    AD_OPT_STRING_R("state_file", "pipeline.state", "4096", struct ad_pipeline_cfg, state_file,
+                    "aiopsd: the main pipeline's state (dedup, correlator, flapping, silence "
+                    "matches) and the output Redis has not acknowledged, relative to "
+                    "daemon.state_dir, saved every save_interval and at shutdown and restored at "
+                    "start; \"\" disables (SIGTERM then flushes pending updates)."),
+    AD_OPT_DURATION("save_interval", "10s", "100ms", "1h", struct ad_pipeline_cfg,
+                    save_interval_ns,
+                    "How often the main pipeline's state is saved: after a crash (kill -9) what "
+                    "arrived since the last save is lost."),
+    AD_OPT_END,
+};
+
+static const struct ad_section pipeline_section = {
+    "pipeline",
+    "Every pipeline (main, Kafka partitions, aiopsctl replay): event-time sanity; the main "
+    "pipeline's state across restarts.",
+    pipeline_opts, sizeof(struct ad_pipeline_cfg)};
+
 #define MAX_SECTIONS 64
 static struct ad_section secs[MAX_SECTIONS];
 static char paths[MAX_SECTIONS][64];
@@ -52,6 +83,9 @@ const struct ad_section *const *ad_sections(void)
         return list;
     size_t n = 0;
     secs[n] = daemon_section;
+    list[n] = &secs[n];
+    n++;
+    secs[n] = pipeline_section;
     list[n] = &secs[n];
     n++;
     secs[n] = ad_admin_section;

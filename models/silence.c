@@ -17,6 +17,7 @@
 #include "common/hash.h"
 #include "common/json.h"
 #include "common/metrics.h"
+#include "common/ser.h"
 #include "common/time.h"
 #include "models/model.h"
 
@@ -576,6 +577,35 @@ bool ad_silences_match(struct ad_silences *s, const struct ad_event *ev)
 }
 
 uint64_t ad_silences_generation(const struct ad_silences *s) { return s->generation; }
+
+void ad_silences_save_counts(const struct ad_silences *s, struct ad_wr *w)
+{
+    ad_wr_u32(w, (uint32_t)s->n);
+    for (size_t i = 0; i < s->n; i++) {
+        ad_wr_cstr(w, s->v[i]->id);
+        ad_wr_u64(w, s->v[i]->matched);
+    }
+}
+
+int ad_silences_load_counts(struct ad_silences *s, struct ad_rd *r, struct ad_err *reterr)
+{
+    uint32_t n = ad_rd_u32(r);
+    if (r->bad || n > AD_SILENCE_MAX)
+        return ad_err_set(reterr, EINVAL, "silences: corrupt match counts");
+    for (uint32_t k = 0; k < n; k++) {
+        char *id = ad_rd_strdup(r, AD_SILENCE_ID_SIZE);
+        uint64_t matched = ad_rd_u64(r);
+        if (r->bad || !id) {
+            free(id);
+            return ad_err_set(reterr, EINVAL, "silences: corrupt match count %u", k);
+        }
+        for (size_t i = 0; i < s->n; i++)
+            if (strcmp(s->v[i]->id, id) == 0)
+                s->v[i]->matched = matched;
+        free(id);
+    }
+    return 0;
+}
 
 size_t ad_silences_count(const struct ad_silences *s, enum ad_silence_state st, int64_t now_ns)
 {

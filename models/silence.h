@@ -93,6 +93,13 @@ size_t ad_silences_gc(struct ad_silences *s, int64_t now_ns, int64_t retention_n
 /* Matches one alert event against every silence active at its event time, adds one to the match
  * count of each that matches, and returns whether any did. Events of other kinds never match. */
 bool ad_silences_match(struct ad_silences *s, const struct ad_event *ev);
+/* The match count of every silence, by id (the daemon's pipeline state across restarts; the
+ * silences themselves are in their own file). Loading sets the count of each id still present
+ * and skips the others: 0, or -EINVAL (corrupt, nothing else checked). */
+struct ad_wr;
+struct ad_rd;
+void ad_silences_save_counts(const struct ad_silences *s, struct ad_wr *w);
+int ad_silences_load_counts(struct ad_silences *s, struct ad_rd *r, struct ad_err *reterr);
 /* Bumped by every change (config, add, expire, gc): persistence writes when it moved. */
 uint64_t ad_silences_generation(const struct ad_silences *s);
 size_t ad_silences_count(const struct ad_silences *s, enum ad_silence_state st, int64_t now_ns);

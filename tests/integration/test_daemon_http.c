@@ -58,10 +58,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct world *w = *state;
-    if (w->daemon.pid > 0)
-        fx_daemon_stop(&w->daemon, 10000);
-    fx_redis_stop(&w->redis);
-    fx_lines_free(w->lines);
+    fx_teardown(&w->daemon, &w->redis, w->lines);
     unlink(w->events);
     free(w->body);
     free(w);
@@ -138,23 +135,6 @@ static void alertmanager_webhook_becomes_an_incident(void **state)
     assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
 }
 
-/* "[line,line,...]" of lines [from, to). */
-static size_t batch_body(struct world *w, long from, long to)
-{
-    size_t off = 0;
-    w->body[off++] = '[';
-    for (long i = from; i < to; i++) {
-        size_t n = strlen(w->lines[i]);
-        if (i > from)
-            w->body[off++] = ',';
-        memcpy(w->body + off, w->lines[i], n);
-        off += n;
-    }
-    w->body[off++] = ']';
-    return off;
-}
-
-
 static void a_full_buffer_answers_503_and_acknowledged_events_are_never_lost(void **state)
 {
     struct world *w = *state;
@@ -172,7 +152,7 @@ static void a_full_buffer_answers_503_and_acknowledged_events_are_never_lost(voi
     long sent = 0, refused = 0, restarted = 0;
     while (sent < w->n_events) {
         long to = sent + BATCH < w->n_events ? sent + BATCH : w->n_events;
-        size_t len = batch_body(w, sent, to);
+        size_t len = fx_json_array(w->body, w->lines, sent, to);
         int code = post(w, "/api/v1/events", w->body, len);
         if (code == 200) {
             char want[64];
@@ -202,20 +182,10 @@ static void a_full_buffer_answers_503_and_acknowledged_events_are_never_lost(voi
     assert_true(fx_daemon_metric(&w->daemon, "aiopsd_backpressure_pauses_total") >= 1);
     assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
 
-    redisContext *rc = fx_redis_connect(&w->redis);
-    assert_non_null(rc);
-    const char *xlen[] = {"XLEN", "aiopsd:candidates"}, *llen[] = {"LLEN", "aiopsd:queue:incidents"};
-    assert_int_equal(fx_redis_int(rc, 2, xlen), (long long)changes);
-    assert_int_equal(fx_redis_int(rc, 2, llen), (long long)changes);
-    for (long i = 0; i < n; i++) {
-        redisReply *r = redisCommand(rc, "HMGET aiopsd:candidate:%s state version", cands[i].id);
-        assert_non_null(r);
-        assert_int_equal(r->element[0]->type, REDIS_REPLY_STRING);
-        assert_string_equal(r->element[0]->str, cands[i].state);
-        assert_string_equal(r->element[1]->str, cands[i].version);
-        freeReplyObject(r);
-    }
-    redisFree(rc);
+    long long xlen, llen;
+    assert_int_equal(fx_redis_diff(&w->redis, cands, (size_t)n, &xlen, &llen), 0);
+    assert_int_equal(xlen, (long long)changes);
+    assert_int_equal(llen, (long long)changes);
 }
 
 static void iso_now(char *buf, size_t n, int offset_s)

@@ -105,15 +105,7 @@ static char *learned(struct fx_world *w)
 
 static bool log_has(struct fx_world *w, const char *what)
 {
-    char cmd[512];
-    int st;
-    snprintf(cmd, sizeof(cmd), "cat '%s'", w->daemon.log);
-    char *log = fx_run_capture(cmd, &st);
-    bool has = log && strstr(log, what);
-    if (!has)
-        fprintf(stderr, "not in the log: %s\n%s", what, log ? log : "");
-    free(log);
-    return has;
+    return fx_daemon_log_has(&w->daemon, what);
 }
 
 static void a_dependency_is_learned_shown_and_used(void **state)

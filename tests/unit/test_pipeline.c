@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,12 +236,80 @@ static void a_shared_silence_set_applies_to_every_pipeline_and_to_restored_ones(
     ad_config_destroy(cfg);
 }
 
+/* pipeline.max_future / max_past: an out-of-bounds event never moves the clock (clamped or
+ * refused), unless a second resource confirms the new time (a gap in the stream); the pending
+ * suspect is part of the snapshot. */
+static void out_of_bounds_events_never_move_the_clock_unless_confirmed(void **state)
+{
+    (void)state;
+    struct ad_config *cfg;
+    struct ad_err err;
+    const char *yaml = "pipeline:\n  max_future: 1h\n  max_past: 1h\n";
+    assert_int_equal(
+        ad_config_load_string("t.yaml", yaml, strlen(yaml), ad_sections(), &cfg, &err), 0);
+    struct out o = {0};
+    ad_buf_init(&o.text);
+    struct ad_cand_sink sink = {&o, record};
+    struct ad_pipeline *p, *q;
+    assert_int_equal(ad_pipeline_create(cfg, &sink, &p, &err), 0);
+    const int64_t H = 3600 * S;
+
+    struct ad_event ev = fx_alert("svc", "a", "Down", FX_T0);
+    assert_int_equal(ad_pipeline_process(p, &ev), 0);
+    assert_int_equal(ad_pipeline_now(p), FX_T0);
+    /* Two hours ahead: clamped to the stream's time. The same resource again: still clamped. */
+    ev = fx_alert("svc", "b", "Down", FX_T0 + 2 * H);
+    assert_int_equal(ad_pipeline_process(p, &ev), 0);
+    assert_true(ev.flags & AD_EVF_CLAMPED);
+    assert_int_equal(ev.time_ns, FX_T0);
+    ev = fx_alert("svc", "b", "Slow", FX_T0 + 2 * H + S);
+    assert_int_equal(ad_pipeline_process(p, &ev), 0);
+    assert_int_equal(ad_pipeline_now(p), FX_T0);
+    /* Behind by two hours: clamped, the clock unchanged. Within the bound: kept as it is. */
+    ev = fx_alert("svc", "c", "Old", FX_T0 - 2 * H);
+    assert_int_equal(ad_pipeline_process(p, &ev), 0);
+    assert_int_equal(ev.time_ns, FX_T0);
+    ev = fx_alert("svc", "c", "Late", FX_T0 - H / 2);
+    assert_int_equal(ad_pipeline_process(p, &ev), 0);
+    assert_false(ev.flags & AD_EVF_CLAMPED);
+    assert_int_equal(ev.time_ns, FX_T0 - H / 2);
+
+    /* The suspect survives a snapshot: in the restored pipeline another resource confirms it. */
+    struct ad_buf snap;
+    ad_buf_init(&snap);
+    assert_int_equal(ad_pipeline_save(p, &snap), 0);
+    assert_int_equal(ad_pipeline_create(cfg, &sink, &q, &err), 0);
+    assert_int_equal(ad_pipeline_load(q, snap.p, snap.len, &err), 0);
+    ev = fx_alert("svc", "d", "Down", FX_T0 + 2 * H + 10 * S);
+    assert_int_equal(ad_pipeline_process(q, &ev), 0);
+    assert_false(ev.flags & AD_EVF_CLAMPED);
+    assert_int_equal(ad_pipeline_now(q), FX_T0 + 2 * H + 10 * S);
+
+    /* deadletter: refused, the clock unchanged. */
+    const char *dl = "pipeline:\n  max_future: 1h\n  out_of_bounds: deadletter\n";
+    struct ad_config *cfg2;
+    assert_int_equal(ad_config_load_string("t.yaml", dl, strlen(dl), ad_sections(), &cfg2, &err),
+                     0);
+    assert_int_equal(ad_pipeline_reconfigure(p, cfg2, &err), 0);
+    ev = fx_alert("svc", "e", "Down", FX_T0 + 100 * H);
+    assert_int_equal(ad_pipeline_process(p, &ev), -ERANGE);
+    assert_int_equal(ad_pipeline_now(p), FX_T0);
+
+    ad_pipeline_destroy(p);
+    ad_pipeline_destroy(q);
+    ad_buf_fini(&snap);
+    ad_buf_fini(&o.text);
+    ad_config_destroy(cfg);
+    ad_config_destroy(cfg2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restored_run_equals_the_uninterrupted_one),
         cmocka_unit_test(corrupt_snapshots_are_refused),
         cmocka_unit_test(a_shared_silence_set_applies_to_every_pipeline_and_to_restored_ones),
+        cmocka_unit_test(out_of_bounds_events_never_move_the_clock_unless_confirmed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
