@@ -234,10 +234,25 @@ static bool ready(void *ctx, char *why, size_t n)
         snprintf(why, n, "shutting down");
         return false;
     }
+    /* A refusal first: while it is retried the output reconnects, and "not connected" would
+     * hide the reason. */
+    const char *refused = ad_out_redis_refused(d->redis);
+    if (refused) {
+        snprintf(why, n, "redis: %s", refused);
+        return false;
+    }
     if (!ad_out_redis_is_connected(d->redis)) {
         snprintf(why, n, "redis: not connected");
         return false;
     }
+    const char *failure = ad_silence_store_failure(d->silences);
+    if (failure) {
+        snprintf(why, n, "%s", failure);
+        return false;
+    }
+    for (size_t i = 0; i < N_STATE_FILES; i++)
+        if (ad_model_state_failing(d->states[i], why, n))
+            return false;
     return true;
 }
 
@@ -471,6 +486,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
     struct daemon *d = arg;
     int64_t now = ad_mono_ns();
     ad_streams_idle(d->streams, now);
+    ad_silence_store_tick(d->silences);
     if (d->activity) {
         d->activity = false;
         d->last_activity_mono_ns = now;
