@@ -22,6 +22,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/seqhdr.h"
 #include "common/time.h"
 
 #define ARENA_CHUNK (64 * 1024)
@@ -29,6 +30,8 @@
  * above max_message_size by this much so that a single-frame "topic {json}" whose JSON fits still
  * arrives, and a message just over the limit is counted and dead-lettered instead of vanishing. */
 #define ENVELOPE_ALLOWANCE (64 * 1024)
+/* Publishers whose sequence numbers are followed (common/seqhdr.h); later ones are counted. */
+#define MAX_PUBLISHERS 256
 
 enum zmq_type { ZT_SUB = 0, ZT_PULL };
 enum zmq_mode { ZM_BIND = 0, ZM_CONNECT };
@@ -51,7 +54,9 @@ struct zmq_cfg {
 static const struct ad_opt zmq_opts[] = {
     AD_OPT_BOOL_R("enabled", "true", struct zmq_cfg, enabled, "Receive events over ZeroMQ."),
     AD_OPT_ENUM_R("type", "sub", type_names, struct zmq_cfg, type,
-                  "Socket type: sub (from PUB/XPUB publishers) or pull (from PUSH senders)."),
+                  "Socket type: sub (from PUB/XPUB publishers; at most once: a PUB drops at "
+                  "its high-water mark, counted per publisher from \"aiopsd-seq\" headers) or "
+                  "pull (from PUSH senders; lossless while aiopsd runs: senders block)."),
     AD_OPT_ENUM_R("mode", "bind", mode_names, struct zmq_cfg, mode,
                   "bind: senders connect to us; connect: we connect to senders that bind."),
     AD_OPT_STRLIST_R("endpoints", "tcp://127.0.0.1:5556", struct zmq_cfg, endpoints,
@@ -90,6 +95,8 @@ struct zc {
     bool doomed;   /* destroy() was called from a callback of ours */
 
     struct ad_collector_counts n;
+    struct ad_seq_tracker *seq; /* per-publisher sequence numbers */
+    uint64_t seq_bad;           /* malformed "aiopsd-seq" frames */
 };
 
 /* --- helpers ------------------------------------------------------------------------------- */
@@ -154,9 +161,34 @@ static void handle(struct zc *c, const char *raw, size_t raw_len, size_t frames,
 /* Receives one whole message (every frame; libzmq delivers multipart messages atomically) and
  * handles its last frame. Returns 1 when a message was handled, 0 when none was queued, or -errno
  * when the socket failed. */
+/* A frame of the envelope: the sequence header of its publisher, if it is one (id and *seq are
+ * written only then). */
+static void envelope_frame(struct zc *c, char *id, uint64_t *seq)
+{
+    int r = ad_seq_parse(zmq_msg_data(&c->msg), zmq_msg_size(&c->msg), id, seq);
+    if (r < 0) {
+        c->seq_bad++;
+        AD_LOG_RATELIMITED(AD_LOG_WARN, "zmq %s: malformed \"%s\" frame ignored", c->where,
+                           AD_SEQ_MAGIC "<publisher> <seq>");
+    }
+}
+
+/* The message carried a sequence header: count what its publisher sent that never came. */
+static void sequence(struct zc *c, const char *id, uint64_t seq)
+{
+    int64_t missing = ad_seq_observe(c->seq, id, seq);
+    if (missing > 0)
+        AD_LOG_RATELIMITED(AD_LOG_WARN,
+                           "zmq %s: publisher %s: %lld events missing before seq %llu (lost "
+                           "on the way: slow joiner, PUB high-water mark or a restart)",
+                           c->where, id, (long long)missing, (unsigned long long)seq);
+}
+
 static int recv_one(struct zc *c, int64_t now_ns)
 {
     size_t frames = 0, bytes = 0;
+    char id[AD_SEQ_ID_MAX + 1];
+    uint64_t seq = 0;
     for (;;) {
         int n = zmq_msg_recv(&c->msg, c->sock, ZMQ_DONTWAIT);
         if (n < 0) {
@@ -171,8 +203,11 @@ static int recv_one(struct zc *c, int64_t now_ns)
         bytes += (size_t)n;
         if (!zmq_msg_more(&c->msg))
             break;
+        envelope_frame(c, id, &seq);
     }
     c->n.received++;
+    if (seq)
+        sequence(c, id, seq);
     c->n.bytes += bytes;
     handle(c, zmq_msg_data(&c->msg), zmq_msg_size(&c->msg), frames, now_ns);
     return 1;
@@ -361,6 +396,10 @@ static int zc_create(const void *cfgp, const struct ad_collector_env *env, void 
         ad_err_set(reterr, -r, "collectors.zmq: cannot create the JSON parser: %s", strerror(-r));
         goto out_destroy;
     }
+    if (ad_seq_tracker_create(MAX_PUBLISHERS, &c->seq) < 0) {
+        r = ad_err_set(reterr, ENOMEM, "collectors.zmq: out of memory");
+        goto out_destroy;
+    }
     r = make_socket(c, reterr);
     if (r < 0)
         goto out_destroy;
@@ -468,6 +507,7 @@ static void free_state(struct zc *c)
     ad_arena_fini(&c->arena);
     ad_strlist_free(&c->endpoints);
     ad_strlist_free(&c->topics);
+    ad_seq_tracker_destroy(c->seq);
     free(c);
 }
 
@@ -489,6 +529,25 @@ static void zc_stats(const void *state, struct ad_metrics *m)
 {
     const struct zc *c = state;
     ad_collector_counts_stats(&c->n, "zmq", m);
+    const char *gh = "Events a ZeroMQ publisher numbered that never arrived (gaps in its "
+                     "\"aiopsd-seq\" sequence), by publisher.";
+    const char *rh = "Times a publisher's sequence went backwards (it restarted).";
+    char l[AD_SEQ_ID_MAX + 16];
+    for (size_t i = 0; i < ad_seq_count(c->seq); i++) {
+        const struct ad_seq_pub *p = ad_seq_at(c->seq, i);
+        snprintf(l, sizeof(l), "publisher=\"%s\"", p->id); /* ids never need escaping */
+        ad_metrics_counter(m, "aiopsd_zmq_sequence_gaps_total", gh, l, p->gaps);
+        ad_metrics_counter(m, "aiopsd_zmq_sequence_resets_total", rh, l, p->resets);
+    }
+    ad_metrics_gauge(m, "aiopsd_zmq_publishers",
+                     "Publishers whose sequence numbers are followed.", NULL,
+                     (double)ad_seq_count(c->seq));
+    ad_metrics_counter(m, "aiopsd_zmq_sequence_untracked_total",
+                       "Numbered messages of publishers past the first 256 (not followed).",
+                       NULL, ad_seq_untracked(c->seq));
+    ad_metrics_counter(m, "aiopsd_zmq_sequence_malformed_total",
+                       "Envelope frames starting \"aiopsd-seq \" that could not be parsed.", NULL,
+                       c->seq_bad);
 }
 
 const struct ad_collector_ops ad_collector_zmq = {

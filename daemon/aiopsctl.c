@@ -1,7 +1,8 @@
 /* daemon/aiopsctl.c: offline tools for SREs. Shares the pure pipeline with aiopsd.
  *   aiopsctl replay [-c FILE] [-o OUT] [--summary] [--no-flush] EVENTS.jsonl|-
  *   aiopsctl learn-topology [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
- *   aiopsctl publish [--endpoint E] [--socket pub|push] [--rate N] EVENTS.jsonl|-
+ *   aiopsctl publish [--endpoint E] [--socket pub|push] [--rate N] [--topic T]
+ *                    [--publisher-id ID] [--no-seq] EVENTS.jsonl|-
  *   aiopsctl baseline [OPTIONS] SERIES.csv|-   (daemon/ctl_baseline.c)
  *   aiopsctl templates [OPTIONS] LOG|-          (daemon/ctl_templates.c)
  *   aiopsctl check-config FILE */
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -19,6 +21,7 @@
 #include "common/err.h"
 #include "common/event.h"
 #include "common/json.h"
+#include "common/seqhdr.h"
 #include "common/time.h"
 #include "config/config.h"
 #include "correlators/candidate.h"
@@ -48,9 +51,11 @@ static void usage(FILE *f)
             "      stand out from chance) in the topology file format, with support and\n"
             "      confidence as comments, to OUT or stdout (docs/topology.md, \"learned\").\n"
             "  publish [--endpoint E] [--socket pub|push] [--rate N] [--wait-subscriber S]\n"
-            "          EVENTS.jsonl|-\n"
+            "          [--topic T] [--publisher-id ID] [--no-seq] EVENTS.jsonl|-\n"
             "      send events to a running aiopsd over ZeroMQ (default: PUB connecting to\n"
-            "      tcp://127.0.0.1:5556, waiting for the daemon's subscription first).\n");
+            "      tcp://127.0.0.1:5556, waiting for the daemon's subscription first). Each\n"
+            "      message is [topic,] \"aiopsd-seq ID N\", event: the daemon counts the\n"
+            "      numbers N it never got (default ID: host-pid-time; --no-seq: the bare event).\n");
     ad_ctl_baseline_usage(f);
     ad_ctl_templates_usage(f);
     fprintf(f, "  check-config FILE\n"
@@ -254,15 +259,30 @@ static void sleep_ns(int64_t ns)
     nanosleep(&ts, NULL);
 }
 
+/* host-pid-time: unique enough that two runs are two publishers (each counts from 1). */
+static void default_publisher_id(char *out, size_t n)
+{
+    char host[65] = "host";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (!ad_seq_id_valid(p, 1))
+            *p = '-';
+    snprintf(out, n, "%.32s-%ld-%llx", host, (long)getpid(),
+             (unsigned long long)(ad_now_ns() / 1000000));
+}
+
 static int cmd_publish(int argc, char **argv)
 {
     static const struct option o[] = {
         {"endpoint", 1, 0, 'e'}, {"socket", 1, 0, 's'}, {"rate", 1, 0, 'r'},
-        {"bind", 0, 0, 'b'},     {"wait-subscriber", 1, 0, 'w'}, {"help", 0, 0, 'h'},
+        {"bind", 0, 0, 'b'},     {"wait-subscriber", 1, 0, 'w'}, {"topic", 1, 0, 't'},
+        {"publisher-id", 1, 0, 'p'}, {"no-seq", 0, 0, 'n'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *endpoint = "tcp://127.0.0.1:5556", *type = "pub";
+    const char *endpoint = "tcp://127.0.0.1:5556", *type = "pub", *topic = NULL;
+    char pub_id[AD_SEQ_ID_MAX + 1] = "";
     double rate = 0, wait_s = 10;
-    bool bind = false;
+    bool bind = false, numbered = true;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "e:s:r:bh", o, NULL)) != -1) {
@@ -272,11 +292,22 @@ static int cmd_publish(int argc, char **argv)
         case 'r': rate = atof(optarg); break;
         case 'b': bind = true; break;
         case 'w': wait_s = atof(optarg); break;
+        case 't': topic = optarg; break;
+        case 'p': snprintf(pub_id, sizeof(pub_id), "%s", optarg); break;
+        case 'n': numbered = false; break;
         default: usage(c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
         }
     }
     if (optind != argc - 1 || (strcmp(type, "pub") != 0 && strcmp(type, "push") != 0)) {
         usage(stderr);
+        return 2;
+    }
+    if (!pub_id[0])
+        default_publisher_id(pub_id, sizeof(pub_id));
+    char hdr[AD_SEQ_ID_MAX + 48];
+    if (numbered && ad_seq_format(hdr, sizeof(hdr), pub_id, 1) < 0) {
+        fprintf(stderr, "aiopsctl: --publisher-id: 1 to %d of [A-Za-z0-9._:-], got \"%s\"\n",
+                AD_SEQ_ID_MAX, pub_id);
         return 2;
     }
     FILE *in = open_in(argv[optind]);
@@ -310,7 +341,10 @@ static int cmd_publish(int argc, char **argv)
     while (read_line(in, &line) >= 0) {
         if (line.len == 0)
             continue;
-        if (zmq_send(sock, line.p, line.len, 0) < 0) {
+        int hlen = numbered ? ad_seq_format(hdr, sizeof(hdr), pub_id, sent + 1) : 0;
+        if ((topic && zmq_send(sock, topic, strlen(topic), ZMQ_SNDMORE) < 0) ||
+            (hlen > 0 && zmq_send(sock, hdr, (size_t)hlen, ZMQ_SNDMORE) < 0) ||
+            zmq_send(sock, line.p, line.len, 0) < 0) {
             fprintf(stderr, "aiopsctl: send: %s\n", zmq_strerror(zmq_errno()));
             break;
         }

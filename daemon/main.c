@@ -27,6 +27,7 @@
 #include "correlators/service_window.h"
 #include "daemon/admin.h"
 #include "daemon/baseline_api.h"
+#include "daemon/membudget.h"
 #include "daemon/model_state.h"
 #include "daemon/out_redis.h"
 #include "daemon/pipeline.h"
@@ -82,6 +83,8 @@ struct daemon {
     struct ad_collector_env env;
 
     struct event *ev_term, *ev_int, *ev_hup, *ev_idle;
+    struct ad_membudget *mem; /* daemon.memory_limit */
+    unsigned pause_why;       /* PAUSE_* bits: collectors are paused while any is set */
     bool paused, stopping;
     bool activity;          /* a batch ran since the last idle tick */
     int64_t last_activity_mono_ns;
@@ -113,27 +116,51 @@ static void notify(const char *msg)
 
 /* --- collectors and backpressure -------------------------------------------------------- */
 
+enum { PAUSE_REDIS = 1, PAUSE_MEMORY = 2 };
+
+/* Collectors are paused while any reason holds (a full Redis buffer, memory over the budget) and
+ * resumed when the last one clears. */
+static void set_paused(struct daemon *d, unsigned why, bool on)
+{
+    unsigned before = d->pause_why;
+    d->pause_why = on ? before | why : before & ~why;
+    if (before == 0 && d->pause_why != 0) {
+        d->paused = true;
+        for (size_t i = 0; i < d->n_colls; i++)
+            d->colls[i].ops->pause(d->colls[i].state);
+    } else if (before != 0 && d->pause_why == 0 && !d->stopping) {
+        d->paused = false;
+        for (size_t i = 0; i < d->n_colls; i++)
+            d->colls[i].ops->resume(d->colls[i].state);
+    }
+}
+
 static void pause_collectors(struct daemon *d)
 {
-    if (d->paused)
+    if (d->pause_why & PAUSE_REDIS)
         return;
-    d->paused = true;
-    d->pauses++;
-    for (size_t i = 0; i < d->n_colls; i++)
-        d->colls[i].ops->pause(d->colls[i].state);
     ad_log(AD_LOG_NOTICE, "redis buffer full (%zu entries): collectors paused",
            ad_out_redis_depth(d->redis));
+    d->pauses++;
+    set_paused(d, PAUSE_REDIS, true);
 }
 
 static void resume_collectors(void *ctx)
 {
     struct daemon *d = ctx;
-    if (!d->paused || d->stopping)
+    if (!(d->pause_why & PAUSE_REDIS) || d->stopping)
         return;
-    d->paused = false;
-    ad_log(AD_LOG_NOTICE, "redis buffer drained: collectors resumed");
-    for (size_t i = 0; i < d->n_colls; i++)
-        d->colls[i].ops->resume(d->colls[i].state);
+    ad_log(AD_LOG_NOTICE, "redis buffer drained%s", d->pause_why == PAUSE_REDIS
+                                                        ? ": collectors resumed"
+                                                        : " (collectors stay paused: memory)");
+    set_paused(d, PAUSE_REDIS, false);
+}
+
+static void memory_changed(void *ctx, bool over)
+{
+    struct daemon *d = ctx;
+    if (!d->stopping)
+        set_paused(d, PAUSE_MEMORY, over);
 }
 
 static void deadletter(struct daemon *d, const char *collector, const void *raw, size_t len,
@@ -173,9 +200,11 @@ static void processed(void *ctx, struct ad_event *ev, int r)
                            ad_time_format_rfc3339(ev->time_ns, ts, sizeof(ts)));
     }
     /* Pause at once, not at the end of the batch: one event adds at most a few entries, so the
-     * buffer stays far below its shedding bound (2 x max_buffer) while collectors are paused. */
+     * buffer stays far below its shedding bound (2 x max_buffer) while collectors are paused.
+     * The memory check is rate-limited (a clock read per event). */
     if (ad_out_redis_is_full(d->redis))
         pause_collectors(d);
+    ad_membudget_check(d->mem);
 }
 
 static void env_emit(void *sink, struct ad_event *ev)
@@ -202,12 +231,14 @@ static void env_reject(void *sink, const char *collector, const void *raw, size_
     deadletter(d, collector, raw, len, reason);
     if (ad_out_redis_is_full(d->redis))
         pause_collectors(d);
+    ad_membudget_check(d->mem);
 }
 
 static void env_batch_done(void *sink)
 {
     struct daemon *d = sink;
     d->activity = true;
+    ad_membudget_check(d->mem);
     if (ad_out_redis_is_full(d->redis))
         pause_collectors(d);
 }
@@ -260,10 +291,29 @@ static bool ready(void *ctx, char *why, size_t n)
         snprintf(why, n, "shutting down");
         return false;
     }
+    if (ad_membudget_over(d->mem)) {
+        snprintf(why, n, "memory: resident set over daemon.memory_limit, collectors paused");
+        return false;
+    }
+    /* A refusal first: while it is retried the output reconnects, and "not connected" would
+     * hide the reason. */
+    const char *refused = ad_out_redis_refused(d->redis);
+    if (refused) {
+        snprintf(why, n, "redis: %s", refused);
+        return false;
+    }
     if (!ad_out_redis_is_connected(d->redis)) {
         snprintf(why, n, "redis: not connected");
         return false;
     }
+    const char *failure = ad_silence_store_failure(d->silences);
+    if (failure) {
+        snprintf(why, n, "%s", failure);
+        return false;
+    }
+    for (size_t i = 0; i < N_STATE_FILES; i++)
+        if (ad_model_state_failing(d->states[i], why, n))
+            return false;
     return true;
 }
 
@@ -463,6 +513,7 @@ static void metrics(void *ctx, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_backpressure_pauses_total",
                        "Times collectors were paused because the Redis buffer was full.", NULL,
                        d->pauses);
+    ad_membudget_stats(d->mem, m);
     ad_metrics_counter(m, "aiopsd_config_reloads_total", "Successful SIGHUP reloads.", NULL,
                        d->reloads);
     ad_metrics_counter(m, "aiopsd_config_reload_failures_total",
@@ -562,6 +613,7 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
     struct timeval tv = {(time_t)(dc->idle_tick_ns / AD_NS_PER_S),
                          (suseconds_t)(dc->idle_tick_ns % AD_NS_PER_S / 1000)};
     event_add(d->ev_idle, &tv); /* re-arms the persistent timer with the new idle_tick */
+    ad_membudget_set_limit(d->mem, dc->memory_limit);
     for (size_t i = 0; i < N_STATE_FILES; i++) {
         struct ad_model_state_spec sp;
         state_spec(d->cfg, i, &sp);
@@ -623,6 +675,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
     struct daemon *d = arg;
     int64_t now = ad_mono_ns();
     ad_streams_idle(d->streams, now);
+    ad_silence_store_tick(d->silences);
     if (d->activity) {
         d->activity = false;
         d->last_activity_mono_ns = now;
@@ -666,6 +719,8 @@ static int run(struct daemon *d)
     struct ad_cand_sink sink = {d, cand_emit};
 
     r = ad_out_redis_create(ad_config_get(d->cfg, "outputs.redis"), d->base, &d->redis, &err);
+    if (r == 0 && ad_membudget_create(d->base, memory_changed, d, &d->mem) < 0)
+        r = ad_err_set(&err, ENOMEM, "memory: out of memory");
     if (r == 0)
         r = ad_silence_store_create(d->cfg, &d->silences, &err);
     if (r == 0) {
@@ -709,6 +764,8 @@ static int run(struct daemon *d)
         r = ad_out_redis_start(d->redis);
     if (r == 0)
         r = start_collectors(d, &err);
+    if (r == 0)
+        ad_membudget_set_limit(d->mem, dc->memory_limit);
     if (r < 0) {
         if (!err.msg[0])
             ad_err_set(&err, -r, "%s", strerror(-r));
@@ -756,6 +813,7 @@ static void teardown(struct daemon *d)
     ad_pipeline_destroy(d->pipe);
     ad_silence_store_destroy(d->silences);
     ad_out_redis_destroy(d->redis);
+    ad_membudget_destroy(d->mem);
     if (d->ev_term)
         event_free(d->ev_term);
     if (d->ev_int)

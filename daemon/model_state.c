@@ -64,6 +64,7 @@ struct ad_model_state {
     atomic_int last_rc;
 
     uint64_t failures, skipped;
+    int last_build_rc; /* the last serialization: 0 or -errno */
     atomic_uint_fast64_t written_ok, written_failed;
     size_t last_bytes;
 };
@@ -187,6 +188,7 @@ static void save(struct ad_model_state *st, bool sync)
     }
     join_writer(st);
     int r = build_image(st, &st->image);
+    st->last_build_rc = r;
     if (r < 0) {
         st->failures++;
         ad_log(AD_LOG_ERROR, "%s: cannot serialize the state: %s", st->what, strerror(-r));
@@ -303,6 +305,20 @@ void ad_model_state_set_interval(struct ad_model_state *st, int64_t interval_ns)
             evtimer_del(st->timer);
         arm(st);
     }
+}
+
+bool ad_model_state_failing(const struct ad_model_state *st, char *why, size_t n)
+{
+    if (!st || !st->file[0])
+        return false;
+    struct ad_model_state *s = (struct ad_model_state *)st; /* atomics are read-modify types */
+    int r = atomic_load(&s->last_rc);
+    if (r < 0)
+        snprintf(why, n, "%s: cannot write %s: %s", st->what, st->file, strerror(-r));
+    else if (st->last_build_rc < 0)
+        snprintf(why, n, "%s: cannot serialize the state: %s", st->what,
+                 strerror(-st->last_build_rc));
+    return r < 0 || st->last_build_rc < 0;
 }
 
 void ad_model_state_stats(const struct ad_model_state *st, struct ad_metrics *m)

@@ -53,6 +53,9 @@ void ad_model_state_save_now(struct ad_model_state *st);
 void ad_model_state_destroy(struct ad_model_state *st); /* NULL-safe; waits for a save */
 /* SIGHUP: a new save interval (the file is restart-only). */
 void ad_model_state_set_interval(struct ad_model_state *st, int64_t interval_ns);
+/* True from a failed write (or serialization) until the next one succeeds, with why (n bytes)
+ * for /readyz. */
+bool ad_model_state_failing(const struct ad_model_state *st, char *why, size_t n);
 void ad_model_state_stats(const struct ad_model_state *st, struct ad_metrics *m);
 
 /* The file format: magic (8 bytes), u32 format version, u32 0x01020304 as written by this host

@@ -88,11 +88,24 @@ const struct ad_section ad_redis_section = {
  * Dead letter: KEYS = list; ARGV = "d", record, max.
  * Checkpoint write: KEYS = hash; ARGV = "s", position, state: refused (0) when the hash already
  * holds a later position (a slower former owner of a Kafka partition cannot regress it).
- * Checkpoint read: KEYS = hash; ARGV = "g"; replies [position, state] (nils when absent). */
+ * Checkpoint read: KEYS = hash; ARGV = "g"; replies [position, state] (nils when absent).
+ * A script is atomic but not transactional: on Redis 7, which checks each command a script runs
+ * against the user's ACL, a refused XADD after the HSET would leave the version written and the
+ * resend skipped as a duplicate. So every write is checked first (redis.acl_check_cmd, Redis 7;
+ * absent before, where scripts run unchecked) and a refusal is a NOPERM before any write. */
 static const char SCRIPT[] =
+    "local function denied(...)\n"
+    "  if redis.acl_check_cmd and not redis.acl_check_cmd(...) then\n"
+    "    local a = {...}\n"
+    "    return redis.error_reply('NOPERM this user has no permissions to run the ' .. a[1] ..\n"
+    "      ' command on ' .. a[2])\n"
+    "  end\n"
+    "end\n"
     "if ARGV[1] == 's' then\n"
     "  local cur = tonumber(redis.call('HGET', KEYS[1], 'position'))\n"
     "  if cur and cur > tonumber(ARGV[2]) then return 0 end\n"
+    "  local no = denied('HSET', KEYS[1], 'position', '0')\n"
+    "  if no then return no end\n"
     "  redis.call('HSET', KEYS[1], 'position', ARGV[2], 'state', ARGV[3])\n"
     "  return 1\n"
     "end\n"
@@ -100,6 +113,8 @@ static const char SCRIPT[] =
     "  return redis.call('HMGET', KEYS[1], 'position', 'state')\n"
     "end\n"
     "if ARGV[1] == 'd' then\n"
+    "  local no = denied('LPUSH', KEYS[1], 'x') or denied('LTRIM', KEYS[1], '0', '1')\n"
+    "  if no then return no end\n"
     "  redis.call('LPUSH', KEYS[1], ARGV[2])\n"
     "  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)\n"
     "  return 1\n"
@@ -107,6 +122,11 @@ static const char SCRIPT[] =
     "local a = ARGV\n"
     "local cur = tonumber(redis.call('HGET', KEYS[1], 'version')) or 0\n"
     "if cur >= tonumber(a[2]) then return 0 end\n"
+    "local no = denied('HSET', KEYS[1], 'id', 'x') or\n"
+    "  denied('XADD', KEYS[2], 'MAXLEN', '~', '1', '*', 'id', 'x') or\n"
+    "  denied('LPUSH', KEYS[3], 'x') or denied('EXPIRE', KEYS[1], '1') or\n"
+    "  denied('PERSIST', KEYS[1])\n"
+    "if no then return no end\n"
     "redis.call('HSET', KEYS[1], 'id', a[3], 'state', a[4], 'version', a[2], 'priority', a[5],\n"
     "  'priority_level', a[6], 'severity', a[7], 'service', a[8], 'ci', a[9], 'title', a[10],\n"
     "  'alert_count', a[11], 'first_seen', a[12], 'last_seen', a[13], 'updated_at', a[14],\n"
@@ -206,7 +226,10 @@ struct ad_out_redis {
 
     /* Counters. */
     uint64_t written[KIND_COUNT], dup_skipped, state_stale, shed_bound, shed_shutdown, reconnects;
-    uint64_t err_dropped, err_retried, err_connect, connect_timeouts;
+    uint64_t err_dropped, err_retried, err_connect, connect_timeouts, err_refused;
+    /* The last error reply that kept the head entry queued (a permission, OOM, READONLY...):
+     * readiness says it until Redis applies a write again. "" when writes flow. */
+    char refused[200];
 };
 
 /* --- small helpers -------------------------------------------------------------------------- */
@@ -613,8 +636,18 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+/* A refusal by the ACL: NOPERM from a command, or, from inside the script on Redis 7, an ERR
+ * saying the user "can't run this command" or "can't access" a key. An operator fixes it with
+ * ACL SETUSER, so it is "not now" rather than "never". */
+static bool permission_error(const char *msg)
+{
+    return has_prefix(msg, "NOPERM") || strstr(msg, "NOPERM") ||
+           strstr(msg, "user executing the script can't") || strstr(msg, "no permissions");
+}
+
 /* Errors that say "not now" rather than "never": the entry is kept and retried after a
- * reconnect with backoff, so that a failover, a restart or maxmemory does not lose output. */
+ * reconnect with backoff, so that a failover, a restart, maxmemory or an ACL that is being
+ * fixed does not lose output. */
 static bool transient_error(const char *msg)
 {
     static const char *const codes[] = {"LOADING", "BUSY",   "TRYAGAIN", "MASTERDOWN",  "READONLY",
@@ -622,7 +655,7 @@ static bool transient_error(const char *msg)
     for (size_t i = 0; codes[i]; i++)
         if (has_prefix(msg, codes[i]))
             return true;
-    return strstr(msg, "OOM command not allowed") != NULL;
+    return permission_error(msg) || strstr(msg, "OOM command not allowed") != NULL;
 }
 
 /* A checkpoint read came back: [position, state], both nil when there is none. */
@@ -677,8 +710,11 @@ static void on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
         }
         if (transient_error(msg)) {
             r->err_retried++;
-            AD_LOG_RATELIMITED(AD_LOG_WARN, "redis %s: %s; reconnecting and retrying", r->endpoint,
-                               msg);
+            r->err_refused += permission_error(msg);
+            snprintf(r->refused, sizeof(r->refused), "%s refused, retrying: %s",
+                     kind_label[e->kind], msg);
+            AD_LOG_RATELIMITED(AD_LOG_ERROR, "redis %s: %s; reconnecting and retrying",
+                               r->endpoint, msg);
             drop_conn(r);
             reconnect_quietly(r);
             return;
@@ -705,6 +741,10 @@ static void on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
                            r->endpoint, reply->type);
     }
     r->backoff_ns = r->reconnect_min_ns; /* progress: the next outage starts from the minimum */
+    if (r->refused[0]) {
+        ad_log(AD_LOG_NOTICE, "redis %s: writes accepted again", r->endpoint);
+        r->refused[0] = '\0';
+    }
     pop_head(r);
     pump(r);
 }
@@ -1267,6 +1307,11 @@ bool ad_out_redis_is_connected(const struct ad_out_redis *r)
     return r->st == CONN_READY;
 }
 
+const char *ad_out_redis_refused(const struct ad_out_redis *r)
+{
+    return r->refused[0] ? r->refused : NULL;
+}
+
 size_t ad_out_redis_depth(const struct ad_out_redis *r)
 {
     return r->n;
@@ -1319,6 +1364,14 @@ void ad_out_redis_stats(const struct ad_out_redis *r, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_redis_errors_total", help, "type=\"dropped\"", r->err_dropped);
     ad_metrics_counter(m, "aiopsd_redis_errors_total", help, "type=\"retried\"", r->err_retried);
     ad_metrics_counter(m, "aiopsd_redis_errors_total", help, "type=\"connect\"", r->err_connect);
+    ad_metrics_counter(m, "aiopsd_redis_permission_errors_total",
+                       "Writes the ACL refused (NOPERM, \"can't run this command\"); kept and "
+                       "retried, also counted in errors_total{type=\"retried\"}.",
+                       NULL, r->err_refused);
+    ad_metrics_gauge(m, "aiopsd_redis_writes_refused",
+                     "1 while Redis refuses the head entry with an error that is retried "
+                     "(permission, OOM, READONLY...); /readyz answers 503 meanwhile.",
+                     NULL, r->refused[0] != '\0');
     ad_metrics_counter(m, "aiopsd_redis_connect_timeouts_total",
                        "Connection attempts abandoned after connect_timeout.", NULL,
                        r->connect_timeouts);

@@ -83,6 +83,9 @@ int ad_out_redis_restore_pending(struct ad_out_redis *r, struct ad_rd *rd, size_
 bool ad_out_redis_is_full(const struct ad_out_redis *r);
 void ad_out_redis_on_drain(struct ad_out_redis *r, void (*cb)(void *ctx), void *ctx);
 bool ad_out_redis_is_connected(const struct ad_out_redis *r);
+/* While Redis refuses writes with an error that is retried (NOPERM and the other ACL refusals,
+ * OOM, READONLY...): what it said, for /readyz; NULL once a write is applied again. */
+const char *ad_out_redis_refused(const struct ad_out_redis *r);
 size_t ad_out_redis_depth(const struct ad_out_redis *r); /* queued + in flight */
 
 /* Shutdown: stop accepting, send what is queued, call done(ctx, all_acked) when the queue is empty

@@ -24,6 +24,10 @@ static const struct ad_opt daemon_opts[] = {
     AD_OPT_DURATION("idle_tick", "1s", "100ms", "1m", struct ad_daemon_cfg, idle_tick_ns,
                     "When no event arrives for this long, event time is advanced by the wall "
                     "clock so pending candidate updates are still emitted."),
+    AD_OPT_SIZE("memory_limit", "0", "0", "1TiB", struct ad_daemon_cfg, memory_limit,
+                "Memory budget: above this resident set size the collectors are paused (ZeroMQ "
+                "stops reading, HTTP answers 503, Kafka pauses) until it falls below 85% of it; "
+                "0: no limit. Set it below the unit's MemoryMax."),
     AD_OPT_END,
 };
 

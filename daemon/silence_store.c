@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,16 @@ struct ad_silence_store {
     uint64_t saved_generation; /* the set's generation the file holds */
     struct ad_buf scratch;     /* response bodies and the file image */
     struct ad_arena arena;     /* request parsing */
-    uint64_t requests_rejected, file_writes, file_write_failures;
+    uint64_t requests_rejected, file_writes, file_write_failures, changes_refused;
+    /* The last write failed: why, for /readyz, until a write succeeds (retried every tick). */
+    char failure[300];
+};
+
+/* A change over the API, kept until the file has it: taken back if it cannot be written. */
+struct change {
+    char id[AD_SILENCE_ID_SIZE];  /* the silence added ("" for none) */
+    char old[AD_SILENCE_ID_SIZE]; /* the silence expired ("" for none) */
+    struct ad_silence_times old_times;
 };
 
 static const struct ad_silence_cfg *section(const struct ad_config *cfg)
@@ -96,10 +106,10 @@ static int spec_of(const struct ad_jsil *j, struct ad_arena *arena, struct ad_si
 
 /* Writes the run-time silences to file.tmp, fsyncs it and renames it over the file, so a crash
  * leaves the old file or the new one, never half of one. Blocks briefly (a few KiB, on admin
- * requests only). */
-static int save(struct ad_silence_store *st)
+ * requests only). force: also when the set did not change (a retry after a failure). */
+static int save(struct ad_silence_store *st, bool force)
 {
-    if (!st->file[0] || ad_silences_generation(st->set) == st->saved_generation)
+    if (!st->file[0] || (!force && ad_silences_generation(st->set) == st->saved_generation))
         return 0;
     ad_buf_reset(&st->scratch);
     int r = ad_silences_to_json(st->set, NULL, true, ad_now_ns(), &st->scratch);
@@ -109,10 +119,16 @@ static int save(struct ad_silence_store *st)
         r = ad_file_write_atomic(st->file, st->scratch.p, st->scratch.len);
     if (r < 0) {
         st->file_write_failures++;
-        ad_log(AD_LOG_ERROR, "silences: cannot write %s: %s (the silences stay in memory)",
-               st->file, strerror(-r));
+        if (!st->failure[0])
+            ad_log(AD_LOG_ERROR, "silences: cannot write %s: %s (not ready until a write "
+                   "succeeds; retried every idle tick)", st->file, strerror(-r));
+        snprintf(st->failure, sizeof(st->failure), "silences: cannot write %s: %s", st->file,
+                 strerror(-r));
         return r;
     }
+    if (st->failure[0])
+        ad_log(AD_LOG_NOTICE, "silences: %s written again", st->file);
+    st->failure[0] = '\0';
     st->file_writes++;
     st->saved_generation = ad_silences_generation(st->set);
     return 0;
@@ -240,7 +256,7 @@ static int take_post(void *ctx, const struct ad_jsil *j, size_t idx)
     return 0;
 }
 
-static int create(struct ad_silence_store *st, struct evhttp_request *req, char *ret_id,
+static int create(struct ad_silence_store *st, struct evhttp_request *req, struct change *ch,
                   struct ad_err *err)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -261,20 +277,44 @@ static int create(struct ad_silence_store *st, struct evhttp_request *req, char 
         return r;
     /* Alertmanager's update: posting with the id of an existing silence replaces it (the old
      * one expires once the new one, with a new id, is in). */
-    char old[AD_SILENCE_ID_SIZE] = "";
     if (sp.id.len) {
-        snprintf(old, sizeof(old), "%.*s", (int)sp.id.len, sp.id.p);
-        r = sp.id.len < sizeof(old) ? ad_silences_check_expire(st->set, old) : -ENOENT;
+        snprintf(ch->old, sizeof(ch->old), "%.*s", (int)sp.id.len, sp.id.p);
+        r = sp.id.len < sizeof(ch->old) ? ad_silences_check_expire(st->set, ch->old) : -ENOENT;
         if (r < 0)
             return ad_err_set(err, -r, r == -EPERM ? "silence %s comes from the config" :
-                              "no silence with id %s", old);
+                              "no silence with id %s", ch->old);
         sp.id = AD_STR_NULL;
     }
     sp.updated_ns = now;
     ad_silences_gc(st->set, now, st->retention_ns);
-    r = ad_silences_add(st->set, &sp, now, ret_id, err);
-    if (r == 0 && old[0])
-        ad_silences_expire(st->set, old, now);
+    if (ch->old[0] && ad_silences_get_times(st->set, ch->old, &ch->old_times) < 0)
+        ch->old[0] = '\0'; /* just collected: nothing to expire */
+    r = ad_silences_add(st->set, &sp, now, ch->id, err);
+    if (r == 0 && ch->old[0])
+        ad_silences_expire(st->set, ch->old, now);
+    return r;
+}
+
+/* Persists a change made over the API; when the file cannot be written the change is taken back
+ * (the set is as before: what a restart would load) and the client gets 503. Returns 0 or the
+ * write error (the 503 was sent). */
+static int commit(struct ad_silence_store *st, struct evhttp_request *req, const struct change *ch)
+{
+    int r = save(st, false);
+    if (r == 0)
+        return 0;
+    if (ch->id[0])
+        ad_silences_remove(st->set, ch->id);
+    if (ch->old[0])
+        ad_silences_set_times(st->set, ch->old, &ch->old_times);
+    st->changes_refused++;
+    ad_log(AD_LOG_ERROR, "silences: change over the API refused: %s cannot be written (%s)",
+           st->file, strerror(-r));
+    char msg[400];
+    snprintf(msg, sizeof(msg), "not persisted, nothing changed: cannot write %s: %s", st->file,
+             strerror(-r));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "10");
+    reply_error(st, req, 503, msg);
     return r;
 }
 
@@ -284,7 +324,7 @@ static void on_collection(struct evhttp_request *req, void *ctx)
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
         ad_silences_gc(st->set, ad_now_ns(), st->retention_ns);
-        save(st);
+        save(st, false);
         reply_list(st, req, NULL);
         return;
     }
@@ -293,17 +333,18 @@ static void on_collection(struct evhttp_request *req, void *ctx)
         reply_error(st, req, 405, "method not allowed (GET or POST)");
         return;
     }
-    char id[AD_SILENCE_ID_SIZE];
+    struct change ch = {0};
     struct ad_err err = {0};
-    int r = create(st, req, id, &err);
+    int r = create(st, req, &ch, &err);
     ad_arena_reset(&st->arena);
     if (r < 0) {
         reply_error(st, req, http_code(r), err.msg);
         return;
     }
-    ad_log(AD_LOG_NOTICE, "silences: %s added over the API", id);
-    save(st);
-    reply_kv(st, req, 200, "silenceID", id);
+    if (commit(st, req, &ch) < 0)
+        return;
+    ad_log(AD_LOG_NOTICE, "silences: %s added over the API", ch.id);
+    reply_kv(st, req, 200, "silenceID", ch.id);
 }
 
 static void on_item(struct evhttp_request *req, void *ctx)
@@ -319,7 +360,11 @@ static void on_item(struct evhttp_request *req, void *ctx)
     } else if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) {
         reply_list(st, req, id);
     } else if (m == EVHTTP_REQ_DELETE) {
-        int r = ad_silences_expire(st->set, id, ad_now_ns());
+        struct change ch = {0};
+        snprintf(ch.old, sizeof(ch.old), "%s", id);
+        int r = ad_silences_get_times(st->set, id, &ch.old_times);
+        if (r == 0)
+            r = ad_silences_expire(st->set, id, ad_now_ns());
         if (r < 0) {
             reply_error(st, req, http_code(r), r == -EPERM
                                                    ? "a config silence: remove it from "
@@ -327,8 +372,9 @@ static void on_item(struct evhttp_request *req, void *ctx)
                                                    : "no such silence");
             return;
         }
+        if (commit(st, req, &ch) < 0)
+            return;
         ad_log(AD_LOG_NOTICE, "silences: %s expired over the API", id);
-        save(st);
         reply_list(st, req, id);
     } else {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD, DELETE");
@@ -390,6 +436,17 @@ int ad_silence_store_reconfigure(struct ad_silence_store *st, const struct ad_co
     return r;
 }
 
+void ad_silence_store_tick(struct ad_silence_store *st)
+{
+    if (st->failure[0])
+        save(st, true);
+}
+
+const char *ad_silence_store_failure(const struct ad_silence_store *st)
+{
+    return st->failure[0] ? st->failure : NULL;
+}
+
 void ad_silence_store_stats(const struct ad_silence_store *st, struct ad_metrics *m)
 {
     const char *h = "Silences by state (wall clock; matching uses event time).";
@@ -408,4 +465,10 @@ void ad_silence_store_stats(const struct ad_silence_store *st, struct ad_metrics
                        st->file_writes);
     ad_metrics_counter(m, "aiopsd_silence_file_writes_total", fh, "result=\"failed\"",
                        st->file_write_failures);
+    ad_metrics_counter(m, "aiopsd_silence_changes_refused_total",
+                       "Silence API changes answered 503 and taken back: the file could not be "
+                       "written.", NULL, st->changes_refused);
+    ad_metrics_gauge(m, "aiopsd_silence_file_write_failing",
+                     "1 from a failed write of models.silence.file until one succeeds.", NULL,
+                     st->failure[0] != '\0');
 }

@@ -21,10 +21,15 @@ void ad_silence_store_destroy(struct ad_silence_store *st); /* NULL-safe */
  * their own references). */
 struct ad_silences *ad_silence_store_set(struct ad_silence_store *st);
 /* Adds GET/POST /api/v1/silences and GET/DELETE /api/v1/silences/<id>. 0 or ad_admin_route's
- * errors. Handlers answer at once; a change rewrites the file synchronously (a few KiB). */
+ * errors. Handlers answer at once; a change rewrites the file synchronously (a few KiB), and a
+ * change the file cannot take is taken back and answered 503 (Retry-After). */
 int ad_silence_store_routes(struct ad_silence_store *st, struct ad_admin *a);
 /* SIGHUP: the config silences and the retention from the new config (the file is restart-only).
  * All or nothing. */
 int ad_silence_store_reconfigure(struct ad_silence_store *st, const struct ad_config *cfg,
                                  struct ad_err *reterr);
+/* Idle tick: after a failed write, tries again (an operator freed the disk). */
+void ad_silence_store_tick(struct ad_silence_store *st);
+/* From a failed write of the file until one succeeds: why (for /readyz); else NULL. */
+const char *ad_silence_store_failure(const struct ad_silence_store *st);
 void ad_silence_store_stats(const struct ad_silence_store *st, struct ad_metrics *m);

@@ -545,6 +545,43 @@ int ad_silences_expire(struct ad_silences *s, const char *id, int64_t now_ns)
     return 0;
 }
 
+int ad_silences_get_times(const struct ad_silences *s, const char *id,
+                          struct ad_silence_times *ret)
+{
+    const struct silence *si = find(s, id, NULL);
+    if (!si)
+        return -ENOENT;
+    *ret = (struct ad_silence_times){si->start_ns, si->end_ns, si->updated_ns};
+    return 0;
+}
+
+int ad_silences_set_times(struct ad_silences *s, const char *id, const struct ad_silence_times *t)
+{
+    int r = ad_silences_check_expire(s, id);
+    if (r < 0)
+        return r;
+    struct silence *si = find(s, id, NULL);
+    si->start_ns = t->start_ns;
+    si->end_ns = t->end_ns;
+    si->updated_ns = t->updated_ns;
+    s->generation++;
+    return 0;
+}
+
+int ad_silences_remove(struct ad_silences *s, const char *id)
+{
+    size_t i = 0;
+    int r = ad_silences_check_expire(s, id);
+    if (r < 0)
+        return r;
+    struct silence *si = find(s, id, &i);
+    silence_free(si);
+    memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(*s->v));
+    s->n--;
+    s->generation++;
+    return 0;
+}
+
 size_t ad_silences_gc(struct ad_silences *s, int64_t now_ns, int64_t retention_ns)
 {
     size_t kept = 0, dropped = 0;

@@ -88,6 +88,16 @@ int ad_silences_add(struct ad_silences *s, const struct ad_silence_spec *spec, i
 int ad_silences_expire(struct ad_silences *s, const char *id, int64_t now_ns);
 /* What ad_silences_expire(s, id) would return, without changing anything: 0, -ENOENT or -EPERM. */
 int ad_silences_check_expire(const struct ad_silences *s, const char *id);
+/* Taking back a change that could not be persisted (daemon/silence_store.c): a run-time
+ * silence's times, read before an expire and written back after it; and the removal of a
+ * run-time silence just added. 0, -ENOENT (no such id) or -EPERM (a config silence). */
+struct ad_silence_times {
+    int64_t start_ns, end_ns, updated_ns;
+};
+int ad_silences_get_times(const struct ad_silences *s, const char *id,
+                          struct ad_silence_times *ret);
+int ad_silences_set_times(struct ad_silences *s, const char *id, const struct ad_silence_times *t);
+int ad_silences_remove(struct ad_silences *s, const char *id);
 /* Drops run-time silences that ended more than retention_ns before now_ns. Returns how many. */
 size_t ad_silences_gc(struct ad_silences *s, int64_t now_ns, int64_t retention_ns);
 /* Matches one alert event against every silence active at its event time, adds one to the match

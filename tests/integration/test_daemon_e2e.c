@@ -55,16 +55,8 @@ static int teardown(void **state)
 /* Connects an XPUB to the daemon's SUB and waits for its subscription (no slow-joiner loss). */
 static void *publisher(struct world *w)
 {
-    void *s = zmq_socket(w->zctx, ZMQ_XPUB);
-    int hwm = 0, linger = 10000, timeout = 20000;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
-    char ep[64], sub[64];
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", w->daemon.zmq_port);
-    assert_int_equal(zmq_connect(s, ep), 0);
-    assert_true(zmq_recv(s, sub, sizeof(sub), 0) >= 1); /* the subscription frame */
-    assert_int_equal(sub[0], 1);
+    void *s = fx_daemon_publisher(&w->daemon, w->zctx, 0, 10000);
+    assert_non_null(s);
     return s;
 }
 

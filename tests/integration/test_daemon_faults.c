@@ -70,19 +70,11 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A PUSH connected to the daemon's PULL. No send limit: while the daemon is paused the messages
- * wait in this process, and zmq_send never blocks the test. */
 static void *pusher(struct world *w)
 {
-    void *s = zmq_socket(w->zctx, ZMQ_PUSH);
-    int hwm = 0, linger = 0;
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    char ep[64];
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", w->daemon.zmq_port);
-    assert_int_equal(zmq_connect(s, ep), 0);
-    w->push = s;
-    return s;
+    w->push = fx_daemon_pusher(&w->daemon, w->zctx);
+    assert_non_null(w->push);
+    return w->push;
 }
 
 static void push_range(void *s, char **lines, long from, long to)

@@ -6,12 +6,14 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/event.h"
 #include "common/hash.h"
 #include "common/metrics.h"
+#include "common/seqhdr.h"
 #include "common/time.h"
 #include "common/u64map.h"
 
@@ -191,10 +193,70 @@ static void metrics_group_families_and_sum_repeated_series(void **state)
     ad_buf_fini(&b);
 }
 
+static void seq_headers_round_trip_and_junk_is_refused(void **state)
+{
+    (void)state;
+    char buf[128], id[AD_SEQ_ID_MAX + 1];
+    uint64_t seq = 0;
+    int n = ad_seq_format(buf, sizeof(buf), "host-1.a:b_c", 42);
+    assert_int_equal(n, (int)strlen("aiopsd-seq host-1.a:b_c 42"));
+    assert_int_equal(ad_seq_parse(buf, (size_t)n, id, &seq), 1);
+    assert_string_equal(id, "host-1.a:b_c");
+    assert_true(seq == 42);
+    assert_int_equal(ad_seq_format(buf, sizeof(buf), "bad id", 1), -EINVAL);
+    assert_int_equal(ad_seq_format(buf, sizeof(buf), "", 1), -EINVAL);
+    assert_int_equal(ad_seq_format(buf, 12, "abc", 1), -EINVAL); /* too small */
+    /* Not a header at all: a topic, an event. */
+    assert_int_equal(ad_seq_parse("alerts", 6, id, &seq), 0);
+    assert_int_equal(ad_seq_parse("{\"a\":1}", 7, id, &seq), 0);
+    /* Headers that are wrong. */
+    static const char *const bad[] = {"aiopsd-seq ", "aiopsd-seq p", "aiopsd-seq p ",
+                                      "aiopsd-seq p 0", "aiopsd-seq p 12x", "aiopsd-seq p q 1",
+                                      "aiopsd-seq p 99999999999999999999", "aiopsd-seq \xff 1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ad_seq_parse(bad[i], strlen(bad[i]), id, &seq), -EINVAL);
+    memset(buf, 'a', sizeof(buf));
+    memcpy(buf, "aiopsd-seq ", 11);
+    memcpy(buf + 11 + AD_SEQ_ID_MAX + 1, " 1", 2); /* an id one byte too long */
+    assert_int_equal(ad_seq_parse(buf, 11 + AD_SEQ_ID_MAX + 3, id, &seq), -EINVAL);
+}
+
+static void seq_tracker_counts_what_each_publisher_lost(void **state)
+{
+    (void)state;
+    struct ad_seq_tracker *t;
+    assert_int_equal(ad_seq_tracker_create(2, &t), 0);
+    /* Publisher a: 1..10, then 16..20: 5 missing. */
+    int64_t missing = 0;
+    for (uint64_t s = 1; s <= 10; s++)
+        missing += ad_seq_observe(t, "a", s);
+    assert_true(missing == 0);
+    assert_true(ad_seq_observe(t, "a", 16) == 5);
+    for (uint64_t s = 17; s <= 20; s++)
+        assert_true(ad_seq_observe(t, "a", s) == 0);
+    /* Publisher b joins at 3: 2 were sent before we heard it. */
+    assert_true(ad_seq_observe(t, "b", 3) == 2);
+    /* a restarts: back to 1, nothing missing, one reset. */
+    assert_true(ad_seq_observe(t, "a", 1) == 0);
+    assert_true(ad_seq_observe(t, "a", 3) == 1);
+    /* A third publisher does not fit. */
+    assert_true(ad_seq_observe(t, "c", 1) == -1);
+    assert_int_equal(ad_seq_count(t), 2);
+    const struct ad_seq_pub *a = ad_seq_at(t, 0), *b = ad_seq_at(t, 1);
+    assert_string_equal(a->id, "a");
+    assert_true(a->gaps == 6 && a->resets == 1 && a->received == 17 && a->last == 3);
+    assert_string_equal(b->id, "b");
+    assert_true(b->gaps == 2 && b->resets == 0 && b->received == 1);
+    assert_true(ad_seq_untracked(t) == 1);
+    ad_seq_tracker_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(map_finds_what_was_put_and_forgets_what_was_deleted),
+        cmocka_unit_test(seq_headers_round_trip_and_junk_is_refused),
+        cmocka_unit_test(seq_tracker_counts_what_each_publisher_lost),
         cmocka_unit_test(map_delete_keeps_wrapped_probe_runs_reachable),
         cmocka_unit_test(arena_reset_keeps_one_chunk_and_big_allocations_work),
         cmocka_unit_test(buf_grows_and_formats),

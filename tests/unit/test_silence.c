@@ -204,20 +204,28 @@ static void start_and_end_are_judged_in_event_time(void **state)
     ad_silences_unref(s);
 }
 
+/* A set with the config silence service=other and two run-time silences service=shop added at
+ * FX_T0 (ids in id and id2). */
+static struct ad_silences *two_run_time(struct ad_arena *a, char *id, char *id2)
+{
+    char *items[] = {"service=other"};
+    struct ad_silences *s = set_of(items, 1);
+    struct ad_silence_spec sp;
+    struct ad_err err = {0};
+    ad_arena_init(a, 1024);
+    assert_int_equal(ad_silence_parse("service=shop", false, a, &sp, &err), 0);
+    assert_int_equal(ad_silences_add(s, &sp, FX_T0, id, &err), 0);
+    assert_int_equal(ad_silences_add(s, &sp, FX_T0, id2, &err), 0);
+    return s;
+}
+
 static void run_time_silences_start_now_expire_and_are_dropped_after_retention(void **state)
 {
     (void)state;
-    char *items[] = {"service=other"};
-    struct ad_silences *s = set_of(items, 1);
     struct ad_arena a;
-    struct ad_silence_spec sp;
-    struct ad_err err = {0};
     char id[AD_SILENCE_ID_SIZE], id2[AD_SILENCE_ID_SIZE];
-    ad_arena_init(&a, 1024);
-    assert_int_equal(ad_silence_parse("service=shop", false, &a, &sp, &err), 0);
-    assert_int_equal(ad_silences_add(s, &sp, FX_T0, id, &err), 0);
+    struct ad_silences *s = two_run_time(&a, id, id2);
     assert_int_equal(strlen(id), 36); /* a UUID */
-    assert_int_equal(ad_silences_add(s, &sp, FX_T0, id2, &err), 0);
     assert_string_not_equal(id, id2);
     assert_false(silenced(s, fx_alert("shop", "db1", "X", FX_T0 - S))); /* before "now" */
     assert_true(silenced(s, fx_alert("shop", "db1", "X", FX_T0 + 3600 * S)));
@@ -239,6 +247,46 @@ static void run_time_silences_start_now_expire_and_are_dropped_after_retention(v
     assert_int_equal(ad_silences_gc(s, FX_T0 + 7211 * S, 7200 * S), 2);
     assert_int_equal(ad_silences_count(s, AD_SILENCE_EXPIRED, FX_T0 + 7211 * S), 0);
     assert_int_equal(ad_silences_count(s, AD_SILENCE_ACTIVE, FX_T0 + 7211 * S), 1); /* config */
+    ad_buf_fini(&b);
+    ad_arena_fini(&a);
+    ad_silences_unref(s);
+}
+
+/* The silence store takes back a change it could not persist: an expire by restoring the
+ * times, an add by removing the silence; config silences are refused. */
+static void an_unpersisted_change_can_be_taken_back(void **state)
+{
+    (void)state;
+    struct ad_arena a;
+    char id[AD_SILENCE_ID_SIZE], keep[AD_SILENCE_ID_SIZE];
+    struct ad_silences *s = two_run_time(&a, keep, id);
+
+    struct ad_silence_times before, after;
+    assert_int_equal(ad_silences_get_times(s, id, &before), 0);
+    assert_int_equal(ad_silences_expire(s, id, FX_T0 + 10 * S), 0);
+    assert_int_equal(ad_silences_get_times(s, id, &after), 0);
+    assert_true(after.end_ns == FX_T0 + 10 * S);
+    uint64_t gen = ad_silences_generation(s);
+    assert_int_equal(ad_silences_set_times(s, id, &before), 0);
+    assert_true(ad_silences_generation(s) > gen);
+    assert_int_equal(ad_silences_get_times(s, id, &after), 0);
+    assert_true(after.start_ns == before.start_ns && after.end_ns == before.end_ns &&
+                after.updated_ns == before.updated_ns);
+
+    assert_int_equal(ad_silences_count(s, AD_SILENCE_ACTIVE, FX_T0 + S), 3);
+    assert_int_equal(ad_silences_remove(s, id), 0);
+    assert_int_equal(ad_silences_remove(s, id), -ENOENT);
+    assert_int_equal(ad_silences_get_times(s, id, &after), -ENOENT);
+    assert_int_equal(ad_silences_count(s, AD_SILENCE_ACTIVE, FX_T0 + S), 2);
+    assert_int_equal(ad_silences_check_expire(s, keep), 0); /* the other one stays */
+
+    char cfg_id[AD_SILENCE_ID_SIZE];
+    struct ad_buf b;
+    ad_buf_init(&b);
+    assert_int_equal(ad_silences_to_json(s, NULL, false, FX_T0, &b), 0);
+    assert_int_equal(sscanf(b.p, "[{\"id\":\"%20[^\"]\"", cfg_id), 1);
+    assert_int_equal(ad_silences_remove(s, cfg_id), -EPERM);
+    assert_int_equal(ad_silences_set_times(s, cfg_id, &before), -EPERM);
     ad_buf_fini(&b);
     ad_arena_fini(&a);
     ad_silences_unref(s);
@@ -519,6 +567,7 @@ int main(void)
         cmocka_unit_test(label_matchers_see_labels_and_absent_labels_as_empty),
         cmocka_unit_test(start_and_end_are_judged_in_event_time),
         cmocka_unit_test(run_time_silences_start_now_expire_and_are_dropped_after_retention),
+        cmocka_unit_test(an_unpersisted_change_can_be_taken_back),
         cmocka_unit_test(the_model_flags_silenced_alerts_and_counts_matches),
         cmocka_unit_test(a_config_reload_replaces_config_silences_and_keeps_counts_of_unchanged_ones),
         cmocka_unit_test(pipelines_attached_to_one_set_share_run_time_silences),
