@@ -7,7 +7,6 @@
 #include "collectors/collector.h"
 #include "collectors/util.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -36,7 +35,6 @@
 
 #define ARENA_CHUNK (64 * 1024)
 #define MAX_HEADERS_SIZE (16 * 1024)
-#define MAX_TOKEN_LEN 4096
 #define LISTEN_BACKLOG 128
 #define RETRY_AFTER_S "1" /* what a 503 asks the client to wait */
 
@@ -146,24 +144,12 @@ static void send_error(struct hc *c, struct evhttp_request *req, enum endpoint e
 
 /* --- the hot path ---------------------------------------------------------------------------- */
 
-/* Constant time in the token's length, so a remote client cannot find it byte by byte. */
 static bool authorized(struct hc *c, struct evhttp_request *req)
 {
     if (!c->token)
         return true;
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return false;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    size_t n = strlen(h);
-    while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-        n--;
-    unsigned char diff = n != c->token_len;
-    for (size_t i = 0; i < c->token_len; i++)
-        diff |= (unsigned char)(c->token[i] ^ (i < n ? h[i] : 0));
-    return diff == 0;
+    return h && ad_bearer_ok(h, strlen(h), c->token, c->token_len);
 }
 
 static int emit_one(void *ctx, struct ad_event *ev)
@@ -280,46 +266,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- lifecycle ------------------------------------------------------------------------------- */
 
-static int read_token(struct hc *c, const char *path, struct ad_err *reterr)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return ad_err_set(reterr, errno, "collectors.http.token_file: cannot open %s: %s", path,
-                          strerror(errno));
-    char buf[MAX_TOKEN_LEN + 2];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    int e = ferror(f) ? EIO : 0;
-    fclose(f);
-    if (e)
-        return ad_err_set(reterr, e, "collectors.http.token_file: cannot read %s", path);
-    if (n > MAX_TOKEN_LEN)
-        return ad_err_set(reterr, EINVAL,
-                          "collectors.http.token_file: %s: longer than %d bytes", path,
-                          MAX_TOKEN_LEN);
-    while (n > 0 && isspace((unsigned char)buf[n - 1]))
-        n--;
-    size_t start = 0;
-    while (start < n && isspace((unsigned char)buf[start]))
-        start++;
-    n -= start;
-    if (n == 0)
-        return ad_err_set(reterr, EINVAL, "collectors.http.token_file: %s is empty", path);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)buf[start + i] < 0x21 || (unsigned char)buf[start + i] > 0x7e)
-            return ad_err_set(reterr, EINVAL,
-                              "collectors.http.token_file: %s: the token must be one line of "
-                              "printable ASCII without spaces",
-                              path);
-    c->token = malloc(n + 1);
-    if (!c->token)
-        return ad_err_set(reterr, ENOMEM, "collectors.http: out of memory");
-    memcpy(c->token, buf + start, n);
-    c->token[n] = '\0';
-    c->token_len = n;
-    memset(buf, 0, sizeof(buf));
-    return 0;
-}
-
 static struct ad_str *slices(const struct ad_strlist *l)
 {
     struct ad_str *v = calloc(l->n ? l->n : 1, sizeof(*v));
@@ -359,7 +305,8 @@ static int hc_create(const void *cfgp, const struct ad_collector_env *env, void 
         goto out_destroy;
     }
     c->map = (struct ad_am_map){c->res_v, c->resource_labels.n, c->svc_v, c->service_labels.n};
-    if (cfg->token_file[0] && (r = read_token(c, cfg->token_file, reterr)) < 0)
+    if (cfg->token_file[0] && (r = ad_secret_read(cfg->token_file, "collectors.http.token_file",
+                                                  &c->token, &c->token_len, reterr)) < 0)
         goto out_destroy;
     r = ad_json_parser_create(c->max_body, &c->parser);
     if (r < 0) {
@@ -443,10 +390,7 @@ static void free_state(struct hc *c)
     ad_strlist_free(&c->service_labels);
     free(c->res_v);
     free(c->svc_v);
-    if (c->token) {
-        memset(c->token, 0, c->token_len);
-        free(c->token);
-    }
+    ad_secret_free(c->token, c->token_len);
     free(c->listen);
     free(c);
 }
