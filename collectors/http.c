@@ -5,6 +5,7 @@
  * means accepted, anything else means nothing of the request was taken (batches are all or
  * nothing). Wire format, status codes and delivery guarantee: docs/collector-http.md. */
 #include "collectors/collector.h"
+#include "collectors/http_guard.h"
 #include "collectors/util.h"
 
 #include <errno.h>
@@ -42,7 +43,7 @@ struct http_cfg {
     bool enabled; /* must stay first: AD_COLLECTOR_ENABLED */
     char *listen;
     char *token_file;
-    uint64_t max_body_size;
+    uint64_t max_body_size, max_connections;
     int64_t timeout_ns;
     struct ad_strlist resource_labels, service_labels;
 };
@@ -57,9 +58,12 @@ static const struct ad_opt http_opts[] = {
                     "<token>\". Empty: no authentication (keep the listener on loopback)."),
     AD_OPT_SIZE_R("max_body_size", "8MiB", "1KiB", "256MiB", struct http_cfg, max_body_size,
                   "Largest request body; larger ones are refused with 413."),
+    AD_OPT_UINT_R("max_connections", "256", "1", "65536", struct http_cfg, max_connections,
+                  "Connections at once; further ones are accepted and closed at once."),
     {"timeout", AD_OPT_T_DURATION, "30s", "1s", "1h", offsetof(struct http_cfg, timeout_ns),
      AD_OPT_RESTART, NULL,
-     "A connection idle or sending this slowly for this long is closed (slow clients)."},
+     "A request must arrive whole within this time from its connection's start (or the previous "
+     "answer): a client sending slowly cannot extend it, and idle connections close after it."},
     AD_OPT_STRLIST_R("resource_labels", "instance,host,node,pod,job", struct http_cfg,
                      resource_labels,
                      "Alertmanager: labels giving the event's resource, first present wins (none: "
@@ -84,12 +88,14 @@ struct hc {
     char *token; /* NULL: no authentication */
     size_t token_len;
     size_t max_body;
-    int timeout_s;
+    uint64_t max_conns;
+    int64_t timeout_ns;
     struct ad_strlist resource_labels, service_labels;
     struct ad_str *res_v, *svc_v; /* slices of the lists, for ad_am_map */
     struct ad_am_map map;
 
     struct evhttp *http;
+    struct ad_http_guard *guard; /* owns http once listening */
     int port;
     struct ad_arena arena; /* escaped strings of one request */
     struct ad_json_parser *parser;
@@ -152,6 +158,22 @@ static bool authorized(struct hc *c, struct evhttp_request *req)
     return h && ad_bearer_ok(h, strlen(h), c->token, c->token_len);
 }
 
+/* The token is checked on the head, before the body is read: an unauthenticated client cannot make
+ * us buffer max_body_size. Any path or method: 404 and 405 are for those who hold the token. */
+static int check_head(void *ctx, const struct ad_http_head *h, char *msg, size_t n)
+{
+    struct hc *c = ctx;
+    if (ad_bearer_ok(h->auth, h->auth_len, c->token, c->token_len))
+        return 0;
+    enum endpoint ep = EP_OTHER;
+    for (int i = 0; i < EP_OTHER; i++)
+        if (strlen(ep_paths[i]) == h->path_len && memcmp(ep_paths[i], h->path, h->path_len) == 0)
+            ep = (enum endpoint)i;
+    count(c, ep, 401);
+    snprintf(msg, n, "missing or wrong bearer token");
+    return 401;
+}
+
 static int emit_one(void *ctx, struct ad_event *ev)
 {
     struct hc *c = ctx;
@@ -197,8 +219,7 @@ static void handle_body(struct hc *c, struct evhttp_request *req, enum endpoint 
         c->n.rejected[why]++;
         AD_LOG_RATELIMITED(AD_LOG_WARN, "http %s: %s (%s), sending to dead-letter", ep_paths[ep],
                            ad_reject_name(why), err.msg);
-        c->env->reject(c->env->sink, ep == EP_EVENTS ? "http" : "alertmanager", body, len,
-                       err.msg);
+        c->env->reject(c->env->sink, ep == EP_EVENTS ? "http" : "alertmanager", body, len, err.msg);
         send_error(c, req, ep, r == -ENOMEM ? 500 : 400, ad_reject_name(why), err.msg);
         return;
     }
@@ -294,7 +315,8 @@ static int hc_create(const void *cfgp, const struct ad_collector_env *env, void 
         return ad_err_set(reterr, ENOMEM, "collectors.http: out of memory");
     c->env = env;
     c->max_body = (size_t)cfg->max_body_size;
-    c->timeout_s = (int)(cfg->timeout_ns / 1000000000);
+    c->timeout_ns = cfg->timeout_ns;
+    c->max_conns = cfg->max_connections;
     ad_arena_init(&c->arena, ARENA_CHUNK);
     ad_buf_init(&c->reply);
     c->listen = strdup(cfg->listen);
@@ -333,7 +355,7 @@ static int hc_start(void *state, struct ad_err *reterr)
         return ad_err_set(reterr, ENOMEM, "collectors.http: out of memory");
     evhttp_set_max_headers_size(c->http, MAX_HEADERS_SIZE);
     evhttp_set_max_body_size(c->http, (ev_ssize_t)c->max_body);
-    evhttp_set_timeout(c->http, c->timeout_s);
+    evhttp_set_timeout(c->http, (int)(c->timeout_ns / 1000000000));
     /* Over max_body_size, read the rest of the body (discarding it) before answering 413, so the
      * client sees the answer instead of a reset connection. */
     evhttp_set_flags(c->http, EVHTTP_SERVER_LINGERING_CLOSE);
@@ -341,11 +363,15 @@ static int hc_start(void *state, struct ad_err *reterr)
     evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(c->http, on_request, c);
-    int r = ad_http_listen(c->http, c->env->base, "collectors.http", c->listen, LISTEN_BACKLOG,
-                           &c->port, reterr);
-    if (r < 0)
+    struct ad_http_guard_cfg gc = {
+        "http", c->max_conns, c->timeout_ns, true, c->token ? check_head : NULL, c, on_request, c};
+    int r = ad_http_guard_listen(c->http, c->env->base, &gc, "collectors.http", c->listen,
+                                 LISTEN_BACKLOG, &c->guard, &c->port, reterr);
+    if (r < 0) {
+        evhttp_free(c->http);
+        c->http = NULL;
         return r;
+    }
     c->started = true;
     ad_addr_host(c->listen, host, sizeof(host));
     ad_log(AD_LOG_INFO, "http: listening on http://%s:%d (/api/v1/events, /api/v1/alertmanager%s)",
@@ -367,22 +393,29 @@ static void hc_resume(void *state)
     c->paused = c->n.paused = false;
 }
 
+static void close_server(struct hc *c)
+{
+    ad_http_guard_destroy(c->guard); /* with the server: its listener and every connection */
+    if (!c->guard)
+        evhttp_free(c->http);
+    c->guard = NULL;
+    c->http = NULL;
+}
+
 static void hc_stop(void *state)
 {
     struct hc *c = state;
     if (!c)
         return;
     c->stopped = true;
-    if (c->http && !c->in_request) {
-        evhttp_free(c->http); /* closes the listener and every connection */
-        c->http = NULL;
-    }
+    if (c->http && !c->in_request)
+        close_server(c);
 }
 
 static void free_state(struct hc *c)
 {
     if (c->http)
-        evhttp_free(c->http);
+        close_server(c);
     ad_json_parser_destroy(c->parser);
     ad_arena_fini(&c->arena);
     ad_buf_fini(&c->reply);
@@ -429,6 +462,7 @@ static void hc_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_alertmanager_labels_dropped_total",
                        "Alertmanager labels past the event's label bound, not kept.", NULL,
                        c->am_labels_dropped);
+    ad_http_guard_stats(c->guard, m);
     ad_metrics_gauge(m, "aiopsd_http_listen_port", "TCP port the HTTP collector listens on.", NULL,
                      (double)c->port);
 }

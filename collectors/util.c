@@ -8,10 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/http.h>
-#include <event2/listener.h>
 
-#include "common/addr.h"
 #include "common/err.h"
 #include "common/metrics.h"
 
@@ -82,31 +79,6 @@ int ad_strlist_copy(struct ad_strlist *dst, const struct ad_strlist *src)
             return -ENOMEM; /* the caller frees what was copied */
         dst->n++;
     }
-    return 0;
-}
-
-int ad_http_listen(struct evhttp *http, struct event_base *base, const char *what,
-                   const char *listen, int backlog, int *ret_port, struct ad_err *reterr)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (ad_addr_parse(listen, &ss, &len) < 0)
-        return ad_err_set(reterr, EINVAL,
-                          "%s.listen: expected \"IPv4:port\" or \"[IPv6]:port\" (e.g. "
-                          "127.0.0.1:9101), got \"%s\"",
-                          what, listen);
-    struct evconnlistener *l = evconnlistener_new_bind(
-        base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        backlog, (struct sockaddr *)&ss, (int)len);
-    if (!l) {
-        int e = errno ? errno : EADDRNOTAVAIL;
-        return ad_err_set(reterr, e, "%s: cannot listen on %s: %s", what, listen, strerror(e));
-    }
-    if (!evhttp_bind_listener(http, l)) {
-        evconnlistener_free(l);
-        return ad_err_set(reterr, ENOMEM, "%s: cannot listen on %s: out of memory", what, listen);
-    }
-    *ret_port = ad_addr_bound_port(evconnlistener_get_fd(l));
     return 0;
 }
 

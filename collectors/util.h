@@ -1,6 +1,7 @@
 /* collectors/util.h: what collectors share: the rejection reasons of a message that is not a
  * valid event, the metric families every collector exports (docs/collectors.md), and copies of
- * string lists taken from the config (which a reload may free). */
+ * string lists taken from the config (which a reload may free), and bearer-token files and checks
+ * (admin and HTTP collector). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,8 +11,6 @@
 
 struct ad_err;
 struct ad_metrics;
-struct event_base;
-struct evhttp;
 
 enum ad_reject {
     AD_REJECT_BAD_JSON = 0, /* malformed, wrong type, missing/unknown field (-EBADMSG) */
@@ -34,13 +33,6 @@ struct ad_collector_counts {
  * aiopsd_collector_paused, labelled collector="<name>". */
 void ad_collector_counts_stats(const struct ad_collector_counts *c, const char *name,
                                struct ad_metrics *m);
-
-/* Serves http on listen ("IPv4:port" or "[IPv6]:port", IP literals only: start-up never waits
- * on DNS; port 0 picks a free one) through a listener of ours (close-on-exec, reusable address),
- * and writes the bound port. what names the server in errors ("admin", "collectors.http").
- * Returns 0 or -errno with reterr set. */
-int ad_http_listen(struct evhttp *http, struct event_base *base, const char *what,
-                   const char *listen, int backlog, int *ret_port, struct ad_err *reterr);
 
 /* Reads a secret (a bearer token) from path: one line of printable ASCII without spaces, at most
  * 4096 bytes, surrounding white space ignored. what names the option in errors

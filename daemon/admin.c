@@ -4,6 +4,7 @@
 #include "daemon/admin.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "collectors/http_guard.h"
 #include "collectors/util.h"
 #include "common/addr.h"
 #include "common/buf.h"
@@ -31,13 +33,20 @@
  * body limit leaves room for small JSON documents on routes added later. */
 #define MAX_HEADERS_SIZE (8 * 1024)
 #define MAX_BODY_SIZE (64 * 1024)
-#define IO_TIMEOUT_S 10 /* idle or slow connections are closed after this */
 #define LISTEN_BACKLOG 64
+#define DEFAULT_MAX_CONNS 64 /* for a cfg built without the option table (tests) */
+#define DEFAULT_TIMEOUT_S 10
 
 static const struct ad_opt admin_opts[] = {
     AD_OPT_STRING_R("listen", "127.0.0.1:9101", "64", struct ad_admin_cfg, listen,
                     "Admin HTTP address (/healthz, /readyz, /metrics): \"IPv4:port\" or "
                     "\"[IPv6]:port\"; empty disables it."),
+    AD_OPT_UINT_R("max_connections", "64", "1", "65536", struct ad_admin_cfg, max_connections,
+                  "Admin connections at once; further ones are accepted and closed at once."),
+    {"request_timeout", AD_OPT_T_DURATION, "10s", "1s", "10m",
+     offsetof(struct ad_admin_cfg, request_timeout_ns), AD_OPT_RESTART, NULL,
+     "A request must arrive whole within this time from its connection's start (or the previous "
+     "answer): a client sending slowly cannot extend it, and idle connections close after it."},
     AD_OPT_STRING_R("token_file", "", "4096", struct ad_admin_cfg, token_file,
                     "File holding the read bearer token: when set, GET requests other than "
                     "/healthz and /readyz need \"Authorization: Bearer <token>\" (the write "
@@ -71,7 +80,8 @@ struct token {
 };
 
 struct ad_admin {
-    struct evhttp *http; /* NULL when disabled; owns the listener and connections */
+    struct evhttp *http;         /* NULL when disabled; owns the listener and connections */
+    struct ad_http_guard *guard; /* owns http once listening */
     int port;
     struct ad_admin_hooks hooks;
     struct token read, write;
@@ -146,6 +156,7 @@ static void on_metrics(struct evhttp_request *req, void *ctx)
                            "reason.",
                            label, a->refused[i]);
     }
+    ad_http_guard_stats(a->guard, &m);
     if (!a->scratch.p) {
         reply_text(req, 500, "out of memory\n");
         return;
@@ -357,7 +368,36 @@ int ad_admin_route_flags(struct ad_admin *a, const char *path, unsigned flags, a
     return 0;
 }
 
-static int start_http(struct ad_admin *a, const char *listen, struct event_base *base,
+/* The early check (collectors/http_guard.h): the same rules on the head, before the body. */
+static int check_head(void *ctx, const struct ad_http_head *h, char *msg, size_t n)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } methods[] = {{"GET", AD_ADMIN_GET}, {"HEAD", AD_ADMIN_GET},    {"POST", AD_ADMIN_POST},
+                   {"PUT", AD_ADMIN_PUT}, {"PATCH", AD_ADMIN_PATCH}, {"DELETE", AD_ADMIN_DELETE}};
+    struct ad_admin *a = ctx;
+    char path[MAX_PATH * 4];
+    unsigned method = 0;
+    const char *token;
+
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strlen(methods[i].name) == h->method_len &&
+            memcmp(methods[i].name, h->method, h->method_len) == 0)
+            method = methods[i].flag;
+    if (h->path_len >= sizeof(path))
+        return 0; /* no route is that long: 404 without reading much */
+    memcpy(path, h->path, h->path_len);
+    path[h->path_len] = '\0';
+    struct route *rt = find_route(a, path);
+    if (!method || !rt || !(rt->flags & method))
+        return 0; /* 404 or 405 from on_request */
+    struct ad_admin_request rq = {method,   rt->flags,    h->auth,    h->auth_len,
+                                  h->ctype, h->ctype_len, h->has_body};
+    return ad_admin_check(a, &rq, msg, n, &token);
+}
+
+static int start_http(struct ad_admin *a, const struct ad_admin_cfg *cfg, struct event_base *base,
                       struct ad_err *reterr)
 {
     char host[64];
@@ -366,14 +406,20 @@ static int start_http(struct ad_admin *a, const char *listen, struct event_base 
         return ad_err_set(reterr, ENOMEM, "admin: cannot create the HTTP server");
     evhttp_set_max_headers_size(a->http, MAX_HEADERS_SIZE);
     evhttp_set_max_body_size(a->http, MAX_BODY_SIZE);
-    evhttp_set_timeout(a->http, IO_TIMEOUT_S);
+    uint64_t max_conns = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNS;
+    int64_t timeout_ns =
+        cfg->request_timeout_ns > 0 ? cfg->request_timeout_ns : DEFAULT_TIMEOUT_S * 1000000000LL;
+    evhttp_set_timeout(a->http, (int)(timeout_ns / 1000000000));
     evhttp_set_default_content_type(a->http, "text/plain; charset=utf-8");
-    evhttp_set_gencb(a->http, on_request, a);
-    int r = ad_http_listen(a->http, base, "admin", listen, LISTEN_BACKLOG, &a->port, reterr);
+    struct ad_http_guard_cfg gc = {"admin",    max_conns, timeout_ns, false,
+                                   check_head, a,         on_request, a};
+    int r = ad_http_guard_listen(a->http, base, &gc, "admin", cfg->listen, LISTEN_BACKLOG,
+                                 &a->guard, &a->port, reterr);
     if (r < 0)
         return r;
-    ad_addr_host(listen, host, sizeof(host));
-    ad_log(AD_LOG_INFO, "admin: listening on http://%s:%d", host, a->port);
+    ad_addr_host(cfg->listen, host, sizeof(host));
+    ad_log(AD_LOG_INFO, "admin: listening on http://%s:%d (at most %" PRIu64 " connections)", host,
+           a->port, max_conns);
     return 0;
 }
 
@@ -414,7 +460,7 @@ int ad_admin_create(const struct ad_admin_cfg *cfg, struct event_base *base,
         goto out_destroy;
     }
     if (cfg && cfg->listen && cfg->listen[0]) {
-        r = start_http(a, cfg->listen, base, reterr);
+        r = start_http(a, cfg, base, reterr);
         if (r < 0)
             goto out_destroy;
     } else {
@@ -437,7 +483,9 @@ void ad_admin_destroy(struct ad_admin *a)
 {
     if (!a)
         return;
-    if (a->http)
+    if (a->guard)
+        ad_http_guard_destroy(a->guard); /* frees the server with it */
+    else if (a->http)
         evhttp_free(a->http);
     ad_buf_fini(&a->scratch);
     ad_secret_free(a->read.value, a->read.len);

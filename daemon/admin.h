@@ -4,6 +4,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/opt.h"
 
@@ -14,9 +15,11 @@ struct event_base;
 struct evhttp_request;
 
 struct ad_admin_cfg {
-    char *listen;     /* "127.0.0.1:9101" or "[::1]:9101" (IP literals); "" disables the server */
-    char *token_file; /* read bearer token; "" = reads open */
-    char *write_token_file; /* write bearer token; "" = writes need the read token, if any */
+    char *listen; /* "127.0.0.1:9101" or "[::1]:9101" (IP literals); "" disables the server */
+    uint64_t max_connections;   /* at once; more are closed at once (0: 64) */
+    int64_t request_timeout_ns; /* a request must arrive whole within this (0: 10 s) */
+    char *token_file;           /* read bearer token; "" = reads open */
+    char *write_token_file;     /* write bearer token; "" = writes need the read token, if any */
 };
 extern const struct ad_section ad_admin_section; /* "admin" */
 

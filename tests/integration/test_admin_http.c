@@ -144,7 +144,9 @@ static int get_auth(struct world *w, const char *path, const char *auth, struct 
 static int start_with(struct world *w, const char *listen, const char *read_file,
                       const char *write_file, struct ad_err *err)
 {
-    struct ad_admin_cfg cfg = {(char *)listen, (char *)read_file, (char *)write_file};
+    struct ad_admin_cfg cfg = {.listen = (char *)listen,
+                               .token_file = (char *)read_file,
+                               .write_token_file = (char *)write_file};
     struct ad_admin_hooks hooks = {w, ready_hook, metrics_hook};
     int r = ad_admin_create(&cfg, w->base, &hooks, &w->admin, err);
     if (r == 0)
@@ -535,6 +537,56 @@ static void bad_token_files_fail_start_up_with_a_reason(void **state)
     unlink(same2);
 }
 
+static void a_request_without_the_token_is_refused_on_its_head(void **state)
+{
+    struct world *w = *state;
+    static const char head[] = "POST /api/things HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n";
+    /* None of the 60000 bytes is sent: without the early check the server would wait for them. */
+    assert_int_equal(raw_request(w, head, sizeof(head) - 1), 401);
+    assert_int_equal(w->custom_calls, 0);
+}
+
+static bool eof(void *ctx)
+{
+    char b[64];
+    ssize_t k = recv(*(int *)ctx, b, sizeof(b), MSG_DONTWAIT);
+    return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static void connections_past_max_connections_are_closed_at_once(void **state)
+{
+    struct world *w = *state;
+    struct ad_err err = {0};
+    struct response r;
+    struct ad_admin_cfg cfg = {.listen = "127.0.0.1:0", .max_connections = 2};
+    struct ad_admin_hooks hooks = {w, ready_hook, metrics_hook};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fds[4];
+
+    assert_int_equal(ad_admin_create(&cfg, w->base, &hooks, &w->admin, &err), 0);
+    w->port = ad_admin_port(w->admin);
+    sa.sin_port = htons((uint16_t)w->port);
+    for (int i = 0; i < 4; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+        fx_run_loop_for(w->base, 5); /* accepted in this order */
+    }
+    assert_true(fx_wait_loop(w->base, eof, &fds[2], WAIT_MS));
+    assert_true(fx_wait_loop(w->base, eof, &fds[3], WAIT_MS));
+    assert_false(eof(&fds[0]));
+    /* Full: a new client is closed too; once the two go, it is served. */
+    assert_int_equal(get(w, "/healthz", &r), 0);
+    close(fds[0]);
+    close(fds[1]);
+    close(fds[2]);
+    close(fds[3]);
+    fx_run_loop_for(w->base, 20);
+    assert_int_equal(get(w, "/metrics", &r), 200);
+    assert_non_null(strstr(r.body, "aiopsd_http_connections_refused_total{listener=\"admin\","
+                                   "reason=\"max_connections\"} 3\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +608,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(bad_token_files_fail_start_up_with_a_reason, setup_bare,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_request_without_the_token_is_refused_on_its_head,
+                                        setup_tokens, teardown),
+        cmocka_unit_test_setup_teardown(connections_past_max_connections_are_closed_at_once,
+                                        setup_bare, teardown),
     };
     signal(SIGPIPE, SIG_IGN); /* as in aiopsd: the server may close while the client still writes */
     return cmocka_run_group_tests(tests, NULL, NULL);
