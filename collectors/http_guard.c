@@ -44,6 +44,7 @@ struct conn {
     struct evbuffer_cb_entry *watch; /* on the input; NULL without an early check */
     struct event ev;                 /* attach, then the request deadline, then the linger */
     enum phase phase;
+    bool over_limit; /* decided when accepted, in accept order: closed once attached */
 };
 
 struct ad_http_guard {
@@ -256,7 +257,7 @@ static void attach(struct conn *c)
     c->evcon = evcon;
     evhttp_connection_set_closecb(c->evcon, on_close, c);
     bufferevent_decref(c->bev); /* evhttp holds its own reference */
-    if (g->n_conns > g->max_conns) {
+    if (c->over_limit) {
         g->refused_limit++;
         AD_LOG_RATELIMITED(AD_LOG_WARN,
                            "%s: %" PRIu64 " connections open (max_connections); closing new ones",
@@ -308,6 +309,8 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
         g->conns->prev = c;
     g->conns = c;
     g->n_conns++;
+    /* Counted now: several connections may be accepted before any is attached. */
+    c->over_limit = g->n_conns > g->max_conns;
     /* Kept until attach(), which runs before any read: the bufferevent cannot go meanwhile. */
     bufferevent_incref(bev);
     event_assign(&c->ev, base, -1, 0, on_conn_event, c);
