@@ -29,6 +29,7 @@
 #include "daemon/model_state.h"
 #include "daemon/out_redis.h"
 #include "daemon/pipeline.h"
+#include "daemon/security.h"
 #include "daemon/sections.h"
 #include "daemon/silence_store.h"
 #include "daemon/streams.h"
@@ -669,12 +670,13 @@ int main(int argc, char **argv)
         ad_config_destroy(d.cfg);
         return 1;
     }
+    apply_log_level(&d);
+    ad_security_warnings(d.cfg);
     if (check) {
         printf("aiopsd: configuration %s is valid\n", d.cfg_path ? d.cfg_path : "(built-in defaults)");
         ad_config_destroy(d.cfg);
         return 0;
     }
-    apply_log_level(&d);
     signal(SIGPIPE, SIG_IGN);
     ad_buf_init(&d.scratch);
     int rc = run(&d);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -375,6 +376,65 @@ static void out_of_descriptors_the_daemon_pauses_accepting_instead_of_spinning(v
     assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
 }
 
+/* --- configuration warnings --------------------------------------------------------------------
+ */
+
+static char *check_config(const char *dir, const char *yaml, int *status)
+{
+    char cmd[512], cfg[160];
+    snprintf(cfg, sizeof(cfg), "%s/w.yaml", dir);
+    assert_int_equal(fx_write_file(dir, "w.yaml", yaml), 0);
+    snprintf(cmd, sizeof(cmd), "%s/aiopsd --check-config -c %s 2>&1", AD_BINARY_DIR, cfg);
+    char *out = fx_run_capture(cmd, status);
+    unlink(cfg);
+    assert_non_null(out);
+    return out;
+}
+
+static void open_listeners_and_readable_secrets_are_warned_about(void **state)
+{
+    struct world *w = *state;
+    char yaml[1024];
+    int status;
+    assert_int_equal(chmod(w->token_file, 0644), 0);
+    snprintf(yaml, sizeof(yaml),
+             "admin:\n  listen: \"0.0.0.0:0\"\n"
+             "collectors:\n  http:\n    enabled: true\n    listen: \"[::]:0\"\n"
+             "  syslog:\n    enabled: true\n    udp_listen: \"0.0.0.0:0\"\n"
+             "    tcp_listen: \"127.0.0.1:0\"\n"
+             "  zmq:\n    endpoints: [\"tcp://*:5556\"]\n"
+             "models:\n  silence:\n    file: \"\"\n"
+             "outputs:\n  redis:\n    endpoint: \"127.0.0.1:1\"\n");
+    char *out = check_config(w->dir, yaml, &status);
+    assert_int_equal(status, 0); /* warnings, not errors */
+    assert_non_null(strstr(out, "admin.listen is 0.0.0.0:0 (not loopback) without "
+                                "admin.write_token_file"));
+    assert_non_null(strstr(out, "collectors.http.listen is [::]:0 (not loopback) without "
+                                "token_file"));
+    assert_non_null(strstr(out, "collectors.syslog.udp_listen is 0.0.0.0:0"));
+    assert_null(strstr(out, "collectors.syslog.tcp_listen"));
+    assert_non_null(strstr(out, "collectors.zmq.endpoints has tcp://*:5556"));
+    free(out);
+
+    /* Every address, but with a token, in a file of mode 0644: only the file is warned about. */
+    snprintf(yaml, sizeof(yaml),
+             "collectors:\n  http:\n    enabled: true\n    listen: \"0.0.0.0:0\"\n"
+             "    token_file: \"%s\"\n",
+             w->token_file);
+    out = check_config(w->dir, yaml, &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "collectors.http.token_file: "));
+    assert_non_null(strstr(out, "can be read by every user (mode 0644)"));
+    assert_null(strstr(out, "collectors.http.listen is"));
+    free(out);
+
+    assert_int_equal(chmod(w->token_file, 0600), 0);
+    out = check_config(w->dir, yaml, &status);
+    assert_int_equal(status, 0);
+    assert_null(strstr(out, "security:"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +446,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             out_of_descriptors_the_daemon_pauses_accepting_instead_of_spinning, setup, teardown),
+        cmocka_unit_test_setup_teardown(open_listeners_and_readable_secrets_are_warned_about, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
