@@ -24,6 +24,9 @@ static const struct ad_opt daemon_opts[] = {
     AD_OPT_DURATION("idle_tick", "1s", "100ms", "1m", struct ad_daemon_cfg, idle_tick_ns,
                     "When no event arrives for this long, event time is advanced by the wall "
                     "clock so pending candidate updates are still emitted."),
+    AD_OPT_STRING_R("user", "", "64", struct ad_daemon_cfg, user,
+                    "Started as root: the user (and its group) aiopsd becomes once every listener "
+                    "is bound, before it reads any input. Empty: stay as started."),
     AD_OPT_END,
 };
 

@@ -9,6 +9,7 @@ struct ad_daemon_cfg {
     char *state_dir;           /* persisted state (later issues) */
     int64_t shutdown_timeout_ns; /* SIGTERM: bound on flushing the Redis buffer */
     int64_t idle_tick_ns;      /* wall-clock period of the idle housekeeping timer */
+    char *user;                /* started as root: the user to become once listening; "" = none */
 };
 
 /* NULL-terminated; static storage, built on first call. */

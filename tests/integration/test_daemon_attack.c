@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,6 +436,45 @@ static void open_listeners_and_readable_secrets_are_warned_about(void **state)
     free(out);
 }
 
+/* --- least privilege ---------------------------------------------------------------------------
+ */
+
+static void started_as_root_it_becomes_daemon_user_once_listening(void **state)
+{
+    struct world *w = *state;
+    char coll[512], path[64], buf[4096];
+    if (geteuid() != 0 || getenv("AD_DAEMON_WRAPPER"))
+        skip();
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw)
+        skip();
+    snprintf(coll, sizeof(coll),
+             "  http:\n    enabled: true\n    listen: \"127.0.0.1:%d\"\n    token_file: \"%s\"\n",
+             w->http_port, w->token_file);
+    assert_int_equal(fx_daemon_start_with(&w->daemon, w->redis.port, "pull", coll,
+                                          "daemon:\n  idle_tick: 1m\n  user: nobody\n", true),
+                     0);
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)w->daemon.pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char want[128];
+    snprintf(want, sizeof(want), "\nUid:\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_uid,
+             (unsigned)pw->pw_uid, (unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
+    assert_non_null(strstr(buf, want));
+    snprintf(want, sizeof(want), "\nGid:\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_gid,
+             (unsigned)pw->pw_gid, (unsigned)pw->pw_gid, (unsigned)pw->pw_gid);
+    assert_non_null(strstr(buf, want));
+    /* Still serving on what it bound as root. */
+    assert_int_equal(post_events(w, "Authorization: Bearer " TOKEN "\r\n",
+                                 "{\"service\":\"pay\",\"resource\":\"r\",\"check\":\"c\","
+                                 "\"severity\":\"warning\"}"),
+                     200);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +488,8 @@ int main(void)
             out_of_descriptors_the_daemon_pauses_accepting_instead_of_spinning, setup, teardown),
         cmocka_unit_test_setup_teardown(open_listeners_and_readable_secrets_are_warned_about, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(started_as_root_it_becomes_daemon_user_once_listening,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
