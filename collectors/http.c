@@ -5,9 +5,9 @@
  * means accepted, anything else means nothing of the request was taken (batches are all or
  * nothing). Wire format, status codes and delivery guarantee: docs/collector-http.md. */
 #include "collectors/collector.h"
+#include "collectors/http_guard.h"
 #include "collectors/util.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -36,7 +36,6 @@
 
 #define ARENA_CHUNK (64 * 1024)
 #define MAX_HEADERS_SIZE (16 * 1024)
-#define MAX_TOKEN_LEN 4096
 #define LISTEN_BACKLOG 128
 #define RETRY_AFTER_S "1" /* what a 503 asks the client to wait */
 
@@ -44,7 +43,7 @@ struct http_cfg {
     bool enabled; /* must stay first: AD_COLLECTOR_ENABLED */
     char *listen;
     char *token_file;
-    uint64_t max_body_size;
+    uint64_t max_body_size, max_connections;
     int64_t timeout_ns;
     struct ad_strlist resource_labels, service_labels;
 };
@@ -59,9 +58,12 @@ static const struct ad_opt http_opts[] = {
                     "<token>\". Empty: no authentication (keep the listener on loopback)."),
     AD_OPT_SIZE_R("max_body_size", "8MiB", "1KiB", "256MiB", struct http_cfg, max_body_size,
                   "Largest request body; larger ones are refused with 413."),
+    AD_OPT_UINT_R("max_connections", "256", "1", "65536", struct http_cfg, max_connections,
+                  "Connections at once; further ones are accepted and closed at once."),
     {"timeout", AD_OPT_T_DURATION, "30s", "1s", "1h", offsetof(struct http_cfg, timeout_ns),
      AD_OPT_RESTART, NULL,
-     "A connection idle or sending this slowly for this long is closed (slow clients)."},
+     "A request must arrive whole within this time from its connection's start (or the previous "
+     "answer): a client sending slowly cannot extend it, and idle connections close after it."},
     AD_OPT_STRLIST_R("resource_labels", "instance,host,node,pod,job", struct http_cfg,
                      resource_labels,
                      "Alertmanager: labels giving the event's resource, first present wins (none: "
@@ -86,12 +88,14 @@ struct hc {
     char *token; /* NULL: no authentication */
     size_t token_len;
     size_t max_body;
-    int timeout_s;
+    uint64_t max_conns;
+    int64_t timeout_ns;
     struct ad_strlist resource_labels, service_labels;
     struct ad_str *res_v, *svc_v; /* slices of the lists, for ad_am_map */
     struct ad_am_map map;
 
     struct evhttp *http;
+    struct ad_http_guard *guard; /* owns http once listening */
     int port;
     struct ad_arena arena; /* escaped strings of one request */
     struct ad_json_parser *parser;
@@ -146,24 +150,28 @@ static void send_error(struct hc *c, struct evhttp_request *req, enum endpoint e
 
 /* --- the hot path ---------------------------------------------------------------------------- */
 
-/* Constant time in the token's length, so a remote client cannot find it byte by byte. */
 static bool authorized(struct hc *c, struct evhttp_request *req)
 {
     if (!c->token)
         return true;
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return false;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    size_t n = strlen(h);
-    while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-        n--;
-    unsigned char diff = n != c->token_len;
-    for (size_t i = 0; i < c->token_len; i++)
-        diff |= (unsigned char)(c->token[i] ^ (i < n ? h[i] : 0));
-    return diff == 0;
+    return h && ad_bearer_ok(h, strlen(h), c->token, c->token_len);
+}
+
+/* The token is checked on the head, before the body is read: an unauthenticated client cannot make
+ * us buffer max_body_size. Any path or method: 404 and 405 are for those who hold the token. */
+static int check_head(void *ctx, const struct ad_http_head *h, char *msg, size_t n)
+{
+    struct hc *c = ctx;
+    if (ad_bearer_ok(h->auth, h->auth_len, c->token, c->token_len))
+        return 0;
+    enum endpoint ep = EP_OTHER;
+    for (int i = 0; i < EP_OTHER; i++)
+        if (strlen(ep_paths[i]) == h->path_len && memcmp(ep_paths[i], h->path, h->path_len) == 0)
+            ep = (enum endpoint)i;
+    count(c, ep, 401);
+    snprintf(msg, n, "missing or wrong bearer token");
+    return 401;
 }
 
 static int emit_one(void *ctx, struct ad_event *ev)
@@ -211,8 +219,7 @@ static void handle_body(struct hc *c, struct evhttp_request *req, enum endpoint 
         c->n.rejected[why]++;
         AD_LOG_RATELIMITED(AD_LOG_WARN, "http %s: %s (%s), sending to dead-letter", ep_paths[ep],
                            ad_reject_name(why), err.msg);
-        c->env->reject(c->env->sink, ep == EP_EVENTS ? "http" : "alertmanager", body, len,
-                       err.msg);
+        c->env->reject(c->env->sink, ep == EP_EVENTS ? "http" : "alertmanager", body, len, err.msg);
         send_error(c, req, ep, r == -ENOMEM ? 500 : 400, ad_reject_name(why), err.msg);
         return;
     }
@@ -280,46 +287,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- lifecycle ------------------------------------------------------------------------------- */
 
-static int read_token(struct hc *c, const char *path, struct ad_err *reterr)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return ad_err_set(reterr, errno, "collectors.http.token_file: cannot open %s: %s", path,
-                          strerror(errno));
-    char buf[MAX_TOKEN_LEN + 2];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    int e = ferror(f) ? EIO : 0;
-    fclose(f);
-    if (e)
-        return ad_err_set(reterr, e, "collectors.http.token_file: cannot read %s", path);
-    if (n > MAX_TOKEN_LEN)
-        return ad_err_set(reterr, EINVAL,
-                          "collectors.http.token_file: %s: longer than %d bytes", path,
-                          MAX_TOKEN_LEN);
-    while (n > 0 && isspace((unsigned char)buf[n - 1]))
-        n--;
-    size_t start = 0;
-    while (start < n && isspace((unsigned char)buf[start]))
-        start++;
-    n -= start;
-    if (n == 0)
-        return ad_err_set(reterr, EINVAL, "collectors.http.token_file: %s is empty", path);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)buf[start + i] < 0x21 || (unsigned char)buf[start + i] > 0x7e)
-            return ad_err_set(reterr, EINVAL,
-                              "collectors.http.token_file: %s: the token must be one line of "
-                              "printable ASCII without spaces",
-                              path);
-    c->token = malloc(n + 1);
-    if (!c->token)
-        return ad_err_set(reterr, ENOMEM, "collectors.http: out of memory");
-    memcpy(c->token, buf + start, n);
-    c->token[n] = '\0';
-    c->token_len = n;
-    memset(buf, 0, sizeof(buf));
-    return 0;
-}
-
 static struct ad_str *slices(const struct ad_strlist *l)
 {
     struct ad_str *v = calloc(l->n ? l->n : 1, sizeof(*v));
@@ -348,7 +315,8 @@ static int hc_create(const void *cfgp, const struct ad_collector_env *env, void 
         return ad_err_set(reterr, ENOMEM, "collectors.http: out of memory");
     c->env = env;
     c->max_body = (size_t)cfg->max_body_size;
-    c->timeout_s = (int)(cfg->timeout_ns / 1000000000);
+    c->timeout_ns = cfg->timeout_ns;
+    c->max_conns = cfg->max_connections;
     ad_arena_init(&c->arena, ARENA_CHUNK);
     ad_buf_init(&c->reply);
     c->listen = strdup(cfg->listen);
@@ -359,7 +327,8 @@ static int hc_create(const void *cfgp, const struct ad_collector_env *env, void 
         goto out_destroy;
     }
     c->map = (struct ad_am_map){c->res_v, c->resource_labels.n, c->svc_v, c->service_labels.n};
-    if (cfg->token_file[0] && (r = read_token(c, cfg->token_file, reterr)) < 0)
+    if (cfg->token_file[0] && (r = ad_secret_read(cfg->token_file, "collectors.http.token_file",
+                                                  &c->token, &c->token_len, reterr)) < 0)
         goto out_destroy;
     r = ad_json_parser_create(c->max_body, &c->parser);
     if (r < 0) {
@@ -386,7 +355,7 @@ static int hc_start(void *state, struct ad_err *reterr)
         return ad_err_set(reterr, ENOMEM, "collectors.http: out of memory");
     evhttp_set_max_headers_size(c->http, MAX_HEADERS_SIZE);
     evhttp_set_max_body_size(c->http, (ev_ssize_t)c->max_body);
-    evhttp_set_timeout(c->http, c->timeout_s);
+    evhttp_set_timeout(c->http, (int)(c->timeout_ns / 1000000000));
     /* Over max_body_size, read the rest of the body (discarding it) before answering 413, so the
      * client sees the answer instead of a reset connection. */
     evhttp_set_flags(c->http, EVHTTP_SERVER_LINGERING_CLOSE);
@@ -394,11 +363,15 @@ static int hc_start(void *state, struct ad_err *reterr)
     evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(c->http, on_request, c);
-    int r = ad_http_listen(c->http, c->env->base, "collectors.http", c->listen, LISTEN_BACKLOG,
-                           &c->port, reterr);
-    if (r < 0)
+    struct ad_http_guard_cfg gc = {
+        "http", c->max_conns, c->timeout_ns, true, c->token ? check_head : NULL, c, on_request, c};
+    int r = ad_http_guard_listen(c->http, c->env->base, &gc, "collectors.http", c->listen,
+                                 LISTEN_BACKLOG, &c->guard, &c->port, reterr);
+    if (r < 0) {
+        evhttp_free(c->http);
+        c->http = NULL;
         return r;
+    }
     c->started = true;
     ad_addr_host(c->listen, host, sizeof(host));
     ad_log(AD_LOG_INFO, "http: listening on http://%s:%d (/api/v1/events, /api/v1/alertmanager%s)",
@@ -420,22 +393,29 @@ static void hc_resume(void *state)
     c->paused = c->n.paused = false;
 }
 
+static void close_server(struct hc *c)
+{
+    ad_http_guard_destroy(c->guard); /* with the server: its listener and every connection */
+    if (!c->guard)
+        evhttp_free(c->http);
+    c->guard = NULL;
+    c->http = NULL;
+}
+
 static void hc_stop(void *state)
 {
     struct hc *c = state;
     if (!c)
         return;
     c->stopped = true;
-    if (c->http && !c->in_request) {
-        evhttp_free(c->http); /* closes the listener and every connection */
-        c->http = NULL;
-    }
+    if (c->http && !c->in_request)
+        close_server(c);
 }
 
 static void free_state(struct hc *c)
 {
     if (c->http)
-        evhttp_free(c->http);
+        close_server(c);
     ad_json_parser_destroy(c->parser);
     ad_arena_fini(&c->arena);
     ad_buf_fini(&c->reply);
@@ -443,10 +423,7 @@ static void free_state(struct hc *c)
     ad_strlist_free(&c->service_labels);
     free(c->res_v);
     free(c->svc_v);
-    if (c->token) {
-        memset(c->token, 0, c->token_len);
-        free(c->token);
-    }
+    ad_secret_free(c->token, c->token_len);
     free(c->listen);
     free(c);
 }
@@ -485,6 +462,7 @@ static void hc_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_alertmanager_labels_dropped_total",
                        "Alertmanager labels past the event's label bound, not kept.", NULL,
                        c->am_labels_dropped);
+    ad_http_guard_stats(c->guard, m);
     ad_metrics_gauge(m, "aiopsd_http_listen_port", "TCP port the HTTP collector listens on.", NULL,
                      (double)c->port);
 }

@@ -54,6 +54,7 @@ struct syslog_cfg {
     int service_from;  /* enum ad_syslog_service_from */
     int rfc3164_time;  /* T3164_* */
     bool structured_data;
+    struct ad_strlist allowed_sources; /* CIDR blocks; empty: every source */
 };
 
 /* The sockets are built once at start; every option is restart-only. */
@@ -91,6 +92,10 @@ static const struct ad_opt syslog_opts[] = {
     AD_OPT_BOOL_R("structured_data", "true", struct syslog_cfg, structured_data,
                   "RFC 5424 structured data params become labels \"<SD-ID>.<name>\" (within 32 "
                   "labels per event)."),
+    AD_OPT_CIDRLIST_R("allowed_sources", "", struct syslog_cfg, allowed_sources,
+                      "Senders allowed (IP addresses or CIDR blocks, e.g. [10.0.0.0/8, ::1]); "
+                      "datagrams and TCP connections from others are dropped, counted and logged "
+                      "(rate-limited). Empty: every sender."),
     AD_OPT_END,
 };
 
@@ -102,11 +107,11 @@ struct conn {
     struct conn *prev, *next;
     char peer[PEER_MAX];
     size_t peer_len;
-    size_t skip;     /* bytes of an oversize octet-counted frame still to discard */
-    bool skip_to_lf; /* discarding an oversize LF-framed frame */
-    bool eof;        /* the peer closed; what is buffered is handled, then we close */
-    bool pending;    /* frames buffered past batch_max or a pause */
-    size_t buffered; /* input left after the last drain: what is new is counted as bytes */
+    size_t skip;           /* bytes of an oversize octet-counted frame still to discard */
+    bool skip_to_lf;       /* discarding an oversize LF-framed frame */
+    bool eof;              /* the peer closed; what is buffered is handled, then we close */
+    bool pending;          /* frames buffered past batch_max or a pause */
+    size_t buffered;       /* input left after the last drain: what is new is counted as bytes */
     int64_t partial_since; /* when the frame now incomplete last made progress; 0: none */
 };
 
@@ -136,6 +141,10 @@ struct sc {
     bool started, paused, stopped;
     unsigned in_cb; /* depth of our callbacks on the stack: destroy() defers the free */
     bool doomed;
+
+    struct ad_cidr *allowed; /* NULL: every source */
+    size_t n_allowed;
+    uint64_t refused_udp, refused_tcp; /* senders outside allowed_sources */
 
     struct ad_collector_counts n;
     uint64_t conns_now, conns_total, conns_rejected, idle_timeouts, oversize_udp, oversize_tcp;
@@ -408,6 +417,23 @@ static void peer_text(const struct sockaddr *sa, char *buf, size_t n, size_t *re
     *ret_len = strlen(buf);
 }
 
+/* allowed_sources: a sender outside it is dropped before anything of its message is looked at. */
+static bool allowed(struct sc *c, const struct sockaddr *sa, const char *proto)
+{
+    char peer[PEER_MAX];
+    size_t len;
+    if (!c->allowed || ad_cidr_match(c->allowed, c->n_allowed, sa))
+        return true;
+    if (proto[0] == 'u')
+        c->refused_udp++;
+    else
+        c->refused_tcp++;
+    peer_text(sa, peer, sizeof(peer), &len);
+    AD_LOG_RATELIMITED(AD_LOG_WARN, "syslog %s: dropped a %s from %s (not in allowed_sources)",
+                       proto, proto[0] == 'u' ? "datagram" : "connection", peer);
+    return false;
+}
+
 static void on_udp(evutil_socket_t fd, short what, void *arg)
 {
     struct sc *c = arg;
@@ -427,6 +453,8 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
             break;
         }
         got++;
+        if (!allowed(c, (struct sockaddr *)&ss, "udp"))
+            continue;
         c->n.bytes += (uint64_t)n;
         if (sl > sizeof(ss) || memcmp(&ss, &c->last_peer, sl) != 0) {
             memcpy(&c->last_peer, &ss, sl);
@@ -472,6 +500,10 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     size_t peer_len;
     (void)lis;
     (void)socklen;
+    if (!allowed(c, sa, "tcp")) {
+        evutil_closesocket(fd);
+        return;
+    }
     peer_text(sa, peer, sizeof(peer), &peer_len);
     if (c->conns_now >= c->max_conns) {
         c->conns_rejected++;
@@ -563,6 +595,21 @@ static int sc_create(const void *cfgp, const struct ad_collector_env *env, void 
     c->idle.tv_sec = (time_t)(cfg->idle_timeout_ns / AD_NS_PER_S);
     c->idle.tv_usec = (suseconds_t)(cfg->idle_timeout_ns % AD_NS_PER_S / AD_NS_PER_US);
     ad_arena_init(&c->arena, ARENA_CHUNK);
+    if (cfg->allowed_sources.n > 0) {
+        c->allowed = calloc(cfg->allowed_sources.n, sizeof(*c->allowed));
+        if (!c->allowed) {
+            r = ad_err_set(reterr, ENOMEM, "collectors.syslog: out of memory");
+            goto out_destroy;
+        }
+        for (size_t i = 0; i < cfg->allowed_sources.n; i++)
+            if (ad_cidr_parse(cfg->allowed_sources.v[i], &c->allowed[c->n_allowed++]) < 0) {
+                r = ad_err_set(reterr, EINVAL,
+                               "collectors.syslog.allowed_sources: \"%s\" is not an IP address "
+                               "or CIDR block",
+                               cfg->allowed_sources.v[i]);
+                goto out_destroy;
+            }
+    }
     c->source = strdup(cfg->source);
     if (!c->source) {
         r = ad_err_set(reterr, ENOMEM, "collectors.syslog: out of memory");
@@ -724,6 +771,7 @@ static void free_state(struct sc *c)
     ad_arena_fini(&c->arena);
     free(c->dgram);
     free(c->source);
+    free(c->allowed);
     free(c);
 }
 
@@ -753,6 +801,12 @@ static void sc_stats(const void *state, struct ad_metrics *m)
                      (double)c->conns_now);
     ad_metrics_counter(m, "aiopsd_syslog_connections_total", "Syslog TCP connections accepted.",
                        NULL, c->conns_total);
+    const char *sh = "Syslog datagrams and TCP connections dropped: the sender is not in "
+                     "allowed_sources.";
+    ad_metrics_counter(m, "aiopsd_syslog_refused_sources_total", sh, "proto=\"udp\"",
+                       c->refused_udp);
+    ad_metrics_counter(m, "aiopsd_syslog_refused_sources_total", sh, "proto=\"tcp\"",
+                       c->refused_tcp);
     ad_metrics_counter(m, "aiopsd_syslog_connections_rejected_total",
                        "Syslog TCP connections closed at once: max_connections reached.", NULL,
                        c->conns_rejected);

@@ -1,15 +1,14 @@
 /* collectors/util.c: see util.h. */
 #include "collectors/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include <event2/http.h>
-#include <event2/listener.h>
 
-#include "common/addr.h"
 #include "common/err.h"
 #include "common/metrics.h"
 
@@ -83,27 +82,100 @@ int ad_strlist_copy(struct ad_strlist *dst, const struct ad_strlist *src)
     return 0;
 }
 
-int ad_http_listen(struct evhttp *http, struct event_base *base, const char *what,
-                   const char *listen, int backlog, int *ret_port, struct ad_err *reterr)
+#define MAX_SECRET_LEN 4096
+
+int ad_secret_read(const char *path, const char *what, char **ret, size_t *ret_len,
+                   struct ad_err *reterr)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (ad_addr_parse(listen, &ss, &len) < 0)
-        return ad_err_set(reterr, EINVAL,
-                          "%s.listen: expected \"IPv4:port\" or \"[IPv6]:port\" (e.g. "
-                          "127.0.0.1:9101), got \"%s\"",
-                          what, listen);
-    struct evconnlistener *l = evconnlistener_new_bind(
-        base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        backlog, (struct sockaddr *)&ss, (int)len);
-    if (!l) {
-        int e = errno ? errno : EADDRNOTAVAIL;
-        return ad_err_set(reterr, e, "%s: cannot listen on %s: %s", what, listen, strerror(e));
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return ad_err_set(reterr, errno, "%s: cannot open %s: %s", what, path, strerror(errno));
+    char buf[MAX_SECRET_LEN + 2];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    int e = ferror(f) ? EIO : 0, r = 0;
+    fclose(f);
+    size_t start = 0;
+    if (e) {
+        r = ad_err_set(reterr, e, "%s: cannot read %s", what, path);
+        goto out_wipe;
     }
-    if (!evhttp_bind_listener(http, l)) {
-        evconnlistener_free(l);
-        return ad_err_set(reterr, ENOMEM, "%s: cannot listen on %s: out of memory", what, listen);
+    if (n > MAX_SECRET_LEN) {
+        r = ad_err_set(reterr, EINVAL, "%s: %s: longer than %d bytes", what, path, MAX_SECRET_LEN);
+        goto out_wipe;
     }
-    *ret_port = ad_addr_bound_port(evconnlistener_get_fd(l));
-    return 0;
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        n--;
+    while (start < n && isspace((unsigned char)buf[start]))
+        start++;
+    n -= start;
+    if (n == 0) {
+        r = ad_err_set(reterr, EINVAL, "%s: %s is empty", what, path);
+        goto out_wipe;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)buf[start + i] < 0x21 || (unsigned char)buf[start + i] > 0x7e) {
+            r = ad_err_set(reterr, EINVAL,
+                           "%s: %s: the token must be one line of printable ASCII without spaces",
+                           what, path);
+            goto out_wipe;
+        }
+    if (!(*ret = malloc(n + 1))) {
+        r = ad_err_set(reterr, ENOMEM, "%s: out of memory", what);
+        goto out_wipe;
+    }
+    memcpy(*ret, buf + start, n);
+    (*ret)[n] = '\0';
+    *ret_len = n;
+out_wipe:
+    memset(buf, 0, sizeof(buf));
+    return r;
+}
+
+void ad_secret_free(char *secret, size_t len)
+{
+    if (!secret)
+        return;
+    memset(secret, 0, len);
+    free(secret);
+}
+
+bool ad_bearer_ok(const char *h, size_t n, const char *token, size_t token_len)
+{
+    if (!h || n < 7 || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    n -= 7;
+    while (n > 0 && *h == ' ') {
+        h++;
+        n--;
+    }
+    while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t' || h[n - 1] == '\r'))
+        n--;
+    /* Every byte of the token is compared whatever the value: the time depends on the token's
+     * length only. */
+    unsigned char diff = n != token_len;
+    for (size_t i = 0; i < token_len; i++)
+        diff |= (unsigned char)(token[i] ^ (i < n ? h[i] : 0));
+    return diff == 0;
+}
+
+bool ad_content_type_json(const char *v, size_t n)
+{
+    static const char json[] = "application/json";
+    const size_t jn = sizeof(json) - 1;
+    if (!v)
+        return false;
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    if (n < jn || strncasecmp(v, json, jn) != 0)
+        return false;
+    for (size_t i = jn; i < n; i++) {
+        if (v[i] == ';')
+            return true;
+        if (v[i] != ' ' && v[i] != '\t' && v[i] != '\r')
+            return false;
+    }
+    return true;
 }

@@ -1,16 +1,16 @@
 /* collectors/util.h: what collectors share: the rejection reasons of a message that is not a
  * valid event, the metric families every collector exports (docs/collectors.md), and copies of
- * string lists taken from the config (which a reload may free). */
+ * string lists taken from the config (which a reload may free), and bearer-token files and checks
+ * (admin and HTTP collector). */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/opt.h"
 
 struct ad_err;
 struct ad_metrics;
-struct event_base;
-struct evhttp;
 
 enum ad_reject {
     AD_REJECT_BAD_JSON = 0, /* malformed, wrong type, missing/unknown field (-EBADMSG) */
@@ -34,12 +34,20 @@ struct ad_collector_counts {
 void ad_collector_counts_stats(const struct ad_collector_counts *c, const char *name,
                                struct ad_metrics *m);
 
-/* Serves http on listen ("IPv4:port" or "[IPv6]:port", IP literals only: start-up never waits
- * on DNS; port 0 picks a free one) through a listener of ours (close-on-exec, reusable address),
- * and writes the bound port. what names the server in errors ("admin", "collectors.http").
- * Returns 0 or -errno with reterr set. */
-int ad_http_listen(struct evhttp *http, struct event_base *base, const char *what,
-                   const char *listen, int backlog, int *ret_port, struct ad_err *reterr);
+/* Reads a secret (a bearer token) from path: one line of printable ASCII without spaces, at most
+ * 4096 bytes, surrounding white space ignored. what names the option in errors
+ * ("admin.token_file"). On success *ret is a malloc'd NUL-terminated copy (wipe it with
+ * ad_secret_free) and *ret_len its length. Returns 0, or -errno with reterr set (cannot open,
+ * empty, too long, not one printable line). Blocks on the file: start-up only. */
+int ad_secret_read(const char *path, const char *what, char **ret, size_t *ret_len,
+                   struct ad_err *reterr);
+void ad_secret_free(char *secret, size_t len); /* zeroes, then frees; NULL-safe */
+/* True when value ("Bearer <token>", an Authorization header, value_len bytes) carries token.
+ * Takes the same time whatever the value, for a given token length, so that a remote client
+ * cannot find the token byte by byte. */
+bool ad_bearer_ok(const char *value, size_t value_len, const char *token, size_t token_len);
+/* True for a Content-Type of application/json, with or without parameters ("; charset=utf-8"). */
+bool ad_content_type_json(const char *value, size_t value_len);
 
 int ad_strlist_copy(struct ad_strlist *dst, const struct ad_strlist *src); /* 0 or -ENOMEM */
-void ad_strlist_free(struct ad_strlist *l);                               /* leaves it empty */
+void ad_strlist_free(struct ad_strlist *l);                                /* leaves it empty */

@@ -439,6 +439,14 @@ static int set_list_from_seq(struct load *ld, const char *path, const struct ad_
         r = err_at(ld, it->line, it->col,
                    "%s.%s: list items must be non-empty names of at most %u bytes, got \"%s\"",
                    path, o->name, AD_CFG_MAX_LIST_ITEM, excerpt(it->text, it->len, ex, sizeof(ex)));
+    } else if ((bad = cfg_strlist_check(o, &val->l)) != val->l.n) {
+        char ex[64];
+        const struct node *it = v->kids[bad];
+        r = err_at(ld, it->line, it->col,
+                   "%s.%s: expected an IP address or CIDR block (e.g. 10.0.0.0/8, 192.0.2.7, "
+                   "fd00::/8), got \"%s\"",
+                   path, o->name, excerpt(it->text, it->len, ex, sizeof(ex)));
+        cfg_val_free(o, val);
     }
 out:
     free(items);

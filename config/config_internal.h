@@ -35,6 +35,9 @@ int cfg_parse_scalar(const struct ad_opt *opt, const char *s, size_t len, union 
  * the index of the offending item, or n when the list itself is too long. */
 int cfg_strlist_from_items(const char *const *items, const size_t *lens, size_t n,
                            struct ad_strlist *ret, size_t *ret_bad);
+/* For a list option with AD_OPT_CIDR: the index of the first item that is not an IP address or
+ * CIDR block, or l->n when all are (always l->n without the flag). */
+size_t cfg_strlist_check(const struct ad_opt *opt, const struct ad_strlist *l);
 /* Checks the table entry itself (type, enum names, parsable min/max). 0 or -EINVAL with a
  * message in why. */
 int cfg_check_opt(const struct ad_opt *opt, char *why, size_t n);

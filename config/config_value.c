@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/addr.h"
 #include "config/config_internal.h"
 
 /* --- raw parsers (no range) ------------------------------------------------------------------- */
@@ -330,6 +331,15 @@ int cfg_strlist_from_items(const char *const *items, const size_t *lens, size_t 
     return 0;
 }
 
+size_t cfg_strlist_check(const struct ad_opt *opt, const struct ad_strlist *l)
+{
+    struct ad_cidr c;
+    for (size_t i = 0; (opt->flags & AD_OPT_CIDR) && i < l->n; i++)
+        if (ad_cidr_parse(l->v[i], &c) < 0)
+            return i;
+    return l->n;
+}
+
 static bool is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -515,6 +525,10 @@ int cfg_parse_scalar(const struct ad_opt *opt, const char *s, size_t len, union 
         break;
     case AD_OPT_T_STRLIST:
         r = split_list(s, &v.l);
+        if (r == 0 && cfg_strlist_check(opt, &v.l) != v.l.n) {
+            strlist_free(&v.l);
+            r = -EINVAL;
+        }
         break;
     case AD_OPT_T_ENDPOINT:
         if (len > AD_CFG_MAX_ENDPOINT || parse_endpoint(s) < 0)
@@ -603,7 +617,10 @@ void cfg_describe_expected(const struct ad_opt *opt, char *buf, size_t n)
         join_names(opt, buf, n);
         return;
     case AD_OPT_T_STRLIST:
-        snprintf(buf, n, "a sequence or a comma-separated string of non-empty names");
+        snprintf(buf, n, opt->flags & AD_OPT_CIDR
+                             ? "a sequence or a comma-separated string of IP addresses or CIDR "
+                               "blocks (e.g. 10.0.0.0/8, 192.0.2.7, fd00::/8)"
+                             : "a sequence or a comma-separated string of non-empty names");
         return;
     case AD_OPT_T_ENDPOINT:
         snprintf(buf, n,

@@ -20,6 +20,7 @@ enum ad_opt_type {
 };
 
 #define AD_OPT_RESTART (1u << 0) /* a SIGHUP reload cannot change it: logged, old value kept */
+#define AD_OPT_CIDR (1u << 1) /* STRLIST: every item an IP address or CIDR block (common/addr.h) */
 
 struct ad_strlist {
     char **v; /* n NUL-terminated strings */
@@ -60,6 +61,8 @@ struct ad_opt {
     {n, AD_OPT_T_STRING, d, NULL, maxlen, offsetof(T, f), AD_OPT_RESTART, NULL, doc}
 #define AD_OPT_ENDPOINT_R(n, d, T, f, doc) \
     {n, AD_OPT_T_ENDPOINT, d, NULL, NULL, offsetof(T, f), AD_OPT_RESTART, NULL, doc}
+#define AD_OPT_CIDRLIST_R(n, d, T, f, doc) \
+    {n, AD_OPT_T_STRLIST, d, NULL, NULL, offsetof(T, f), AD_OPT_RESTART | AD_OPT_CIDR, NULL, doc}
 #define AD_OPT_STRLIST_R(n, d, T, f, doc) \
     {n, AD_OPT_T_STRLIST, d, NULL, NULL, offsetof(T, f), AD_OPT_RESTART, NULL, doc}
 #define AD_OPT_ENUM_R(n, d, names, T, f, doc) \

@@ -157,6 +157,7 @@ static void on_learned(struct evhttp_request *req, void *ctx)
 
 int ad_baseline_api_routes(struct ad_baseline_api *st, struct ad_admin *a)
 {
-    int r = ad_admin_route(a, "/api/v1/baselines", on_baselines, st);
-    return r < 0 ? r : ad_admin_route(a, "/api/v1/topology/learned", on_learned, st);
+    int r = ad_admin_route_flags(a, "/api/v1/baselines", AD_ADMIN_GET, on_baselines, st);
+    return r < 0 ? r
+                 : ad_admin_route_flags(a, "/api/v1/topology/learned", AD_ADMIN_GET, on_learned, st);
 }

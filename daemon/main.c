@@ -3,6 +3,8 @@
  * stop collectors, flush candidates and drain the Redis buffer within shutdown_timeout. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 #include "daemon/model_state.h"
 #include "daemon/out_redis.h"
 #include "daemon/pipeline.h"
+#include "daemon/security.h"
 #include "daemon/sections.h"
 #include "daemon/silence_store.h"
 #include "daemon/streams.h"
@@ -705,6 +708,32 @@ static void usage(FILE *f)
 }
 
 
+/* Root is needed at most to bind: become daemon.user before the loop reads any input. Threads
+ * already running (librdkafka's) change with us: glibc applies set*id to every thread. */
+static int drop_privileges(const char *user, struct ad_err *err)
+{
+    if (!user || !user[0])
+        return 0;
+    if (geteuid() != 0) {
+        ad_log(AD_LOG_NOTICE, "daemon.user %s: not started as root, staying as uid %u", user,
+               (unsigned)geteuid());
+        return 0;
+    }
+    errno = 0;
+    struct passwd *pw = getpwnam(user);
+    if (!pw)
+        return ad_err_set(err, errno ? errno : ENOENT, "daemon.user: no user \"%s\"", user);
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+        return ad_err_set(err, errno, "daemon.user: cannot become %s: %s", user, strerror(errno));
+    if (uid != 0 && (setuid(0) == 0 || geteuid() == 0))
+        return ad_err_set(err, EPERM, "daemon.user: root could be regained after becoming %s",
+                          user);
+    ad_log(AD_LOG_NOTICE, "running as %s (uid %u, gid %u)", user, (unsigned)uid, (unsigned)gid);
+    return 0;
+}
+
 static int run(struct daemon *d)
 {
     struct ad_err err = {0};
@@ -764,6 +793,8 @@ static int run(struct daemon *d)
         r = ad_out_redis_start(d->redis);
     if (r == 0)
         r = start_collectors(d, &err);
+    if (r == 0)
+        r = drop_privileges(dc->user, &err);
     if (r == 0)
         ad_membudget_set_limit(d->mem, dc->memory_limit);
     if (r < 0) {
@@ -894,12 +925,13 @@ int main(int argc, char **argv)
         ad_config_destroy(d.cfg);
         return 1;
     }
+    apply_log_level(&d);
+    ad_security_warnings(d.cfg);
     if (check) {
         printf("aiopsd: configuration %s is valid\n", d.cfg_path ? d.cfg_path : "(built-in defaults)");
         ad_config_destroy(d.cfg);
         return 0;
     }
-    apply_log_level(&d);
     signal(SIGPIPE, SIG_IGN);
     ad_buf_init(&d.scratch);
     int rc = run(&d);

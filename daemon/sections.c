@@ -28,6 +28,9 @@ static const struct ad_opt daemon_opts[] = {
                 "Memory budget: above this resident set size the collectors are paused (ZeroMQ "
                 "stops reading, HTTP answers 503, Kafka pauses) until it falls below 85% of it; "
                 "0: no limit. Set it below the unit's MemoryMax."),
+    AD_OPT_STRING_R("user", "", "64", struct ad_daemon_cfg, user,
+                    "Started as root: the user (and its group) aiopsd becomes once every listener "
+                    "is bound, before it reads any input. Empty: stay as started."),
     AD_OPT_END,
 };
 

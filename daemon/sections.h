@@ -10,6 +10,7 @@ struct ad_daemon_cfg {
     int64_t shutdown_timeout_ns; /* SIGTERM: bound on flushing the Redis buffer */
     int64_t idle_tick_ns;      /* wall-clock period of the idle housekeeping timer */
     uint64_t memory_limit;     /* RSS budget in bytes; 0 = none (daemon/membudget.h) */
+    char *user;                /* started as root: the user to become once listening; "" = none */
 };
 
 /* The "pipeline" section: what every pipeline (the main one, each Kafka partition's, aiopsctl

@@ -94,9 +94,11 @@ static bool response_done(void *ctx)
     return ((struct response *)ctx)->done;
 }
 
-/* One request on a fresh connection; returns the status (0 when the server gave none). */
-static int request(struct world *w, const char *host, enum evhttp_cmd_type method, const char *path,
-                   const char *body, size_t body_len, struct response *r)
+/* One request on a fresh connection with an Authorization header (auth, NULL: none) and a
+ * Content-Type (ctype, NULL: none); returns the status (0 when the server gave none). */
+static int request_h(struct world *w, const char *host, enum evhttp_cmd_type method,
+                     const char *path, const char *auth, const char *ctype, const char *body,
+                     size_t body_len, struct response *r)
 {
     memset(r, 0, sizeof(*r));
     struct evhttp_connection *conn =
@@ -107,6 +109,10 @@ static int request(struct world *w, const char *host, enum evhttp_cmd_type metho
     struct evhttp_request *req = evhttp_request_new(on_response, r);
     assert_non_null(req);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
+    if (auth)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Authorization", auth);
+    if (ctype)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
     if (body)
         evbuffer_add(evhttp_request_get_output_buffer(req), body, body_len);
     assert_int_equal(evhttp_make_request(conn, req, method, path), 0);
@@ -115,21 +121,42 @@ static int request(struct world *w, const char *host, enum evhttp_cmd_type metho
     return r->code;
 }
 
+/* A request as a well-behaved client sends it: a body is JSON. */
+static int request(struct world *w, const char *host, enum evhttp_cmd_type method, const char *path,
+                   const char *body, size_t body_len, struct response *r)
+{
+    return request_h(w, host, method, path, NULL, body ? "application/json" : NULL, body,
+                     body_len, r);
+}
+
 static int get(struct world *w, const char *path, struct response *r)
 {
     return request(w, "127.0.0.1", EVHTTP_REQ_GET, path, NULL, 0, r);
 }
 
+static int get_auth(struct world *w, const char *path, const char *auth, struct response *r)
+{
+    return request_h(w, "127.0.0.1", EVHTTP_REQ_GET, path, auth, NULL, NULL, 0, r);
+}
+
 /* --- set-up ---------------------------------------------------------------------------------- */
 
-static int start_on(struct world *w, const char *listen, struct ad_err *err)
+static int start_with(struct world *w, const char *listen, const char *read_file,
+                      const char *write_file, struct ad_err *err)
 {
-    struct ad_admin_cfg cfg = {(char *)listen};
+    struct ad_admin_cfg cfg = {.listen = (char *)listen,
+                               .token_file = (char *)read_file,
+                               .write_token_file = (char *)write_file};
     struct ad_admin_hooks hooks = {w, ready_hook, metrics_hook};
     int r = ad_admin_create(&cfg, w->base, &hooks, &w->admin, err);
     if (r == 0)
         w->port = ad_admin_port(w->admin);
     return r;
+}
+
+static int start_on(struct world *w, const char *listen, struct ad_err *err)
+{
+    return start_with(w, listen, "", "", err);
 }
 
 static int setup(void **state)
@@ -368,7 +395,7 @@ static void bad_listen_addresses_fail_with_a_reason(void **state)
     char taken[64];
     snprintf(taken, sizeof(taken), "127.0.0.1:%d", w->port);
     struct ad_admin *second = NULL;
-    struct ad_admin_cfg cfg = {taken};
+    struct ad_admin_cfg cfg = {.listen = taken};
     assert_int_equal(ad_admin_create(&cfg, w->base, NULL, &second, &err), -EADDRINUSE);
     assert_null(second);
     assert_non_null(strstr(err.msg, taken));
@@ -383,6 +410,181 @@ static void an_empty_listen_disables_the_server(void **state)
     assert_int_equal(w->port, 0);
     assert_int_equal(ad_admin_route(w->admin, "/x", custom_route, w), 0);
     ad_admin_destroy(NULL); /* NULL-safe */
+}
+
+
+/* --- authorisation --------------------------------------------------------------------------- */
+
+#define READ_TOKEN "r3ad-t0ken-0123456789"
+#define WRITE_TOKEN "wr1te-t0ken-9876543210"
+
+/* Writes text to a new file under /tmp (mode 0600); the path goes to buf. */
+static void secret_file(char *buf, size_t n, const char *text)
+{
+    snprintf(buf, n, "/tmp/aiopsd-admin-token.XXXXXX");
+    int fd = mkstemp(buf);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static int setup_tokens(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    struct ad_err err = {0};
+    char rf[64], wf[64];
+    if (!w)
+        return -1;
+    w->base = event_base_new();
+    w->ready = true;
+    *state = w;
+    secret_file(rf, sizeof(rf), READ_TOKEN "\n");
+    secret_file(wf, sizeof(wf), "  " WRITE_TOKEN "\n");
+    int r = w->base ? start_with(w, "127.0.0.1:0", rf, wf, &err) : -1;
+    unlink(rf);
+    unlink(wf);
+    if (r != 0 || ad_admin_route(w->admin, "/api/things", custom_route, w) != 0) {
+        fprintf(stderr, "admin: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int post(struct world *w, const char *auth, const char *ctype, struct response *r)
+{
+    return request_h(w, "127.0.0.1", EVHTTP_REQ_POST, "/api/things", auth, ctype, "{}", 2, r);
+}
+
+static void a_change_needs_the_write_token(void **state)
+{
+    struct world *w = *state;
+    struct response r;
+    const char *json = "application/json";
+
+    assert_int_equal(post(w, NULL, json, &r), 401);
+    assert_non_null(strstr(r.body, "missing bearer token"));
+    assert_int_equal(post(w, "Bearer " WRITE_TOKEN "x", json, &r), 401);
+    assert_int_equal(post(w, "Bearer wr1te-t0ken-987654321", json, &r), 401); /* a prefix */
+    assert_int_equal(post(w, "Basic " WRITE_TOKEN, json, &r), 401);
+    assert_non_null(strstr(r.body, "wrong bearer token"));
+    /* The read token is known but may not change anything. */
+    assert_int_equal(post(w, "Bearer " READ_TOKEN, json, &r), 403);
+    assert_int_equal(request_h(w, "127.0.0.1", EVHTTP_REQ_DELETE, "/api/things", "Bearer " READ_TOKEN,
+                               NULL, NULL, 0, &r),
+                     403);
+    assert_int_equal(w->custom_calls, 0);
+
+    assert_int_equal(post(w, "Bearer " WRITE_TOKEN, json, &r), 201);
+    assert_int_equal(post(w, "bearer  " WRITE_TOKEN " ", "application/json; charset=utf-8", &r),
+                     201);
+    /* A DELETE has no body, hence no Content-Type to check. */
+    assert_int_equal(request_h(w, "127.0.0.1", EVHTTP_REQ_DELETE, "/api/things",
+                               "Bearer " WRITE_TOKEN, NULL, NULL, 0, &r),
+                     201);
+    assert_int_equal(w->custom_calls, 3);
+}
+
+static void a_cross_site_form_post_is_refused(void **state)
+{
+    struct world *w = *state;
+    struct response r;
+    /* What a browser sends across sites without a preflight: text/plain or a form, no token. */
+    assert_int_equal(post(w, "Bearer " WRITE_TOKEN, "text/plain", &r), 415);
+    assert_int_equal(post(w, "Bearer " WRITE_TOKEN, "application/x-www-form-urlencoded", &r), 415);
+    assert_int_equal(post(w, "Bearer " WRITE_TOKEN, "application/jsonp", &r), 415);
+    assert_int_equal(post(w, "Bearer " WRITE_TOKEN, NULL, &r), 415);
+    assert_int_equal(post(w, NULL, "text/plain", &r), 401); /* the token is checked first */
+    assert_int_equal(w->custom_calls, 0);
+    assert_int_equal(get_auth(w, "/metrics", "Bearer " READ_TOKEN, &r), 200);
+    assert_non_null(strstr(r.body, "aiopsd_admin_refused_total{reason=\"not_json\"} 4\n"));
+    assert_non_null(strstr(r.body, "aiopsd_admin_refused_total{reason=\"no_token\"} 1\n"));
+}
+
+static void reads_need_a_token_but_health_checks_do_not(void **state)
+{
+    struct world *w = *state;
+    struct response r;
+    assert_int_equal(get(w, "/metrics", &r), 401);
+    assert_int_equal(get(w, "/api/things", &r), 401);
+    assert_int_equal(get_auth(w, "/metrics", "Bearer nope", &r), 401);
+    assert_int_equal(get_auth(w, "/metrics", "Bearer " READ_TOKEN, &r), 200);
+    assert_int_equal(get_auth(w, "/api/things", "Bearer " WRITE_TOKEN, &r), 201);
+    assert_int_equal(get(w, "/healthz", &r), 200);
+    assert_int_equal(get(w, "/readyz", &r), 200);
+    assert_int_equal(get_auth(w, "/metrics", "Bearer " WRITE_TOKEN, &r), 200);
+    assert_non_null(strstr(r.body, "aiopsd_admin_refused_total{reason=\"wrong_token\"} 1\n"));
+    assert_non_null(strstr(r.body, "aiopsd_admin_refused_total{reason=\"no_token\"} 2\n"));
+}
+
+static void bad_token_files_fail_start_up_with_a_reason(void **state)
+{
+    struct world *w = *state;
+    struct ad_err err = {0};
+    char same1[64], same2[64], empty[64];
+    assert_int_equal(start_with(w, "127.0.0.1:0", "/nonexistent/token", "", &err), -ENOENT);
+    assert_non_null(strstr(err.msg, "admin.token_file"));
+    assert_null(w->admin);
+    secret_file(empty, sizeof(empty), " \n");
+    assert_int_equal(start_with(w, "127.0.0.1:0", "", empty, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "admin.write_token_file"));
+    secret_file(same1, sizeof(same1), "same-token");
+    secret_file(same2, sizeof(same2), "same-token\n");
+    assert_int_equal(start_with(w, "127.0.0.1:0", same1, same2, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "same token"));
+    assert_null(w->admin);
+    unlink(empty);
+    unlink(same1);
+    unlink(same2);
+}
+
+static void a_request_without_the_token_is_refused_on_its_head(void **state)
+{
+    struct world *w = *state;
+    static const char head[] = "POST /api/things HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n";
+    /* None of the 60000 bytes is sent: without the early check the server would wait for them. */
+    assert_int_equal(raw_request(w, head, sizeof(head) - 1), 401);
+    assert_int_equal(w->custom_calls, 0);
+}
+
+static bool eof(void *ctx)
+{
+    char b[64];
+    ssize_t k = recv(*(int *)ctx, b, sizeof(b), MSG_DONTWAIT);
+    return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static void connections_past_max_connections_are_closed_at_once(void **state)
+{
+    struct world *w = *state;
+    struct ad_err err = {0};
+    struct response r;
+    struct ad_admin_cfg cfg = {.listen = "127.0.0.1:0", .max_connections = 2};
+    struct ad_admin_hooks hooks = {w, ready_hook, metrics_hook};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fds[4];
+
+    assert_int_equal(ad_admin_create(&cfg, w->base, &hooks, &w->admin, &err), 0);
+    w->port = ad_admin_port(w->admin);
+    sa.sin_port = htons((uint16_t)w->port);
+    for (int i = 0; i < 4; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+        fx_run_loop_for(w->base, 5); /* accepted in this order */
+    }
+    assert_true(fx_wait_loop(w->base, eof, &fds[2], WAIT_MS));
+    assert_true(fx_wait_loop(w->base, eof, &fds[3], WAIT_MS));
+    assert_false(eof(&fds[0]));
+    /* Full: a new client is closed too; once the two go, it is served. */
+    assert_int_equal(get(w, "/healthz", &r), 0);
+    close(fds[0]);
+    close(fds[1]);
+    close(fds[2]);
+    close(fds[3]);
+    fx_run_loop_for(w->base, 20);
+    assert_int_equal(get(w, "/metrics", &r), 200);
+    assert_non_null(strstr(r.body, "aiopsd_http_connections_refused_total{listener=\"admin\","
+                                   "reason=\"max_connections\"} 3\n"));
 }
 
 int main(void)
@@ -400,6 +602,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_listen_addresses_fail_with_a_reason, setup_bare,
                                         teardown),
         cmocka_unit_test_setup_teardown(an_empty_listen_disables_the_server, setup_bare, teardown),
+        cmocka_unit_test_setup_teardown(a_change_needs_the_write_token, setup_tokens, teardown),
+        cmocka_unit_test_setup_teardown(a_cross_site_form_post_is_refused, setup_tokens, teardown),
+        cmocka_unit_test_setup_teardown(reads_need_a_token_but_health_checks_do_not, setup_tokens,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(bad_token_files_fail_start_up_with_a_reason, setup_bare,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_request_without_the_token_is_refused_on_its_head,
+                                        setup_tokens, teardown),
+        cmocka_unit_test_setup_teardown(connections_past_max_connections_are_closed_at_once,
+                                        setup_bare, teardown),
     };
     signal(SIGPIPE, SIG_IGN); /* as in aiopsd: the server may close while the client still writes */
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -263,6 +263,84 @@ static void config_silences_follow_the_config_on_sighup(void **state)
     assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
 }
 
+/* --- authorisation (docs/security.md) --------------------------------------------------------- */
+
+static int api_as(struct world *w, const char *method, const char *path, const char *headers,
+                  const char *body)
+{
+    return fx_http_request(w->daemon.admin_port, method, path, headers, body,
+                           body ? strlen(body) : 0, w->body, sizeof(w->body));
+}
+
+static bool log_has(struct world *w, const char *needle)
+{
+    static char buf[1 << 20];
+    FILE *f = fopen(w->daemon.log, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+#define JSON "Content-Type: application/json\r\n"
+#define READ_AUTH "Authorization: Bearer read-0123456789abcdef\r\n"
+#define WRITE_AUTH "Authorization: Bearer write-fedcba9876543210\r\n"
+
+static void an_unauthenticated_client_cannot_change_silences(void **state)
+{
+    struct world *w = *state;
+    char admin[512], id[64];
+    const char *evil = "{\"matchers\":\"check=~.+\",\"createdBy\":\"mallory\"}";
+
+    assert_int_equal(fx_write_file(w->dir, "read.token", "read-0123456789abcdef\n"), 0);
+    assert_int_equal(fx_write_file(w->dir, "write.token", "write-fedcba9876543210\n"), 0);
+    snprintf(admin, sizeof(admin), "  token_file: \"%s/read.token\"\n"
+             "  write_token_file: \"%s/write.token\"\n", w->dir, w->dir);
+    config(w, "");
+    assert_int_equal(fx_daemon_start_admin(&w->daemon, w->redis.port, "pull", admin, NULL, w->yaml,
+                                           true),
+                     0);
+
+    assert_int_equal(api_as(w, "POST", "/api/v1/silences", JSON, evil), 401);
+    assert_int_equal(api_as(w, "POST", "/api/v1/silences",
+                            "Authorization: Bearer write-fedcba987654321\r\n" JSON, evil), 401);
+    assert_int_equal(api_as(w, "POST", "/api/v1/silences", READ_AUTH JSON, evil), 403);
+    /* A browser's cross-site post: text/plain, even with the token (it cannot add one). */
+    assert_int_equal(api_as(w, "POST", "/api/v1/silences", "Content-Type: text/plain\r\n", evil),
+                     401);
+    assert_int_equal(api_as(w, "POST", "/api/v1/silences",
+                            WRITE_AUTH "Content-Type: text/plain\r\n", evil), 415);
+    /* Reading needs the read token. */
+    assert_int_equal(api_as(w, "GET", "/api/v1/silences", NULL, NULL), 401);
+    assert_int_equal(api_as(w, "GET", "/api/v1/silences", READ_AUTH, NULL), 200);
+    assert_null(strstr(w->body, "mallory"));
+
+    assert_int_equal(api_as(w, "POST", "/api/v1/silences", WRITE_AUTH JSON,
+                            "{\"matchers\":\"check=DiskFull\",\"createdBy\":\"alice\"}"), 200);
+    assert_true(fx_json_field(w->body, "silenceID", id, sizeof(id)));
+    char item[128];
+    snprintf(item, sizeof(item), "/api/v1/silences/%s", id);
+    assert_int_equal(api_as(w, "DELETE", item, NULL, NULL), 401);
+    assert_int_equal(api_as(w, "DELETE", item, READ_AUTH, NULL), 403);
+    assert_int_equal(api_as(w, "GET", item, READ_AUTH, NULL), 200);
+    assert_non_null(strstr(w->body, "\"state\":\"active\""));
+    assert_int_equal(api_as(w, "DELETE", item, WRITE_AUTH, NULL), 200);
+    assert_non_null(strstr(w->body, "\"state\":\"expired\""));
+    /* Every change names the client and the token; refusals are logged too. */
+    assert_true(log_has(w, "admin: POST /api/v1/silences from 127.0.0.1:"));
+    assert_true(log_has(w, "(token: write)"));
+    assert_true(log_has(w, "from 127.0.0.1:"));
+    assert_true(log_has(w, "(401): missing bearer token"));
+    assert_int_equal(fx_daemon_stop(&w->daemon, 20000), 0);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/read.token", w->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/write.token", w->dir);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +349,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_corrupt_silences_file_is_moved_aside_and_not_fatal,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(config_silences_follow_the_config_on_sighup, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(an_unauthenticated_client_cannot_change_silences, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -520,6 +520,71 @@ static void daemon_takes_syslog_over_tcp_and_udp(void **state)
     assert_int_equal(fx_redis_stop(&redis), 0);
 }
 
+/* allowed_sources: loopback is outside 10.0.0.0/8, so both a datagram and a connection from
+ * 127.0.0.1 are dropped and counted; allowing 127.0.0.0/8 lets them in. */
+static void senders_outside_allowed_sources_are_dropped(void **state)
+{
+    (void)state;
+    struct fx_redis redis = {0};
+    struct fx_daemon d;
+    char coll[320], b[16];
+    assert_int_equal(fx_redis_start(&redis), 0);
+    for (int allow_loopback = 0; allow_loopback < 2; allow_loopback++) {
+        int tcp = fx_free_port(), udp = fx_free_port();
+        snprintf(coll, sizeof(coll),
+                 "  syslog:\n    enabled: true\n    udp_listen: 127.0.0.1:%d\n"
+                 "    tcp_listen: 127.0.0.1:%d\n    allowed_sources: [10.0.0.0/8, \"fd00::/8\"%s]\n",
+                 udp, tcp, allow_loopback ? ", 127.0.0.0/8" : "");
+        assert_int_equal(fx_daemon_start_with(&d, redis.port, "sub", coll, NULL, true), 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)udp),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        assert_int_equal(sendto(u, "<14>udp hello", 13, 0, (struct sockaddr *)&sa, sizeof(sa)), 13);
+        int fd = fx_connect(SOCK_STREAM, tcp);
+        assert_true(fd >= 0);
+        send_str(fd, "<11>1 2026-01-01T00:00:00Z web-1 app - - - disk full\n");
+        if (allow_loopback) {
+            assert_true(fx_daemon_wait_metric(&d, "aiopsd_events_accepted_total", 2, WAIT_MS));
+            assert_int_equal(fx_daemon_metric(&d, "aiopsd_syslog_refused_sources_total"), 0);
+        } else {
+            assert_true(fx_daemon_wait_metric(&d, "aiopsd_syslog_refused_sources_total", 2,
+                                              WAIT_MS));
+            assert_true(recv(fd, b, sizeof(b), 0) <= 0); /* closed at once (FIN or reset) */
+            assert_int_equal(fx_daemon_metric(&d, "aiopsd_events_received_total"), 0);
+        }
+        close(fd);
+        close(u);
+        assert_int_equal(fx_daemon_stop(&d, 20000), 0);
+    }
+    assert_int_equal(fx_redis_stop(&redis), 0);
+}
+
+/* A bad block is a config error with its file, line and column. */
+static void a_bad_allowed_source_is_a_config_error_with_its_position(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/aiopsd-allow.XXXXXX", cmd[512], out[1024];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(fx_write_file(dir, "a.yaml",
+                                   "collectors:\n  syslog:\n    enabled: true\n"
+                                   "    allowed_sources: [10.0.0.0/8, 10.1.2.3/8]\n"),
+                     0);
+    snprintf(cmd, sizeof(cmd), "%s/aiopsd --check-config -c %s/a.yaml 2>&1", AD_BINARY_DIR, dir);
+    int status;
+    char *o = fx_run_capture(cmd, &status);
+    assert_non_null(o);
+    snprintf(out, sizeof(out), "%s", o);
+    free(o);
+    snprintf(cmd, sizeof(cmd), "%s/a.yaml", dir);
+    unlink(cmd);
+    rmdir(dir);
+    assert_int_not_equal(status, 0);
+    assert_non_null(strstr(out, "a.yaml:4:35: collectors.syslog.allowed_sources: expected an IP "
+                                "address or CIDR block"));
+    assert_non_null(strstr(out, "\"10.1.2.3/8\""));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -535,6 +600,8 @@ int main(void)
         T(eof_ends_the_last_frame),
         T(destroy_from_emit_is_safe),
         cmocka_unit_test(daemon_takes_syslog_over_tcp_and_udp),
+        cmocka_unit_test(senders_outside_allowed_sources_are_dropped),
+        cmocka_unit_test(a_bad_allowed_source_is_a_config_error_with_its_position),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,10 +4,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/event.h"
@@ -251,6 +257,65 @@ static void seq_tracker_counts_what_each_publisher_lost(void **state)
     ad_seq_tracker_destroy(t);
 }
 
+static struct sockaddr_storage sa_of(int family, const char *ip)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    ss.ss_family = (sa_family_t)family;
+    void *a = family == AF_INET ? (void *)&((struct sockaddr_in *)&ss)->sin_addr
+                                : (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+    assert_int_equal(inet_pton(family, ip, a), 1);
+    return ss;
+}
+
+static void cidr_blocks_parse_and_match(void **state)
+{
+    (void)state;
+    struct ad_cidr v[3];
+    assert_int_equal(ad_cidr_parse("10.0.0.0/8", &v[0]), 0);
+    assert_int_equal(ad_cidr_parse("192.0.2.7", &v[1]), 0);
+    assert_int_equal(v[1].prefix, 32);
+    assert_int_equal(ad_cidr_parse("fd00::/8", &v[2]), 0);
+    const char *bad[] = {"", "10.0.0.0/33", "10.1.2.3/8", "10.0.0.0/", "10.0.0/8", "x",
+                         "fd00::/129", "10.0.0.0/8x", "/8", "::1/-1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ad_cidr_parse(bad[i], &v[0]), -EINVAL);
+    assert_int_equal(ad_cidr_parse("10.0.0.0/8", &v[0]), 0);
+
+    struct sockaddr_storage in = sa_of(AF_INET, "10.200.3.4"), out = sa_of(AF_INET, "11.0.0.1");
+    struct sockaddr_storage host = sa_of(AF_INET, "192.0.2.7"), near = sa_of(AF_INET, "192.0.2.8");
+    struct sockaddr_storage v6 = sa_of(AF_INET6, "fdab::1"), v6out = sa_of(AF_INET6, "fe80::1");
+    struct sockaddr_storage mapped = sa_of(AF_INET6, "::ffff:10.9.9.9");
+    assert_true(ad_cidr_match(v, 3, (struct sockaddr *)&in));
+    assert_false(ad_cidr_match(v, 3, (struct sockaddr *)&out));
+    assert_true(ad_cidr_match(v, 3, (struct sockaddr *)&host));
+    assert_false(ad_cidr_match(v, 3, (struct sockaddr *)&near));
+    assert_true(ad_cidr_match(v, 3, (struct sockaddr *)&v6));
+    assert_false(ad_cidr_match(v, 3, (struct sockaddr *)&v6out));
+    assert_true(ad_cidr_match(v, 3, (struct sockaddr *)&mapped));
+    assert_false(ad_cidr_match(v, 0, (struct sockaddr *)&in));
+    assert_int_equal(ad_cidr_parse("0.0.0.0/0", &v[0]), 0);
+    assert_true(ad_cidr_match(v, 1, (struct sockaddr *)&out));
+}
+
+static void listen_addresses_are_told_any_or_local(void **state)
+{
+    (void)state;
+    assert_true(ad_addr_is_any("0.0.0.0:9101"));
+    assert_true(ad_addr_is_any("[::]:9101"));
+    assert_true(ad_addr_is_any("tcp://*:5556"));
+    assert_true(ad_addr_is_any("tcp://0.0.0.0:5556"));
+    assert_false(ad_addr_is_any("127.0.0.1:9101"));
+    assert_false(ad_addr_is_any("ipc:///run/x"));
+    assert_true(ad_addr_is_local("127.0.0.1:9101"));
+    assert_true(ad_addr_is_local("[::1]:9101"));
+    assert_true(ad_addr_is_local("tcp://127.0.0.1:5556"));
+    assert_true(ad_addr_is_local("ipc:///run/x"));
+    assert_true(ad_addr_is_local(""));
+    assert_false(ad_addr_is_local("10.0.0.1:9101"));
+    assert_false(ad_addr_is_local("0.0.0.0:9101"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +331,8 @@ int main(void)
         cmocka_unit_test(field_hash_depends_on_boundaries),
         cmocka_unit_test(metrics_write_help_once_per_family),
         cmocka_unit_test(metrics_group_families_and_sum_repeated_series),
+        cmocka_unit_test(cidr_blocks_parse_and_match),
+        cmocka_unit_test(listen_addresses_are_told_any_or_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
