@@ -5,6 +5,7 @@
  * means accepted, anything else means nothing of the request was taken (batches are all or
  * nothing). Wire format, status codes and delivery guarantee: docs/collector-http.md. */
 #include "collectors/collector.h"
+#include "collectors/tls.h"
 #include "collectors/util.h"
 
 #include <ctype.h>
@@ -47,6 +48,7 @@ struct http_cfg {
     uint64_t max_body_size;
     int64_t timeout_ns;
     struct ad_strlist resource_labels, service_labels;
+    struct ad_tls_cfg tls;
 };
 
 static const struct ad_opt http_opts[] = {
@@ -69,6 +71,7 @@ static const struct ad_opt http_opts[] = {
     AD_OPT_STRLIST_R("service_labels", "service,app,job,namespace", struct http_cfg, service_labels,
                      "Alertmanager: labels giving the event's service, first present wins (none: "
                      "the resource)."),
+    AD_TLS_OPTS(struct http_cfg, tls),
     AD_OPT_END,
 };
 
@@ -90,6 +93,7 @@ struct hc {
     struct ad_strlist resource_labels, service_labels;
     struct ad_str *res_v, *svc_v; /* slices of the lists, for ad_am_map */
     struct ad_am_map map;
+    struct ad_tls *tls; /* NULL: plain HTTP */
 
     struct evhttp *http;
     int port;
@@ -361,6 +365,9 @@ static int hc_create(const void *cfgp, const struct ad_collector_env *env, void 
     c->map = (struct ad_am_map){c->res_v, c->resource_labels.n, c->svc_v, c->service_labels.n};
     if (cfg->token_file[0] && (r = read_token(c, cfg->token_file, reterr)) < 0)
         goto out_destroy;
+    if (ad_tls_cfg_enabled(&cfg->tls) &&
+        (r = ad_tls_create(&cfg->tls, "collectors.http", &c->tls, reterr)) < 0)
+        goto out_destroy;
     r = ad_json_parser_create(c->max_body, &c->parser);
     if (r < 0) {
         ad_err_set(reterr, -r, "collectors.http: cannot create the JSON parser: %s", strerror(-r));
@@ -395,14 +402,16 @@ static int hc_start(void *state, struct ad_err *reterr)
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(c->http, on_request, c);
+    if (c->tls)
+        ad_tls_serve_http(c->tls, c->http);
     int r = ad_http_listen(c->http, c->env->base, "collectors.http", c->listen, LISTEN_BACKLOG,
                            &c->port, reterr);
     if (r < 0)
         return r;
     c->started = true;
     ad_addr_host(c->listen, host, sizeof(host));
-    ad_log(AD_LOG_INFO, "http: listening on http://%s:%d (/api/v1/events, /api/v1/alertmanager%s)",
-           host, c->port, c->token ? ", bearer token required" : "");
+    ad_log(AD_LOG_INFO, "http: listening on %s://%s:%d (/api/v1/events, /api/v1/alertmanager%s)",
+           c->tls ? "https" : "http", host, c->port, c->token ? ", bearer token required" : "");
     return 0;
 }
 
@@ -436,6 +445,7 @@ static void free_state(struct hc *c)
 {
     if (c->http)
         evhttp_free(c->http);
+    ad_tls_destroy(c->tls); /* after the connections that use it */
     ad_json_parser_destroy(c->parser);
     ad_arena_fini(&c->arena);
     ad_buf_fini(&c->reply);
@@ -487,6 +497,16 @@ static void hc_stats(const void *state, struct ad_metrics *m)
                        c->am_labels_dropped);
     ad_metrics_gauge(m, "aiopsd_http_listen_port", "TCP port the HTTP collector listens on.", NULL,
                      (double)c->port);
+    if (c->tls)
+        ad_tls_stats(c->tls, "http", m);
+}
+
+static void hc_reload(void *state)
+{
+    struct hc *c = state;
+    struct ad_err err;
+    if (c->tls)
+        ad_tls_reload(c->tls, &err); /* logs either way */
 }
 
 const struct ad_collector_ops ad_collector_http = {
@@ -501,5 +521,6 @@ const struct ad_collector_ops ad_collector_http = {
     .resume = hc_resume,
     .stop = hc_stop,
     .stats = hc_stats,
+    .reload = hc_reload,
     .destroy = hc_destroy,
 };

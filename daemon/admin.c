@@ -36,6 +36,7 @@ static const struct ad_opt admin_opts[] = {
     AD_OPT_STRING_R("listen", "127.0.0.1:9101", "64", struct ad_admin_cfg, listen,
                     "Admin HTTP address (/healthz, /readyz, /metrics): \"IPv4:port\" or "
                     "\"[IPv6]:port\"; empty disables it."),
+    AD_TLS_OPTS(struct ad_admin_cfg, tls),
     AD_OPT_END,
 };
 
@@ -51,6 +52,7 @@ struct route {
 
 struct ad_admin {
     struct evhttp *http; /* NULL when disabled; owns the listener and connections */
+    struct ad_tls *tls;  /* NULL: plain HTTP */
     int port;
     struct ad_admin_hooks hooks;
     struct route routes[MAX_ROUTES];
@@ -131,6 +133,8 @@ static void on_metrics(struct evhttp_request *req, void *ctx)
     }
     ad_metrics_counter(&m, "aiopsd_admin_requests_total", requests_help, "path=\"other\"",
                        a->unrouted);
+    if (a->tls)
+        ad_tls_stats(a->tls, "admin", &m);
     if (!a->scratch.p) {
         reply_text(req, 500, "out of memory\n");
         return;
@@ -187,10 +191,15 @@ int ad_admin_route(struct ad_admin *a, const char *path, ad_admin_handler h, voi
     return 0;
 }
 
-static int start_http(struct ad_admin *a, const char *listen, struct event_base *base,
-                      struct ad_err *reterr)
+static int start_http(struct ad_admin *a, const struct ad_admin_cfg *cfg,
+                      struct event_base *base, struct ad_err *reterr)
 {
+    const char *listen = cfg->listen;
     char host[64];
+    int r;
+    if (ad_tls_cfg_enabled(&cfg->tls) &&
+        (r = ad_tls_create(&cfg->tls, "admin", &a->tls, reterr)) < 0)
+        return r;
     a->http = evhttp_new(base);
     if (!a->http)
         return ad_err_set(reterr, ENOMEM, "admin: cannot create the HTTP server");
@@ -199,11 +208,13 @@ static int start_http(struct ad_admin *a, const char *listen, struct event_base 
     evhttp_set_timeout(a->http, IO_TIMEOUT_S);
     evhttp_set_default_content_type(a->http, "text/plain; charset=utf-8");
     evhttp_set_gencb(a->http, on_request, a);
-    int r = ad_http_listen(a->http, base, "admin", listen, LISTEN_BACKLOG, &a->port, reterr);
+    if (a->tls)
+        ad_tls_serve_http(a->tls, a->http);
+    r = ad_http_listen(a->http, base, "admin", listen, LISTEN_BACKLOG, &a->port, reterr);
     if (r < 0)
         return r;
     ad_addr_host(listen, host, sizeof(host));
-    ad_log(AD_LOG_INFO, "admin: listening on http://%s:%d", host, a->port);
+    ad_log(AD_LOG_INFO, "admin: listening on %s://%s:%d", a->tls ? "https" : "http", host, a->port);
     return 0;
 }
 
@@ -226,7 +237,7 @@ int ad_admin_create(const struct ad_admin_cfg *cfg, struct event_base *base,
         goto out_destroy;
     }
     if (cfg && cfg->listen && cfg->listen[0]) {
-        r = start_http(a, cfg->listen, base, reterr);
+        r = start_http(a, cfg, base, reterr);
         if (r < 0)
             goto out_destroy;
     } else {
@@ -251,6 +262,14 @@ void ad_admin_destroy(struct ad_admin *a)
         return;
     if (a->http)
         evhttp_free(a->http);
+    ad_tls_destroy(a->tls); /* after the connections that use it */
     ad_buf_fini(&a->scratch);
     free(a);
+}
+
+void ad_admin_reload(struct ad_admin *a)
+{
+    struct ad_err err;
+    if (a && a->tls)
+        ad_tls_reload(a->tls, &err); /* logs either way */
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "collectors/tls.h"
 #include "config/opt.h"
 
 struct ad_admin;
@@ -15,6 +16,7 @@ struct evhttp_request;
 
 struct ad_admin_cfg {
     char *listen; /* "127.0.0.1:9101" or "[::1]:9101" (IP literals); "" disables the server */
+    struct ad_tls_cfg tls; /* HTTPS when tls.cert_file is set */
 };
 extern const struct ad_section ad_admin_section; /* "admin" */
 
@@ -35,6 +37,9 @@ int ad_admin_create(const struct ad_admin_cfg *cfg, struct event_base *base,
                     const struct ad_admin_hooks *hooks, struct ad_admin **ret,
                     struct ad_err *reterr);
 void ad_admin_destroy(struct ad_admin *a); /* NULL-safe; closes the listener and connections */
+/* SIGHUP: re-reads the TLS certificate files (ad_tls_reload: logged; the running ones kept on
+ * failure). Nothing without TLS. */
+void ad_admin_reload(struct ad_admin *a);
 
 /* The bound TCP port (useful with port 0), or 0 when disabled. */
 int ad_admin_port(const struct ad_admin *a);
