@@ -194,7 +194,9 @@ struct bufferevent *ad_tls_accept(struct ad_tls *t, struct event_base *base, int
     struct bufferevent *bev =
         bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, options);
     if (!bev) {
-        SSL_free(ssl);
+        /* With BEV_OPT_CLOSE_ON_FREE a failed constructor has freed ssl already. */
+        if (!(options & BEV_OPT_CLOSE_ON_FREE))
+            SSL_free(ssl);
         return NULL;
     }
     /* A client that closes without close_notify is an end of stream, not an error. */
