@@ -34,14 +34,20 @@ bool ad_tls_cfg_enabled(const struct ad_tls_cfg *cfg)
     return cfg && cfg->cert_file && cfg->cert_file[0];
 }
 
-/* The reason of the last OpenSSL failure (its error queue is emptied). */
+/* "PEM routines: no start line": the first (root) and, when it differs, the last reason in
+ * OpenSSL's error queue, which is then emptied. */
 static const char *ssl_reason(char *buf, size_t n)
 {
-    unsigned long e = ERR_peek_last_error();
-    if (e == 0)
+    unsigned long first = ERR_peek_error(), last = ERR_peek_last_error();
+    const char *fl = ERR_lib_error_string(first), *fr = ERR_reason_error_string(first);
+    const char *ll = ERR_lib_error_string(last), *lr = ERR_reason_error_string(last);
+    if (first == 0)
         snprintf(buf, n, "unknown error");
+    else if (last == first)
+        snprintf(buf, n, "%s: %s", fl ? fl : "OpenSSL", fr ? fr : "error");
     else
-        ERR_error_string_n(e, buf, n);
+        snprintf(buf, n, "%s: %s (%s: %s)", fl ? fl : "OpenSSL", fr ? fr : "error",
+                 ll ? ll : "OpenSSL", lr ? lr : "error");
     ERR_clear_error();
     return buf;
 }
