@@ -77,6 +77,9 @@ struct ad_collector_ops {
     void (*resume)(void *state); /* read again, and drain what is pending */
     void (*stop)(void *state);   /* off the loop; no emit after this returns */
     void (*stats)(const void *state, struct ad_metrics *m);
+    /* SIGHUP: re-reads the files loaded at start that may change under a running daemon (TLS
+     * certificates). A failure is logged and what runs is kept. NULL: nothing to re-read. */
+    void (*reload)(void *state);
     void (*destroy)(void *state); /* NULL-safe; after stop */
 };
 

@@ -6,6 +6,7 @@
  * nothing). Wire format, status codes and delivery guarantee: docs/collector-http.md. */
 #include "collectors/collector.h"
 #include "collectors/http_guard.h"
+#include "collectors/tls.h"
 #include "collectors/util.h"
 
 #include <errno.h>
@@ -46,6 +47,7 @@ struct http_cfg {
     uint64_t max_body_size, max_connections;
     int64_t timeout_ns;
     struct ad_strlist resource_labels, service_labels;
+    struct ad_tls_cfg tls;
 };
 
 static const struct ad_opt http_opts[] = {
@@ -71,6 +73,7 @@ static const struct ad_opt http_opts[] = {
     AD_OPT_STRLIST_R("service_labels", "service,app,job,namespace", struct http_cfg, service_labels,
                      "Alertmanager: labels giving the event's service, first present wins (none: "
                      "the resource)."),
+    AD_TLS_OPTS(struct http_cfg, tls),
     AD_OPT_END,
 };
 
@@ -93,6 +96,7 @@ struct hc {
     struct ad_strlist resource_labels, service_labels;
     struct ad_str *res_v, *svc_v; /* slices of the lists, for ad_am_map */
     struct ad_am_map map;
+    struct ad_tls *tls; /* NULL: plain HTTP */
 
     struct evhttp *http;
     struct ad_http_guard *guard; /* owns http once listening */
@@ -330,6 +334,9 @@ static int hc_create(const void *cfgp, const struct ad_collector_env *env, void 
     if (cfg->token_file[0] && (r = ad_secret_read(cfg->token_file, "collectors.http.token_file",
                                                   &c->token, &c->token_len, reterr)) < 0)
         goto out_destroy;
+    if (ad_tls_cfg_enabled(&cfg->tls) &&
+        (r = ad_tls_create(&cfg->tls, "collectors.http", &c->tls, reterr)) < 0)
+        goto out_destroy;
     r = ad_json_parser_create(c->max_body, &c->parser);
     if (r < 0) {
         ad_err_set(reterr, -r, "collectors.http: cannot create the JSON parser: %s", strerror(-r));
@@ -364,7 +371,8 @@ static int hc_start(void *state, struct ad_err *reterr)
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     struct ad_http_guard_cfg gc = {
-        "http", c->max_conns, c->timeout_ns, true, c->token ? check_head : NULL, c, on_request, c};
+        "http", c->max_conns, c->timeout_ns, true, c->token ? check_head : NULL, c, on_request, c,
+        c->tls ? ad_tls_http_bev : NULL, c->tls};
     int r = ad_http_guard_listen(c->http, c->env->base, &gc, "collectors.http", c->listen,
                                  LISTEN_BACKLOG, &c->guard, &c->port, reterr);
     if (r < 0) {
@@ -374,8 +382,8 @@ static int hc_start(void *state, struct ad_err *reterr)
     }
     c->started = true;
     ad_addr_host(c->listen, host, sizeof(host));
-    ad_log(AD_LOG_INFO, "http: listening on http://%s:%d (/api/v1/events, /api/v1/alertmanager%s)",
-           host, c->port, c->token ? ", bearer token required" : "");
+    ad_log(AD_LOG_INFO, "http: listening on %s://%s:%d (/api/v1/events, /api/v1/alertmanager%s)",
+           c->tls ? "https" : "http", host, c->port, c->token ? ", bearer token required" : "");
     return 0;
 }
 
@@ -416,6 +424,7 @@ static void free_state(struct hc *c)
 {
     if (c->http)
         close_server(c);
+    ad_tls_destroy(c->tls); /* after the connections that use it */
     ad_json_parser_destroy(c->parser);
     ad_arena_fini(&c->arena);
     ad_buf_fini(&c->reply);
@@ -465,6 +474,16 @@ static void hc_stats(const void *state, struct ad_metrics *m)
     ad_http_guard_stats(c->guard, m);
     ad_metrics_gauge(m, "aiopsd_http_listen_port", "TCP port the HTTP collector listens on.", NULL,
                      (double)c->port);
+    if (c->tls)
+        ad_tls_stats(c->tls, "http", m);
+}
+
+static void hc_reload(void *state)
+{
+    struct hc *c = state;
+    struct ad_err err;
+    if (c->tls)
+        ad_tls_reload(c->tls, &err); /* logs either way */
 }
 
 const struct ad_collector_ops ad_collector_http = {
@@ -479,5 +498,6 @@ const struct ad_collector_ops ad_collector_http = {
     .resume = hc_resume,
     .stop = hc_stop,
     .stats = hc_stats,
+    .reload = hc_reload,
     .destroy = hc_destroy,
 };

@@ -61,6 +61,8 @@ struct ad_http_guard {
     void *head_ctx;
     void (*handler)(struct evhttp_request *req, void *ctx);
     void *handler_ctx;
+    struct bufferevent *(*new_bev)(struct event_base *base, void *ctx);
+    void *bev_ctx;
     struct conn *conns; /* most recently active first */
     size_t n_conns;
     uint64_t refused_limit, timed_out, refused_early, accept_errors;
@@ -297,7 +299,8 @@ static void on_conn_event(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     struct ad_http_guard *g = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = g->new_bev ? g->new_bev(base, g->bev_ctx)
+                                             : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct conn *c = bev ? calloc(1, sizeof(*c)) : NULL;
     if (!c)
         return bev; /* out of memory: this one goes unguarded (or evhttp makes its own) */
@@ -408,6 +411,8 @@ int ad_http_guard_listen(struct evhttp *http, struct event_base *base,
     g->head_ctx = cfg->head_ctx;
     g->handler = cfg->handler;
     g->handler_ctx = cfg->handler_ctx;
+    g->new_bev = cfg->new_bev;
+    g->bev_ctx = cfg->bev_ctx;
 
     g->lis = evconnlistener_new_bind(
         base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,

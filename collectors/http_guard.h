@@ -16,6 +16,7 @@
 
 struct ad_err;
 struct ad_metrics;
+struct bufferevent;
 struct event_base;
 struct evhttp;
 struct evhttp_request;
@@ -48,6 +49,10 @@ struct ad_http_guard_cfg {
     void *head_ctx;
     void (*handler)(struct evhttp_request *req, void *ctx); /* the server's request callback */
     void *handler_ctx;
+    /* NULL: plain connections; else makes each connection's bufferevent (fd -1: evhttp sets the
+     * accepted socket), e.g. a TLS one (collectors/tls.h: ad_tls_http_bev). */
+    struct bufferevent *(*new_bev)(struct event_base *base, void *ctx);
+    void *bev_ctx;
 };
 
 /* Serves http on listen ("IPv4:port" or "[IPv6]:port"; port 0 picks one) under cfg (copied; the

@@ -1,8 +1,10 @@
 /* collectors/syslog.c: the syslog collector. UDP datagrams (a plain event on the socket) and TCP
- * streams (evconnlistener + bufferevent, RFC 6587 octet-counted or LF framing per frame), each
- * message parsed by common/syslog.h into a log event for env->emit. Never blocks the loop; every
+ * streams (evconnlistener + bufferevent, RFC 6587 octet-counted or LF framing per frame; over TLS,
+ * RFC 5425: octet-counted only), each message parsed by common/syslog.h into a log event for
+ * env->emit. Never blocks the loop; every
  * buffer is bounded (docs/collector-syslog.md, docs/limits.md). */
 #include "collectors/collector.h"
+#include "collectors/tls.h"
 #include "collectors/util.h"
 
 #include <arpa/inet.h>
@@ -55,6 +57,7 @@ struct syslog_cfg {
     int rfc3164_time;  /* T3164_* */
     bool structured_data;
     struct ad_strlist allowed_sources; /* CIDR blocks; empty: every source */
+    struct ad_tls_cfg tls; /* TCP only */
 };
 
 /* The sockets are built once at start; every option is restart-only. */
@@ -96,6 +99,7 @@ static const struct ad_opt syslog_opts[] = {
                       "Senders allowed (IP addresses or CIDR blocks, e.g. [10.0.0.0/8, ::1]); "
                       "datagrams and TCP connections from others are dropped, counted and logged "
                       "(rate-limited). Empty: every sender."),
+    AD_TLS_OPTS(struct syslog_cfg, tls),
     AD_OPT_END,
 };
 
@@ -107,11 +111,12 @@ struct conn {
     struct conn *prev, *next;
     char peer[PEER_MAX];
     size_t peer_len;
-    size_t skip;           /* bytes of an oversize octet-counted frame still to discard */
-    bool skip_to_lf;       /* discarding an oversize LF-framed frame */
-    bool eof;              /* the peer closed; what is buffered is handled, then we close */
-    bool pending;          /* frames buffered past batch_max or a pause */
-    size_t buffered;       /* input left after the last drain: what is new is counted as bytes */
+    size_t skip;     /* bytes of an oversize octet-counted frame still to discard */
+    bool skip_to_lf; /* discarding an oversize LF-framed frame */
+    bool eof;        /* the peer closed; what is buffered is handled, then we close */
+    bool pending;    /* frames buffered past batch_max or a pause */
+    bool unframed;   /* TLS: a frame without octet counting; to be closed */
+    size_t buffered; /* input left after the last drain: what is new is counted as bytes */
     int64_t partial_since; /* when the frame now incomplete last made progress; 0: none */
 };
 
@@ -133,6 +138,7 @@ struct sc {
     char last_peer_s[PEER_MAX];
     size_t last_peer_len;
     struct evconnlistener *lis;
+    struct ad_tls *tls; /* TCP is TLS (RFC 5425) when set */
     struct conn *conns;
     struct event *ev_more; /* zero timeout: buffered TCP frames after a pause or batch_max */
     struct ad_arena arena;
@@ -148,7 +154,7 @@ struct sc {
 
     struct ad_collector_counts n;
     uint64_t conns_now, conns_total, conns_rejected, idle_timeouts, oversize_udp, oversize_tcp;
-    uint64_t slow_frames;
+    uint64_t slow_frames, tls_unframed;
     uint64_t formats[3]; /* by enum ad_syslog_format */
     uint64_t lenient[6]; /* by enum lenient_what */
 };
@@ -289,6 +295,21 @@ static uint64_t drain_conn(struct conn *k, int64_t now_ns)
             oversize(c, "tcp", k->peer, p, win, fr.frame_len);
             k->skip = fr.skip;
             k->skip_to_lf = fr.skip_to_lf;
+        } else if (c->tls && fr.msg == p) {
+            /* An LF-framed frame (no length prefix): RFC 5425 allows only octet counting. The
+             * stream is not syslog over TLS, so nothing after this can be trusted either. */
+            c->tls_unframed++;
+            c->n.received++;
+            c->n.rejected[AD_REJECT_MALFORMED]++;
+            AD_LOG_RATELIMITED(AD_LOG_WARN,
+                               "syslog tls from %s: a frame without octet counting (RFC 5425), "
+                               "closing",
+                               k->peer);
+            c->env->reject(c->env->sink, "syslog", p, fr.len,
+                           "syslog over TLS needs octet-counting framing (RFC 5425)");
+            got++;
+            k->unframed = true; /* serve() closes it */
+            break;
         } else if (fr.len > 0) {
             got++;
             handle(c, "tcp", fr.msg, fr.len, peer, now_ns);
@@ -337,7 +358,9 @@ static void serve(struct conn *k, int64_t now_ns)
 {
     struct sc *c = k->c;
     uint64_t got = drain_conn(k, now_ns);
-    if (!c->stopped && !c->paused && !k->eof && frame_too_slow(k, now_ns, got)) {
+    if (!c->stopped && k->unframed) {
+        close_conn(k);
+    } else if (!c->stopped && !c->paused && !k->eof && frame_too_slow(k, now_ns, got)) {
         c->slow_frames++;
         AD_LOG_RATELIMITED(AD_LOG_WARN,
                            "syslog tcp from %s: a frame still incomplete after idle_timeout, "
@@ -345,7 +368,9 @@ static void serve(struct conn *k, int64_t now_ns)
                            k->peer);
         close_conn(k);
     } else if (!c->stopped && !c->paused && k->eof && !k->pending) {
-        finish_eof(k, now_ns);
+        /* Over TLS every frame is octet-counted: bytes left at EOF are a truncated frame. */
+        if (!c->tls)
+            finish_eof(k, now_ns);
         got++;
         if (!c->stopped)
             close_conn(k);
@@ -372,6 +397,8 @@ static void on_conn_event(struct bufferevent *bev, short what, void *arg)
     struct conn *k = arg;
     struct sc *c = k->c;
     (void)bev;
+    if (what == BEV_EVENT_CONNECTED)
+        return; /* TLS: the handshake is done */
     if (what & BEV_EVENT_EOF) {
         k->eof = true;
         enter(c);
@@ -385,7 +412,8 @@ static void on_conn_event(struct bufferevent *bev, short what, void *arg)
                            k->peer, (long)c->idle.tv_sec * 1000 + (long)c->idle.tv_usec / 1000);
     } else if (what & BEV_EVENT_ERROR) {
         AD_LOG_RATELIMITED(AD_LOG_WARN, "syslog tcp from %s: %s, closing", k->peer,
-                           strerror(EVUTIL_SOCKET_ERROR()));
+                           c->tls ? "TLS or connection error (see aiopsd_tls_handshakes_total)"
+                                  : strerror(EVUTIL_SOCKET_ERROR()));
     }
     close_conn(k);
 }
@@ -515,8 +543,11 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         return;
     }
     struct conn *k = calloc(1, sizeof(*k));
-    struct bufferevent *bev =
-        k ? bufferevent_socket_new(c->env->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    struct bufferevent *bev = NULL;
+    if (k && c->tls)
+        bev = ad_tls_accept(c->tls, c->env->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    else if (k)
+        bev = bufferevent_socket_new(c->env->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         AD_LOG_RATELIMITED(AD_LOG_ERROR, "syslog tcp %s: out of memory, closing %s", c->tcp_where,
                            peer);
@@ -629,6 +660,14 @@ static int sc_create(const void *cfgp, const struct ad_collector_env *env, void 
         (r = parse_listen("tcp_listen", cfg->tcp_listen, &c->tcp_addr, &c->tcp_len, c->tcp_where,
                           sizeof(c->tcp_where), reterr)) < 0)
         goto out_destroy;
+    if (ad_tls_cfg_enabled(&cfg->tls) && !cfg->tcp_listen[0]) {
+        r = ad_err_set(reterr, EINVAL,
+                       "collectors.syslog.tls: TLS is for TCP, but tcp_listen is empty");
+        goto out_destroy;
+    }
+    if (ad_tls_cfg_enabled(&cfg->tls) &&
+        (r = ad_tls_create(&cfg->tls, "collectors.syslog", &c->tls, reterr)) < 0)
+        goto out_destroy;
     if (cfg->udp_listen[0] && !(c->dgram = malloc(c->max_msg + 1))) {
         r = ad_err_set(reterr, ENOMEM, "collectors.syslog: out of memory");
         goto out_destroy;
@@ -674,7 +713,8 @@ static int start_tcp(struct sc *c, struct ad_err *reterr)
     if (c->paused)
         evconnlistener_disable(c->lis);
     c->tcp_port = ad_addr_bound_port(evconnlistener_get_fd(c->lis));
-    ad_log(AD_LOG_INFO, "syslog: listening on tcp %s (port %d)", c->tcp_where, c->tcp_port);
+    ad_log(AD_LOG_INFO, "syslog: listening on tcp %s (port %d%s)", c->tcp_where, c->tcp_port,
+           c->tls ? ", TLS, RFC 5425" : "");
     return 0;
 }
 
@@ -768,6 +808,7 @@ static void free_state(struct sc *c)
         event_free(c->ev_udp);
     if (c->ev_more)
         event_free(c->ev_more);
+    ad_tls_destroy(c->tls); /* after the connections that use it */
     ad_arena_fini(&c->arena);
     free(c->dgram);
     free(c->source);
@@ -823,6 +864,13 @@ static void sc_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_syslog_frames_oversize_total",
                        "Syslog messages over max_message_size, skipped.", "proto=\"tcp\"",
                        c->oversize_tcp);
+    if (c->tls) {
+        ad_tls_stats(c->tls, "syslog", m);
+        ad_metrics_counter(m, "aiopsd_syslog_tls_unframed_total",
+                           "Syslog TLS connections closed for a frame without octet counting "
+                           "(RFC 5425).",
+                           NULL, c->tls_unframed);
+    }
     for (int i = 0; i < 3; i++) {
         snprintf(lbl, sizeof(lbl), "format=\"%s\"", format_names[i]);
         ad_metrics_counter(m, "aiopsd_syslog_messages_total",
@@ -837,6 +885,14 @@ static void sc_stats(const void *state, struct ad_metrics *m)
     }
 }
 
+static void sc_reload(void *state)
+{
+    struct sc *c = state;
+    struct ad_err err;
+    if (c->tls)
+        ad_tls_reload(c->tls, &err); /* logs either way */
+}
+
 const struct ad_collector_ops ad_collector_syslog = {
     .name = "syslog",
     .doc = "Syslog over UDP and TCP (RFC 5424, RFC 3164; RFC 6587 framing), as log events.",
@@ -848,5 +904,6 @@ const struct ad_collector_ops ad_collector_syslog = {
     .resume = sc_resume,
     .stop = sc_stop,
     .stats = sc_stats,
+    .reload = sc_reload,
     .destroy = sc_destroy,
 };

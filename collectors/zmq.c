@@ -4,6 +4,7 @@
  * docs/collectors.md. */
 #include "collectors/collector.h"
 #include "collectors/util.h"
+#include "collectors/zmq_auth.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -47,6 +48,8 @@ struct zmq_cfg {
     uint64_t rcvhwm;             /* messages queued inside libzmq */
     uint64_t max_message_size;   /* bytes of event JSON */
     uint64_t batch_max;          /* messages per wakeup */
+    char *curve_secret_key_file; /* "" = no CURVE */
+    char *curve_clients_dir;     /* allowed client public keys (*.pub) */
 };
 
 /* The socket is built once at start; every option is restart-only (a reload that changes one
@@ -70,6 +73,12 @@ static const struct ad_opt zmq_opts[] = {
                 "Largest event JSON accepted; larger ones are dead-lettered (too_large)."),
     AD_OPT_UINT_R("batch_max", "1024", "1", "1000000", struct zmq_cfg, batch_max,
                 "Messages handled per wakeup before the loop gets a turn (Redis I/O)."),
+    AD_OPT_STRING_R("curve_secret_key_file", "", "4096", struct zmq_cfg, curve_secret_key_file,
+                    "CURVE: the server's secret key file (aiopsctl curve-keygen); empty = no "
+                    "encryption or authentication. Needs curve_clients_dir."),
+    AD_OPT_STRING_R("curve_clients_dir", "", "4096", struct zmq_cfg, curve_clients_dir,
+                    "CURVE: directory of the allowed clients' public key files (*.pub); any "
+                    "other client is refused by the ZAP handler."),
     AD_OPT_END,
 };
 
@@ -89,6 +98,7 @@ struct zc {
     struct event *ev_more; /* zero timeout: more is queued than one batch took */
     struct ad_arena arena; /* escaped strings of one batch */
     struct ad_json_parser *parser;
+    struct ad_zmq_auth *auth; /* CURVE on; NULL = off */
 
     bool started, paused, stopped;
     bool in_drain; /* inside drain(): destroy() defers the free to its end */
@@ -301,7 +311,7 @@ static int subscribe(struct zc *c, const char *topic, struct ad_err *reterr)
                       zmq_strerror(e));
 }
 
-static int make_socket(struct zc *c, struct ad_err *reterr)
+static int make_socket(struct zc *c, const struct zmq_cfg *cfg, struct ad_err *reterr)
 {
     int64_t wire_max = (int64_t)c->max_msg + ENVELOPE_ALLOWANCE;
     int r;
@@ -309,12 +319,20 @@ static int make_socket(struct zc *c, struct ad_err *reterr)
     c->zctx = zmq_ctx_new();
     if (!c->zctx)
         return ad_err_set(reterr, ENOMEM, "collectors.zmq: cannot create a ZeroMQ context");
+    /* The ZAP handler is bound before the socket can accept anyone: a CURVE server without a
+     * handler would let every client in. */
+    if (cfg->curve_secret_key_file[0] &&
+        (r = ad_zmq_auth_create(c->zctx, c->env->base, "collectors.zmq", cfg->curve_secret_key_file,
+                                cfg->curve_clients_dir, &c->auth, reterr)) < 0)
+        return r;
     c->sock = zmq_socket(c->zctx, c->type == ZT_SUB ? ZMQ_SUB : ZMQ_PULL);
     if (!c->sock) {
         int e = zmq_errno();
         return ad_err_set(reterr, e, "collectors.zmq: cannot create the socket: %s",
                           zmq_strerror(e));
     }
+    if (c->auth && (r = ad_zmq_auth_apply(c->auth, c->sock, reterr)) < 0)
+        return r;
     if ((r = set_int(c, ZMQ_RCVHWM, c->rcvhwm, "ZMQ_RCVHWM", reterr)) < 0 ||
         (r = set_int(c, ZMQ_LINGER, 0, "ZMQ_LINGER", reterr)) < 0)
         return r;
@@ -346,6 +364,16 @@ static int check_cfg(const struct zmq_cfg *cfg, struct ad_err *reterr)
     if (cfg->type != ZT_SUB && cfg->topics.n > 0)
         return ad_err_set(reterr, EINVAL,
                           "collectors.zmq.topics: only a sub socket has topics (type is pull)");
+    bool key = cfg->curve_secret_key_file && cfg->curve_secret_key_file[0];
+    bool dir = cfg->curve_clients_dir && cfg->curve_clients_dir[0];
+    if (key != dir)
+        return ad_err_set(reterr, EINVAL,
+                          "collectors.zmq: curve_secret_key_file and curve_clients_dir go together "
+                          "(%s is missing)",
+                          key ? "curve_clients_dir" : "curve_secret_key_file");
+    if (key && !zmq_has("curve"))
+        return ad_err_set(reterr, ENOTSUP,
+                          "collectors.zmq.curve_secret_key_file: this libzmq has no CURVE");
     if (cfg->max_message_size == 0 || cfg->max_message_size > INT32_MAX || cfg->batch_max == 0 ||
         cfg->rcvhwm == 0)
         return ad_err_set(reterr, EINVAL,
@@ -400,7 +428,7 @@ static int zc_create(const void *cfgp, const struct ad_collector_env *env, void 
         r = ad_err_set(reterr, ENOMEM, "collectors.zmq: out of memory");
         goto out_destroy;
     }
-    r = make_socket(c, reterr);
+    r = make_socket(c, cfg, reterr);
     if (r < 0)
         goto out_destroy;
     *ret_state = c;
@@ -436,14 +464,16 @@ static int zc_start(void *state, struct ad_err *reterr)
     c->ev_more = event_new(c->env->base, -1, 0, on_ready, c);
     if (!c->ev_read || !c->ev_more || event_add(c->ev_read, NULL) != 0)
         return ad_err_set(reterr, ENOMEM, "collectors.zmq: cannot add the socket to the loop");
+    if (c->auth && ad_zmq_auth_start(c->auth, reterr) < 0)
+        return -ENOMEM;
     c->started = true;
     /* Anything that arrived between bind/connect and event_add produced its edge already. */
     if (c->paused)
         event_del(c->ev_read);
     else
         kick(c);
-    ad_log(AD_LOG_INFO, "zmq: %s %s %s", c->type == ZT_SUB ? "SUB" : "PULL",
-           bind ? "bound to" : "connected to", c->where);
+    ad_log(AD_LOG_INFO, "zmq: %s %s %s%s", c->type == ZT_SUB ? "SUB" : "PULL",
+           bind ? "bound to" : "connected to", c->where, c->auth ? " (CURVE)" : "");
     return 0;
 }
 
@@ -489,6 +519,7 @@ static void zc_stop(void *state)
         zmq_close(c->sock);
         c->sock = NULL;
     }
+    ad_zmq_auth_stop(c->auth); /* after the socket, which owns the monitor; before the term */
     if (c->zctx) {
         while (zmq_ctx_term(c->zctx) != 0 && zmq_errno() == EINTR)
             ;
@@ -504,6 +535,7 @@ static void free_state(struct zc *c)
         event_free(c->ev_more);
     zmq_msg_close(&c->msg);
     ad_json_parser_destroy(c->parser);
+    ad_zmq_auth_destroy(c->auth);
     ad_arena_fini(&c->arena);
     ad_strlist_free(&c->endpoints);
     ad_strlist_free(&c->topics);
@@ -548,6 +580,8 @@ static void zc_stats(const void *state, struct ad_metrics *m)
     ad_metrics_counter(m, "aiopsd_zmq_sequence_malformed_total",
                        "Envelope frames starting \"aiopsd-seq \" that could not be parsed.", NULL,
                        c->seq_bad);
+    if (c->auth)
+        ad_zmq_auth_stats(c->auth, "zmq", m);
 }
 
 const struct ad_collector_ops ad_collector_zmq = {

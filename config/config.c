@@ -513,6 +513,72 @@ static const char *find_child(const struct keys *k, const struct node *key)
     return NULL;
 }
 
+/* Options named "group.name" are written as a nested mapping inside their section
+ * (`tls: {cert_file: ...}` for tls.cert_file). True when some option of sec is in the group key. */
+static bool is_group(const struct ad_section *sec, const char *key, size_t len)
+{
+    for (size_t i = 0; sec && sec->opts && sec->opts[i].name; i++)
+        if (strncmp(sec->opts[i].name, key, len) == 0 && sec->opts[i].name[len] == '.')
+            return true;
+    return false;
+}
+
+/* The keys of group g ("cert_file, key_file") for an error message. */
+static void group_keys(const struct ad_section *sec, const struct node *g, char *buf, size_t n)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; sec->opts[i].name && o < n; i++) {
+        const char *name = sec->opts[i].name;
+        if (strncmp(name, g->text, g->len) != 0 || name[g->len] != '.')
+            continue;
+        int w = snprintf(buf + o, n - o, "%s%s", o ? ", " : "", name + g->len + 1);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}
+
+/* The mapping m under group key g of the section at k. */
+static int walk_group(struct load *ld, const struct keys *k, const struct node *g,
+                      const struct node *m)
+{
+    const char *path = k->sec->path;
+    char name[128], ex[64], valid[256];
+    if (m->kind == N_SCALAR && m->null)
+        return 0; /* "tls:" with nothing under it: all defaults */
+    if (m->kind != N_MAP)
+        return err_at(ld, m->line, m->col, "%s.%.*s: expected a mapping, got %s", path,
+                      (int)g->len, g->text, kind_name(m));
+    for (size_t i = 0; i + 1 < m->n; i += 2) {
+        const struct node *key = m->kids[i];
+        const struct ad_opt *o = NULL;
+        if (key->kind == N_SCALAR && !key->null && g->len + key->len + 2 <= sizeof(name)) {
+            snprintf(name, sizeof(name), "%.*s.%.*s", (int)g->len, g->text, (int)key->len,
+                     key->text);
+            o = find_opt(k->sec, name, g->len + key->len + 1);
+        }
+        if (!o) {
+            group_keys(k->sec, g, valid, sizeof(valid));
+            return err_at(ld, key->line, key->col, "%s.%.*s: unknown key '%s'; valid keys here: %s",
+                          path, (int)g->len, g->text,
+                          excerpt(key->text, key->kind == N_SCALAR ? key->len : 0, ex, sizeof(ex)),
+                          valid);
+        }
+        for (size_t j = 0; j < i; j += 2)
+            if (m->kids[j]->len == key->len && memcmp(m->kids[j]->text, key->text, key->len) == 0)
+                return err_at(ld, key->line, key->col,
+                              "%s.%.*s: duplicate key '%s' (first given on line %d)", path,
+                              (int)g->len, g->text, excerpt(key->text, key->len, ex, sizeof(ex)),
+                              m->kids[j]->line);
+        int r = set_option(ld, (size_t)cfg_section_at(ld->secs, k->prefix, k->plen), path, o,
+                           m->kids[i + 1]);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 /* One key and its value in the mapping at k: the key must be valid and new. */
 static int walk_pair(struct load *ld, const struct node *m, size_t i, const struct keys *k)
 {
@@ -522,8 +588,11 @@ static int walk_pair(struct load *ld, const struct node *m, size_t i, const stru
         return err_at(ld, key->line, key->col, "%.*s%sexpected a scalar key, got %s", (int)k->plen,
                       k->prefix, k->plen ? ": " : "", kind_name(key));
     const struct ad_opt *o = find_opt(k->sec, key->text, key->len);
+    if (o && memchr(key->text, '.', key->len))
+        o = NULL; /* a group's member is only written nested (walk_group) */
     const char *child = o ? NULL : find_child(k, key);
-    if (!o && !child) {
+    bool group = !o && !child && is_group(k->sec, key->text, key->len);
+    if (!o && !child && !group) {
         hint(k, key->text, key->len, more, sizeof(more));
         excerpt(key->text, key->len, ex, sizeof(ex));
         if (k->plen == 0)
@@ -543,6 +612,8 @@ static int walk_pair(struct load *ld, const struct node *m, size_t i, const stru
     if (o)
         return set_option(ld, (size_t)cfg_section_at(ld->secs, k->prefix, k->plen), k->sec->path, o,
                           val);
+    if (group)
+        return walk_group(ld, k, key, val);
     /* The child's name points into a section path that starts with the prefix, so that path
      * is the longer prefix, without copying. */
     size_t skip = k->plen ? k->plen + 1 : 0;

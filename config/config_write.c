@@ -87,7 +87,8 @@ static void put_value(FILE *f, const struct ad_opt *o)
     cfg_val_free(o, &v);
 }
 
-static void put_option(FILE *f, int indent, const struct ad_opt *o, bool first)
+/* name: o->name without its group ("cert_file" for tls.cert_file, written under "tls:"). */
+static void put_option(FILE *f, int indent, const struct ad_opt *o, const char *name, bool first)
 {
     char range[160], line[512];
     size_t n;
@@ -115,10 +116,10 @@ static void put_option(FILE *f, int indent, const struct ad_opt *o, bool first)
         snprintf(line + n, sizeof(line) - n, " (restart required)");
     put_comment(f, indent, line);
     if (!o->def && (o->type == AD_OPT_T_STRING || o->type == AD_OPT_T_ENDPOINT)) {
-        fprintf(f, "%*s# %s: \"\"\n", indent, "", o->name);
+        fprintf(f, "%*s# %s: \"\"\n", indent, "", name);
         return;
     }
-    fprintf(f, "%*s%s: ", indent, "", o->name);
+    fprintf(f, "%*s%s: ", indent, "", name);
     put_value(f, o);
     fputc('\n', f);
 }
@@ -130,8 +131,23 @@ static void put_level(FILE *f, const struct ad_section *const *secs, const char 
 {
     bool first = plen > 0;
     int si = cfg_section_at(secs, prefix, plen);
-    for (size_t i = 0; si >= 0 && secs[si]->opts && secs[si]->opts[i].name; i++, first = false)
-        put_option(f, indent, &secs[si]->opts[i], first);
+    const struct ad_opt *opts = si >= 0 ? secs[si]->opts : NULL;
+    for (size_t i = 0; opts && opts[i].name; i++, first = false) {
+        const char *dot = strchr(opts[i].name, '.');
+        if (!dot) {
+            put_option(f, indent, &opts[i], opts[i].name, first);
+            continue;
+        }
+        /* A group (tls.cert_file, tls.key_file): its key once, then its members under it. */
+        size_t glen = (size_t)(dot - opts[i].name);
+        bool starts = i == 0 || strncmp(opts[i - 1].name, opts[i].name, glen + 1) != 0;
+        if (starts) {
+            if (!first)
+                fputc('\n', f);
+            fprintf(f, "%*s%.*s:\n", indent, "", (int)glen, opts[i].name);
+        }
+        put_option(f, indent + 2, &opts[i], dot + 1, starts);
+    }
     const char *name;
     size_t len;
     for (size_t c = 0; cfg_child(secs, prefix, plen, c, &name, &len); c++, first = false) {

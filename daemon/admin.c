@@ -55,6 +55,7 @@ static const struct ad_opt admin_opts[] = {
                     "File holding the write bearer token: when set, every request that changes "
                     "state (POST, PUT, PATCH, DELETE: silences) needs it. Empty: writes need the "
                     "read token if there is one, else are open (keep the listener on loopback)."),
+    AD_TLS_OPTS(struct ad_admin_cfg, tls),
     AD_OPT_END,
 };
 
@@ -82,6 +83,7 @@ struct token {
 struct ad_admin {
     struct evhttp *http;         /* NULL when disabled; owns the listener and connections */
     struct ad_http_guard *guard; /* owns http once listening */
+    struct ad_tls *tls;          /* NULL: plain HTTP */
     int port;
     struct ad_admin_hooks hooks;
     struct token read, write;
@@ -157,6 +159,8 @@ static void on_metrics(struct evhttp_request *req, void *ctx)
                            label, a->refused[i]);
     }
     ad_http_guard_stats(a->guard, &m);
+    if (a->tls)
+        ad_tls_stats(a->tls, "admin", &m);
     if (!a->scratch.p) {
         reply_text(req, 500, "out of memory\n");
         return;
@@ -400,7 +404,12 @@ static int check_head(void *ctx, const struct ad_http_head *h, char *msg, size_t
 static int start_http(struct ad_admin *a, const struct ad_admin_cfg *cfg, struct event_base *base,
                       struct ad_err *reterr)
 {
+    const char *listen = cfg->listen;
     char host[64];
+    int r;
+    if (ad_tls_cfg_enabled(&cfg->tls) &&
+        (r = ad_tls_create(&cfg->tls, "admin", &a->tls, reterr)) < 0)
+        return r;
     a->http = evhttp_new(base);
     if (!a->http)
         return ad_err_set(reterr, ENOMEM, "admin: cannot create the HTTP server");
@@ -411,15 +420,15 @@ static int start_http(struct ad_admin *a, const struct ad_admin_cfg *cfg, struct
         cfg->request_timeout_ns > 0 ? cfg->request_timeout_ns : DEFAULT_TIMEOUT_S * 1000000000LL;
     evhttp_set_timeout(a->http, (int)(timeout_ns / 1000000000));
     evhttp_set_default_content_type(a->http, "text/plain; charset=utf-8");
-    struct ad_http_guard_cfg gc = {"admin",    max_conns, timeout_ns, false,
-                                   check_head, a,         on_request, a};
-    int r = ad_http_guard_listen(a->http, base, &gc, "admin", cfg->listen, LISTEN_BACKLOG,
-                                 &a->guard, &a->port, reterr);
+    struct ad_http_guard_cfg gc = {"admin",    max_conns, timeout_ns, false, check_head, a,
+                                   on_request, a, a->tls ? ad_tls_http_bev : NULL, a->tls};
+    r = ad_http_guard_listen(a->http, base, &gc, "admin", listen, LISTEN_BACKLOG, &a->guard,
+                             &a->port, reterr);
     if (r < 0)
         return r;
-    ad_addr_host(cfg->listen, host, sizeof(host));
-    ad_log(AD_LOG_INFO, "admin: listening on http://%s:%d (at most %" PRIu64 " connections)", host,
-           a->port, max_conns);
+    ad_addr_host(listen, host, sizeof(host));
+    ad_log(AD_LOG_INFO, "admin: listening on %s://%s:%d (at most %" PRIu64 " connections)",
+           a->tls ? "https" : "http", host, a->port, max_conns);
     return 0;
 }
 
@@ -487,8 +496,16 @@ void ad_admin_destroy(struct ad_admin *a)
         ad_http_guard_destroy(a->guard); /* frees the server with it */
     else if (a->http)
         evhttp_free(a->http);
+    ad_tls_destroy(a->tls); /* after the connections that use it */
     ad_buf_fini(&a->scratch);
     ad_secret_free(a->read.value, a->read.len);
     ad_secret_free(a->write.value, a->write.len);
     free(a);
+}
+
+void ad_admin_reload(struct ad_admin *a)
+{
+    struct ad_err err;
+    if (a && a->tls)
+        ad_tls_reload(a->tls, &err); /* logs either way */
 }

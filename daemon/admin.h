@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collectors/tls.h"
 #include "config/opt.h"
 
 struct ad_admin;
@@ -20,6 +21,7 @@ struct ad_admin_cfg {
     int64_t request_timeout_ns; /* a request must arrive whole within this (0: 10 s) */
     char *token_file;           /* read bearer token; "" = reads open */
     char *write_token_file;     /* write bearer token; "" = writes need the read token, if any */
+    struct ad_tls_cfg tls; /* HTTPS when tls.cert_file is set */
 };
 extern const struct ad_section ad_admin_section; /* "admin" */
 
@@ -40,6 +42,9 @@ int ad_admin_create(const struct ad_admin_cfg *cfg, struct event_base *base,
                     const struct ad_admin_hooks *hooks, struct ad_admin **ret,
                     struct ad_err *reterr);
 void ad_admin_destroy(struct ad_admin *a); /* NULL-safe; closes the listener and connections */
+/* SIGHUP: re-reads the TLS certificate files (ad_tls_reload: logged; the running ones kept on
+ * failure). Nothing without TLS. */
+void ad_admin_reload(struct ad_admin *a);
 
 /* The bound TCP port (useful with port 0), or 0 when disabled. */
 int ad_admin_port(const struct ad_admin *a);

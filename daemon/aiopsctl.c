@@ -2,11 +2,14 @@
  *   aiopsctl replay [-c FILE] [-o OUT] [--summary] [--no-flush] EVENTS.jsonl|-
  *   aiopsctl learn-topology [-c FILE] [-o OUT] [--summary] EVENTS.jsonl|-
  *   aiopsctl publish [--endpoint E] [--socket pub|push] [--rate N] [--topic T]
- *                    [--publisher-id ID] [--no-seq] EVENTS.jsonl|-
+ *                    [--publisher-id ID] [--no-seq] [--curve-*]
+ *                    EVENTS.jsonl|-
+ *   aiopsctl curve-keygen NAME
  *   aiopsctl baseline [OPTIONS] SERIES.csv|-   (daemon/ctl_baseline.c)
  *   aiopsctl templates [OPTIONS] LOG|-          (daemon/ctl_templates.c)
  *   aiopsctl check-config FILE */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include <zmq.h>
 
+#include "collectors/zmq_auth.h"
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -55,7 +59,12 @@ static void usage(FILE *f)
             "      send events to a running aiopsd over ZeroMQ (default: PUB connecting to\n"
             "      tcp://127.0.0.1:5556, waiting for the daemon's subscription first). Each\n"
             "      message is [topic,] \"aiopsd-seq ID N\", event: the daemon counts the\n"
-            "      numbers N it never got (default ID: host-pid-time; --no-seq: the bare event).\n");
+            "      numbers N it never got (default ID: host-pid-time; --no-seq: the bare event).\n"
+            "      --curve-server-key FILE  the daemon's CURVE public key (NAME.pub)\n"
+            "      --curve-client-key FILE  our CURVE secret key (NAME.key; its NAME.pub must be\n"
+            "                               in the daemon's curve_clients_dir)\n"
+            "  curve-keygen NAME\n"
+            "      write a new CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub\n");
     ad_ctl_baseline_usage(f);
     ad_ctl_templates_usage(f);
     fprintf(f, "  check-config FILE\n"
@@ -272,15 +281,86 @@ static void default_publisher_id(char *out, size_t n)
              (unsigned long long)(ad_now_ns() / 1000000));
 }
 
+/* Makes sock a CURVE client: our secret key from client_file (the public half is derived from
+ * it), the server's public key from server_file. */
+static int curve_client(void *sock, const char *server_file, const char *client_file)
+{
+    char server[AD_ZMQ_KEY_Z85_LEN + 1], secret[AD_ZMQ_KEY_Z85_LEN + 1],
+        public[AD_ZMQ_KEY_Z85_LEN + 1];
+    struct ad_err err = {0};
+    char buf[512];
+    int r = ad_zmq_key_load(server_file, server, &err);
+    if (r == 0)
+        r = ad_zmq_key_load(client_file, secret, &err);
+    if (r < 0) {
+        fprintf(stderr, "aiopsctl: %s\n", ad_err_str(&err, buf, sizeof(buf)));
+        return r;
+    }
+    if (zmq_curve_public(public, secret) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, AD_ZMQ_KEY_Z85_LEN + 1) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, AD_ZMQ_KEY_Z85_LEN + 1) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, AD_ZMQ_KEY_Z85_LEN + 1) != 0) {
+        fprintf(stderr, "aiopsctl: cannot enable CURVE: %s\n", zmq_strerror(zmq_errno()));
+        r = -1;
+    }
+    explicit_bzero(secret, sizeof(secret));
+    return r;
+}
+
+static int write_key(const char *name, const char *ext, const char *what, const char *key,
+                     mode_t mode)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s.%s", name, ext) >= sizeof(path)) {
+        fprintf(stderr, "aiopsctl: %s.%s: name too long\n", name, ext);
+        return -1;
+    }
+    /* O_EXCL: never overwrite a key someone relies on. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "aiopsctl: cannot create %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    fprintf(f, "# aiopsd CURVE %s key (aiopsctl curve-keygen)\n%s\n", what, key);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "aiopsctl: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    printf("%s\n", path);
+    return 0;
+}
+
+static int cmd_curve_keygen(int argc, char **argv)
+{
+    char public[AD_ZMQ_KEY_Z85_LEN + 1], secret[AD_ZMQ_KEY_Z85_LEN + 1];
+    if (argc != 2 || argv[1][0] == '-') {
+        usage(stderr);
+        return 2;
+    }
+    if (!zmq_has("curve") || zmq_curve_keypair(public, secret) != 0) {
+        fprintf(stderr, "aiopsctl: this libzmq cannot make CURVE keys\n");
+        return 1;
+    }
+    int r = write_key(argv[1], "key", "secret", secret, 0600);
+    if (r == 0)
+        r = write_key(argv[1], "pub", "public", public, 0644);
+    explicit_bzero(secret, sizeof(secret));
+    return r == 0 ? 0 : 1;
+}
+
 static int cmd_publish(int argc, char **argv)
 {
     static const struct option o[] = {
         {"endpoint", 1, 0, 'e'}, {"socket", 1, 0, 's'}, {"rate", 1, 0, 'r'},
         {"bind", 0, 0, 'b'},     {"wait-subscriber", 1, 0, 'w'}, {"topic", 1, 0, 't'},
         {"publisher-id", 1, 0, 'p'}, {"no-seq", 0, 0, 'n'}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"curve-server-key", 1, 0, 'S'}, {"curve-client-key", 1, 0, 'C'}, {0, 0, 0, 0}};
     const char *endpoint = "tcp://127.0.0.1:5556", *type = "pub", *topic = NULL;
     char pub_id[AD_SEQ_ID_MAX + 1] = "";
+    const char *curve_server = NULL, *curve_client_key = NULL;
     double rate = 0, wait_s = 10;
     bool bind = false, numbered = true;
     int c;
@@ -295,10 +375,13 @@ static int cmd_publish(int argc, char **argv)
         case 't': topic = optarg; break;
         case 'p': snprintf(pub_id, sizeof(pub_id), "%s", optarg); break;
         case 'n': numbered = false; break;
+        case 'S': curve_server = optarg; break;
+        case 'C': curve_client_key = optarg; break;
         default: usage(c == 'h' ? stdout : stderr); return c == 'h' ? 0 : 2;
         }
     }
-    if (optind != argc - 1 || (strcmp(type, "pub") != 0 && strcmp(type, "push") != 0)) {
+    if (optind != argc - 1 || (strcmp(type, "pub") != 0 && strcmp(type, "push") != 0) ||
+        !curve_server != !curve_client_key) {
         usage(stderr);
         return 2;
     }
@@ -321,6 +404,8 @@ static int cmd_publish(int argc, char **argv)
     int hwm = 0, linger = 30000, rc = 1;
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+    if (curve_server && curve_client(sock, curve_server, curve_client_key) < 0)
+        goto out;
     if ((bind ? zmq_bind(sock, endpoint) : zmq_connect(sock, endpoint)) != 0) {
         fprintf(stderr, "aiopsctl: %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
         goto out;
@@ -382,6 +467,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1, true);
     if (strcmp(cmd, "publish") == 0)
         return cmd_publish(argc - 1, argv + 1);
+    if (strcmp(cmd, "curve-keygen") == 0)
+        return cmd_curve_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "baseline") == 0)
         return ad_ctl_baseline_run(argc - 1, argv + 1);
     if (strcmp(cmd, "templates") == 0)

@@ -578,6 +578,12 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
         return;
     }
     notify("RELOADING=1");
+    /* Certificates first, whatever becomes of the config: their paths are restart-only, and a
+     * renewed certificate must not wait for an unrelated config fix. */
+    ad_admin_reload(d->admin);
+    for (size_t i = 0; i < d->n_colls; i++)
+        if (d->colls[i].ops->reload)
+            d->colls[i].ops->reload(d->colls[i].state);
     int r = ad_config_load(d->cfg_path, ad_sections(), &next, &err);
     if (r == 0) {
         ad_config_restart_diff(d->cfg, next, restart_needed, d);

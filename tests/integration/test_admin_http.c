@@ -19,10 +19,12 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
 
 #include "common/err.h"
 #include "common/metrics.h"
 #include "daemon/admin.h"
+#include "fx_tls.h"
 #include "fx_wait.h"
 
 #define WAIT_MS 10000
@@ -401,6 +403,56 @@ static void bad_listen_addresses_fail_with_a_reason(void **state)
     assert_non_null(strstr(err.msg, taken));
 }
 
+/* HTTPS with a required client certificate: a client with one gets through, a plain HTTP client
+ * and a TLS client without a certificate get nothing; ad_admin_reload serves a renewed
+ * certificate to new connections. */
+static void tls_with_client_certificates_and_reload(void **state)
+{
+    struct world *w = *state;
+    struct ad_err err = {0};
+    struct fx_tls t;
+    struct fx_https_response r;
+    char cmd[512];
+    assert_int_equal(fx_tls_make(&t), 0);
+    struct ad_admin_cfg cfg = {.listen = "127.0.0.1:0", .tls = {t.cert, t.key, t.ca}};
+    struct ad_admin_hooks hooks = {w, ready_hook, metrics_hook};
+    assert_int_equal(ad_admin_create(&cfg, w->base, &hooks, &w->admin, &err), 0);
+    w->port = ad_admin_port(w->admin);
+    SSL_CTX *with = fx_tls_client_ctx(t.ca, t.client_cert, t.client_key);
+    SSL_CTX *without = fx_tls_client_ctx(t.ca, NULL, NULL);
+    assert_non_null(with);
+    assert_non_null(without);
+
+    fx_https_request(w->base, with, w->port, "/healthz", NULL, &r, WAIT_MS);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(r.body, "ok\n");
+    assert_string_equal(r.serial, "1001");
+    fx_http_plain_request(w->base, w->port, "/healthz", NULL, &r, WAIT_MS);
+    assert_true(r.done);
+    assert_int_equal(r.code, 0);
+    fx_https_request(w->base, without, w->port, "/healthz", NULL, &r, WAIT_MS);
+    assert_true(r.done);
+    assert_int_equal(r.code, 0);
+
+    assert_int_equal(fx_tls_server_cert(&t, "renewed", "aiopsd-test-2", 0x1002), 0);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && cp renewed.pem server.pem && cp renewed.key server.key",
+             t.dir);
+    assert_int_equal(system(cmd), 0);
+    ad_admin_reload(w->admin);
+    fx_https_request(w->base, with, w->port, "/metrics", NULL, &r, WAIT_MS);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(r.subject, "/CN=aiopsd-test-2");
+    assert_string_equal(r.serial, "1002");
+    assert_non_null(
+        strstr(r.body, "aiopsd_tls_reloads_total{listener=\"admin\",result=\"ok\"} 1\n"));
+    assert_non_null(
+        strstr(r.body, "aiopsd_tls_handshakes_total{listener=\"admin\",result=\"failed\"} 2\n"));
+    assert_int_equal(w->custom_calls, 0);
+    SSL_CTX_free(with);
+    SSL_CTX_free(without);
+    fx_tls_remove(&t);
+}
+
 static void an_empty_listen_disables_the_server(void **state)
 {
     struct world *w = *state;
@@ -612,6 +664,8 @@ int main(void)
                                         setup_tokens, teardown),
         cmocka_unit_test_setup_teardown(connections_past_max_connections_are_closed_at_once,
                                         setup_bare, teardown),
+        cmocka_unit_test_setup_teardown(tls_with_client_certificates_and_reload, setup_bare,
+                                        teardown),
     };
     signal(SIGPIPE, SIG_IGN); /* as in aiopsd: the server may close while the client still writes */
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -324,6 +325,61 @@ static void shipped_config_example_and_reference_are_current(void **state)
 
 /* Event time drives every window: the same events replayed twice give the same output, byte
  * for byte (ids, versions, timestamps): no wall clock leaks into the output. */
+/* The real daemon with CURVE on: aiopsctl publish with a key in curve_clients_dir delivers its
+ * events; with an unknown key, or without CURVE, it never even gets the daemon's subscription,
+ * and the daemon counts the refused handshakes. Keys come from aiopsctl curve-keygen. */
+static void curve_lets_only_allowed_publishers_inject(void **state)
+{
+    struct world *w = *state;
+    char dir[] = "/tmp/aiopsd-e2e-curve.XXXXXX", coll[512], args[512], err[1024], cmd[128];
+    int status;
+    assert_non_null(mkdtemp(dir));
+    const char *gen[] = {"curve-keygen server", "curve-keygen clients/alice",
+                         "curve-keygen mallory"};
+    snprintf(cmd, sizeof(cmd), "%s/clients", dir);
+    assert_int_equal(mkdir(cmd, 0700), 0);
+    for (size_t i = 0; i < 3; i++) {
+        free(fx_ctl(dir, gen[i], &status, err, sizeof(err)));
+        assert_int_equal(status, 0);
+    }
+    assert_int_equal(fx_write_file(dir, "events.jsonl",
+                                   "{\"resource\":\"db-1\",\"check\":\"disk\"}\n"
+                                   "{\"resource\":\"db-2\",\"check\":\"disk\"}\n"
+                                   "{\"resource\":\"db-3\",\"check\":\"disk\"}\n"),
+                     0);
+    snprintf(coll, sizeof(coll),
+             "    curve_secret_key_file: \"%s/server.key\"\n"
+             "    curve_clients_dir: \"%s/clients\"\n",
+             dir, dir);
+    assert_int_equal(
+        fx_daemon_start_with(&w->daemon, w->redis.port, "sub", coll, DETERMINISTIC, true), 0);
+
+    const char *who[] = {"--curve-server-key server.pub --curve-client-key mallory.key", ""};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(args, sizeof(args),
+                 "publish --endpoint tcp://127.0.0.1:%d --wait-subscriber 2 %s events.jsonl",
+                 w->daemon.zmq_port, who[i]);
+        free(fx_ctl(dir, args, &status, err, sizeof(err)));
+        assert_int_equal(status, 1);
+        assert_non_null(strstr(err, "no subscriber"));
+    }
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_zmq_curve_denied_total", 1, 10000));
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_zmq_handshake_failed_total", 2, 10000));
+
+    snprintf(args, sizeof(args),
+             "publish --endpoint tcp://127.0.0.1:%d --curve-server-key server.pub "
+             "--curve-client-key clients/alice.key events.jsonl",
+             w->daemon.zmq_port);
+    free(fx_ctl(dir, args, &status, err, sizeof(err)));
+    assert_int_equal(status, 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_events_accepted_total", 3, 10000));
+    /* Exactly alice's three: none of the six the refused publishers queued. */
+    assert_true(fx_daemon_metric(&w->daemon, "aiopsd_events_received_total") == 3);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 10000), 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void replay_is_deterministic(void **state)
 {
     (void)state;
@@ -362,6 +418,7 @@ int main(void)
         cmocka_unit_test(check_config_names_file_line_and_column),
         cmocka_unit_test(shipped_config_example_and_reference_are_current),
         cmocka_unit_test(replay_is_deterministic),
+        cmocka_unit_test_setup_teardown(curve_lets_only_allowed_publishers_inject, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

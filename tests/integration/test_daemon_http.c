@@ -25,12 +25,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <zmq.h>
+#include <openssl/ssl.h>
 
 #include "fx_alertmanager.h"
 #include "fx_daemon.h"
 #include "fx_redis.h"
+#include "fx_tls.h"
 #include "fx_wait.h"
 
 /* No idle ticks: event time moves only with events, as in the replay. */
@@ -372,6 +375,61 @@ static void over_the_budget_collectors_pause_and_resume_below_it_losing_nothing(
     assert_int_equal(llen, (long long)changes);
 }
 
+/* The real daemon with HTTPS on the collector: SIGHUP serves a renewed certificate to new
+ * connections; a broken one is refused (logged, counted) and the renewed one kept. */
+static void sighup_reloads_the_tls_certificate_and_keeps_it_when_broken(void **state)
+{
+    struct world *w = *state;
+    struct fx_tls t;
+    struct fx_https_response r;
+    char coll[1024], cmd[512];
+    assert_int_equal(fx_tls_make(&t), 0);
+    snprintf(coll, sizeof(coll),
+             "  http:\n    enabled: true\n    listen: \"127.0.0.1:%d\"\n    tls:\n"
+             "      cert_file: \"%s\"\n      key_file: \"%s\"\n",
+             w->http_port, t.cert, t.key);
+    assert_int_equal(fx_daemon_start_with(&w->daemon, w->redis.port, "pull", coll, NULL, true), 0);
+    struct event_base *base = event_base_new();
+    SSL_CTX *client = fx_tls_client_ctx(t.ca, NULL, NULL);
+    assert_non_null(base);
+    assert_non_null(client);
+    const char *ev = "{\"resource\":\"db-1\",\"check\":\"disk\"}";
+
+    fx_https_request(base, client, w->http_port, "/api/v1/events", ev, &r, 10000);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(r.serial, "1001");
+
+    assert_int_equal(fx_tls_server_cert(&t, "renewed", "aiopsd-test-2", 0x1002), 0);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && cp renewed.pem server.pem && cp renewed.key server.key",
+             t.dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(fx_daemon_kill(&w->daemon, SIGHUP), 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_config_reloads_total", 1, 10000));
+    fx_https_request(base, client, w->http_port, "/api/v1/events", ev, &r, 10000);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(r.subject, "/CN=aiopsd-test-2");
+    assert_string_equal(r.serial, "1002");
+
+    snprintf(cmd, sizeof(cmd), "echo garbage > '%s'", t.cert);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(fx_daemon_kill(&w->daemon, SIGHUP), 0);
+    assert_true(fx_daemon_wait_metric(&w->daemon, "aiopsd_config_reloads_total", 2, 10000));
+    assert_true(fx_daemon_metric(&w->daemon, "aiopsd_tls_reloads_total") == 2); /* ok + failed */
+    fx_https_request(base, client, w->http_port, "/api/v1/events", ev, &r, 10000);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(r.serial, "1002");
+    assert_true(fx_daemon_metric(&w->daemon, "aiopsd_events_accepted_total") == 3);
+    char *log = fx_run_capture((snprintf(cmd, sizeof(cmd), "cat '%s'", w->daemon.log), cmd), NULL);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "collectors.http: new TLS certificate refused, keeping the running "
+                                "one: collectors.http.tls.cert_file: cannot load"));
+    free(log);
+    SSL_CTX_free(client);
+    event_base_free(base);
+    assert_int_equal(fx_daemon_stop(&w->daemon, 10000), 0);
+    fx_tls_remove(&t);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -383,6 +441,8 @@ int main(void)
             over_the_budget_collectors_pause_and_resume_below_it_losing_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_real_alertmanager_delivers_firing_and_resolved, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(sighup_reloads_the_tls_certificate_and_keeps_it_when_broken,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

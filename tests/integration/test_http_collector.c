@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
 
 #include "collectors/collector.h"
 #include "common/buf.h"
@@ -29,6 +30,7 @@
 #include "config/config.h"
 #include "fx_daemon.h"
 #include "fx_collector.h"
+#include "fx_tls.h"
 #include "fx_wait.h"
 
 #define WAIT_MS 10000
@@ -555,6 +557,191 @@ static void test_stop_closes(void **state)
     assert_int_equal(w->emitted, 1);
 }
 
+/* --- TLS ------------------------------------------------------------------------------------ */
+
+#define TLS_OPTS "    tls:\n      cert_file: \"%s\"\n      key_file: \"%s\"\n"
+#define HS_OK "aiopsd_tls_handshakes_total{listener=\"http\",result=\"ok\"}"
+#define HS_FAILED "aiopsd_tls_handshakes_total{listener=\"http\",result=\"failed\"}"
+#define RELOADS(r) "aiopsd_tls_reloads_total{listener=\"http\",result=\"" r "\"}"
+
+struct metric_wait {
+    struct world *w;
+    const char *series;
+    uint64_t want;
+};
+
+static bool metric_reached(void *ctx)
+{
+    struct metric_wait *m = ctx;
+    return metric(m->w, m->series) >= m->want;
+}
+
+/* The server may see a client's refusal after the client gave up: wait for it to count it. */
+static void wait_metric(struct world *w, const char *series, uint64_t want)
+{
+    struct metric_wait m = {w, series, want};
+    assert_true(fx_wait_loop(w->base, metric_reached, &m, WAIT_MS));
+    assert_int_equal(metric(w, series), want);
+}
+
+struct tls_world {
+    struct fx_tls t;
+    SSL_CTX *client;
+    struct fx_https_response r;
+};
+
+static void tls_start(struct world *w, struct tls_world *tw, const char *client_ca)
+{
+    char opts[1024];
+    assert_int_equal(fx_tls_make(&tw->t), 0);
+    int n = snprintf(opts, sizeof(opts), TLS_OPTS, tw->t.cert, tw->t.key);
+    if (client_ca) /* "ca": the CA that signed the test's client certificate */
+        snprintf(opts + n, sizeof(opts) - (size_t)n, "      client_ca_file: \"%s\"\n", tw->t.ca);
+    start(w, opts);
+    tw->client = fx_tls_client_ctx(tw->t.ca, NULL, NULL);
+    assert_non_null(tw->client);
+}
+
+static void tls_end(struct tls_world *tw)
+{
+    SSL_CTX_free(tw->client);
+    fx_tls_remove(&tw->t);
+}
+
+/* A TLS client gets through and sees our certificate; a plain HTTP client to the same port gets
+ * no answer and nothing it sent is accepted. */
+static void test_tls_serves_https_and_refuses_plain_http(void **state)
+{
+    struct world *w = *state;
+    struct tls_world tw;
+    tls_start(w, &tw, NULL);
+
+    fx_https_request(w->base, tw.client, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    assert_int_equal(tw.r.code, 200);
+    assert_string_equal(tw.r.subject, "/CN=aiopsd-test-1");
+    assert_string_equal(tw.r.serial, "1001");
+    assert_int_equal(w->emitted, 1);
+    assert_true(metric(w, HS_OK) >= 1);
+
+    fx_http_plain_request(w->base, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    assert_true(tw.r.done);
+    assert_int_equal(tw.r.code, 0);
+    assert_int_equal(w->emitted, 1);
+    assert_int_equal(metric(w, "aiopsd_events_received_total{collector=\"http\"}"), 1);
+    wait_metric(w, HS_FAILED, 1);
+
+    /* A client that does not trust our CA refuses us, and we count the failed handshake. */
+    uint64_t failed = metric(w, HS_FAILED);
+    SSL_CTX *stranger = fx_tls_client_ctx(tw.t.other_ca, NULL, NULL);
+    fx_https_request(w->base, stranger, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    SSL_CTX_free(stranger);
+    assert_int_equal(tw.r.code, 0);
+    assert_int_equal(w->emitted, 1);
+    wait_metric(w, HS_FAILED, failed + 1);
+    tls_end(&tw);
+}
+
+/* With client_ca_file, only clients with a certificate from that CA get through. */
+static void test_tls_client_certificates_required(void **state)
+{
+    struct world *w = *state;
+    struct tls_world tw;
+    tls_start(w, &tw, "ca");
+
+    SSL_CTX *with = fx_tls_client_ctx(tw.t.ca, tw.t.client_cert, tw.t.client_key);
+    SSL_CTX *other = fx_tls_client_ctx(tw.t.ca, tw.t.other_cert, tw.t.other_key);
+    assert_non_null(with);
+    assert_non_null(other);
+    fx_https_request(w->base, with, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    assert_int_equal(tw.r.code, 200);
+    assert_int_equal(w->emitted, 1);
+
+    uint64_t failed = metric(w, HS_FAILED);
+    fx_https_request(w->base, tw.client, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    assert_true(tw.r.done);
+    assert_int_equal(tw.r.code, 0); /* no certificate */
+    fx_https_request(w->base, other, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    assert_int_equal(tw.r.code, 0); /* a certificate from another CA */
+    assert_int_equal(w->emitted, 1);
+    wait_metric(w, HS_FAILED, failed + 2);
+    SSL_CTX_free(with);
+    SSL_CTX_free(other);
+    tls_end(&tw);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* reload() (what SIGHUP calls) serves a renewed certificate to new connections; a broken one is
+ * refused and the running one kept. */
+static void test_tls_reload_takes_a_new_certificate_and_refuses_a_broken_one(void **state)
+{
+    struct world *w = *state;
+    struct tls_world tw;
+    char pem[160], key[160];
+    tls_start(w, &tw, NULL);
+    fx_https_request(w->base, tw.client, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    assert_string_equal(tw.r.serial, "1001");
+
+    assert_int_equal(fx_tls_server_cert(&tw.t, "renewed", "aiopsd-test-2", 0x1002), 0);
+    snprintf(pem, sizeof(pem), "%s/renewed.pem", tw.t.dir);
+    snprintf(key, sizeof(key), "%s/renewed.key", tw.t.dir);
+    copy_file(pem, tw.t.cert);
+    copy_file(key, tw.t.key);
+    w->ops->reload(w->coll);
+    fx_https_request(w->base, tw.client, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    assert_int_equal(tw.r.code, 200);
+    assert_string_equal(tw.r.subject, "/CN=aiopsd-test-2");
+    assert_string_equal(tw.r.serial, "1002");
+    assert_int_equal(metric(w, RELOADS("ok")), 1);
+
+    /* A certificate that does not parse, then one whose key does not match: both refused. */
+    FILE *f = fopen(tw.t.cert, "w");
+    assert_non_null(f);
+    fputs("-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n", f);
+    assert_int_equal(fclose(f), 0);
+    w->ops->reload(w->coll);
+    copy_file(pem, tw.t.cert);
+    snprintf(pem, sizeof(pem), "%s/ca.key", tw.t.dir);
+    copy_file(pem, tw.t.key);
+    w->ops->reload(w->coll);
+    assert_int_equal(metric(w, RELOADS("failed")), 2);
+    fx_https_request(w->base, tw.client, w->port, EVENTS, ONE_EVENT, &tw.r, WAIT_MS);
+    assert_int_equal(tw.r.code, 200);
+    assert_string_equal(tw.r.serial, "1002");
+    assert_int_equal(w->emitted, 3);
+    tls_end(&tw);
+}
+
+static void test_tls_config_errors_name_the_option_and_file(void **state)
+{
+    struct world *w = *state;
+    struct fx_tls t;
+    struct ad_err err = {0};
+    char opts[1024];
+    assert_int_equal(fx_tls_make(&t), 0);
+
+    snprintf(opts, sizeof(opts), "    tls:\n      cert_file: \"%s\"\n", t.cert);
+    assert_int_equal(create(w, opts, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "collectors.http.tls.key_file"));
+    snprintf(opts, sizeof(opts), TLS_OPTS, "/nonexistent/cert.pem", t.key);
+    assert_int_equal(create(w, opts, &err), -EINVAL);
+    assert_non_null(
+        strstr(err.msg, "collectors.http.tls.cert_file: cannot load /nonexistent/cert.pem"));
+    snprintf(opts, sizeof(opts), TLS_OPTS, t.cert, t.client_key);
+    assert_int_equal(create(w, opts, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "collectors.http.tls.key_file"));
+    snprintf(opts, sizeof(opts), TLS_OPTS "      client_ca_file: \"%s\"\n", t.cert, t.key, t.key);
+    assert_int_equal(create(w, opts, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "collectors.http.tls.client_ca_file"));
+    assert_null(w->coll);
+    fx_tls_remove(&t);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as aiopsd does: a peer closing early is an error, not death */
@@ -572,6 +759,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_alertmanager_label_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alertmanager_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_closes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_serves_https_and_refuses_plain_http, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tls_client_certificates_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tls_reload_takes_a_new_certificate_and_refuses_a_broken_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_config_errors_name_the_option_and_file, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

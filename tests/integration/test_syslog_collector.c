@@ -17,7 +17,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "collectors/collector.h"
 #include "common/buf.h"
@@ -29,6 +31,7 @@
 #include "fx_collector.h"
 #include "fx_daemon.h"
 #include "fx_redis.h"
+#include "fx_tls.h"
 #include "fx_wait.h"
 
 #define WAIT_MS 10000
@@ -585,6 +588,125 @@ static void a_bad_allowed_source_is_a_config_error_with_its_position(void **stat
     assert_non_null(strstr(out, "\"10.1.2.3/8\""));
 }
 
+/* --- syslog over TLS (RFC 5425) --------------------------------------------------------------- */
+
+#define HS_FAILED "aiopsd_tls_handshakes_total{listener=\"syslog\",result=\"failed\"}"
+#define HS_OK "aiopsd_tls_handshakes_total{listener=\"syslog\",result=\"ok\"}"
+
+struct tls_world {
+    struct fx_tls t;
+    SSL_CTX *client; /* trusts the CA, no certificate */
+    struct fx_tls_stream s;
+};
+
+static void tls_start(struct world *w, struct tls_world *tw, bool client_certs)
+{
+    char opts[1024];
+    assert_int_equal(fx_tls_make(&tw->t), 0);
+    int n = snprintf(opts, sizeof(opts),
+                     "    tls:\n      cert_file: \"%s\"\n      key_file: \"%s\"\n", tw->t.cert,
+                     tw->t.key);
+    if (client_certs)
+        snprintf(opts + n, sizeof(opts) - (size_t)n, "      client_ca_file: \"%s\"\n", tw->t.ca);
+    start(w, opts);
+    tw->client = fx_tls_client_ctx(tw->t.ca, NULL, NULL);
+    assert_non_null(tw->client);
+}
+
+static void tls_end(struct tls_world *tw)
+{
+    fx_tls_stream_close(&tw->s);
+    SSL_CTX_free(tw->client);
+    fx_tls_remove(&tw->t);
+}
+
+/* Octet-counted frames of "<13>1 - h app - - - <text>". */
+static void write_frame(struct bufferevent *bev, const char *text)
+{
+    char msg[256], frame[300];
+    snprintf(msg, sizeof(msg), "<13>1 - h app - - - %s", text);
+    int n = snprintf(frame, sizeof(frame), "%zu %s", strlen(msg), msg);
+    assert_int_equal(bufferevent_write(bev, frame, (size_t)n), 0);
+}
+
+static bool stream_ended(void *ctx)
+{
+    return ((struct fx_tls_stream *)ctx)->ended;
+}
+
+static bool stream_connected(void *ctx)
+{
+    return ((struct fx_tls_stream *)ctx)->connected;
+}
+
+/* Octet-counted frames over TLS arrive; a plain TCP client to the TLS port delivers nothing and
+ * is closed; an LF-framed frame over TLS is refused and the connection closed. */
+static void tls_octet_counted_frames_arrive_and_plain_tcp_does_not(void **state)
+{
+    struct world *w = *state;
+    struct tls_world tw;
+    tls_start(w, &tw, false);
+    assert_int_equal(fx_tls_stream_open(&tw.s, w->base, tw.client, w->tcp_port), 0);
+    write_frame(tw.s.bev, "one");
+    write_frame(tw.s.bev, "two");
+    wait_emitted(w, 2);
+    assert_true(tw.s.connected);
+    assert_string_equal(tw.s.serial, "1001");
+    assert_string_equal(w->rec.last_summary, "two");
+    assert_int_equal(metric(w, HS_OK), 1);
+
+    int fd = sock_to(w, SOCK_STREAM, w->tcp_port);
+    send_str(fd, "32 <13>1 - h app - - - in clear!");
+    wait_closed(w, fd);
+    wait_metric(w, HS_FAILED, 1);
+    assert_int_equal(w->rec.emitted, 2);
+    assert_int_equal(w->rec.rejects, 0);
+
+    assert_int_equal(bufferevent_write(tw.s.bev, "<13>lf framed\n", 14), 0);
+    wait_rejects(w, 1);
+    assert_true(fx_wait_loop(w->base, stream_ended, &tw.s, WAIT_MS));
+    assert_string_equal(w->rec.last_reason,
+                        "syslog over TLS needs octet-counting framing (RFC 5425)");
+    assert_int_equal(metric(w, "aiopsd_syslog_tls_unframed_total"), 1);
+    assert_int_equal(metric(w, "aiopsd_events_rejected_total{collector=\"syslog\","
+                               "reason=\"malformed\"}"),
+                     1);
+    assert_int_equal(w->rec.emitted, 2);
+    tls_end(&tw);
+}
+
+/* With client_ca_file: a client without a certificate delivers nothing; one with a certificate
+ * from the CA does. reload() serves a renewed certificate to new connections. */
+static void tls_client_certificates_and_reload(void **state)
+{
+    struct world *w = *state;
+    struct tls_world tw;
+    char cmd[512];
+    tls_start(w, &tw, true);
+    assert_int_equal(fx_tls_stream_open(&tw.s, w->base, tw.client, w->tcp_port), 0);
+    write_frame(tw.s.bev, "no certificate");
+    wait_metric(w, HS_FAILED, 1);
+    assert_true(fx_wait_loop(w->base, stream_ended, &tw.s, WAIT_MS));
+    fx_tls_stream_close(&tw.s);
+    assert_int_equal(w->rec.emitted, 0);
+
+    SSL_CTX *with = fx_tls_client_ctx(tw.t.ca, tw.t.client_cert, tw.t.client_key);
+    assert_non_null(with);
+    assert_int_equal(fx_tls_server_cert(&tw.t, "renewed", "aiopsd-test-2", 0x1002), 0);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && cp renewed.pem server.pem && cp renewed.key server.key",
+             tw.t.dir);
+    assert_int_equal(system(cmd), 0);
+    w->ops->reload(w->coll);
+    assert_int_equal(fx_tls_stream_open(&tw.s, w->base, with, w->tcp_port), 0);
+    write_frame(tw.s.bev, "with certificate");
+    wait_emitted(w, 1);
+    assert_true(fx_wait_loop(w->base, stream_connected, &tw.s, WAIT_MS));
+    assert_string_equal(tw.s.serial, "1002");
+    assert_string_equal(w->rec.last_summary, "with certificate");
+    SSL_CTX_free(with);
+    tls_end(&tw);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -599,6 +721,8 @@ int main(void)
         T(pause_stops_tcp_reading_and_resume_delivers),
         T(eof_ends_the_last_frame),
         T(destroy_from_emit_is_safe),
+        T(tls_octet_counted_frames_arrive_and_plain_tcp_does_not),
+        T(tls_client_certificates_and_reload),
         cmocka_unit_test(daemon_takes_syslog_over_tcp_and_udp),
         cmocka_unit_test(senders_outside_allowed_sources_are_dropped),
         cmocka_unit_test(a_bad_allowed_source_is_a_config_error_with_its_position),

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -27,6 +30,7 @@
 #include "common/time.h"
 #include "config/config.h"
 #include "fx_collector.h"
+#include "fx_daemon.h"
 #include "fx_wait.h"
 
 #define N_MANY 5000
@@ -637,6 +641,208 @@ static void bad_configs_fail_with_a_reason(void **state)
     zmq_close(other);
 }
 
+/* --- CURVE ------------------------------------------------------------------------------------ */
+
+#define CURVE_DENIED "aiopsd_zmq_curve_denied_total{collector=\"zmq\"}"
+#define CURVE_ACCEPTED "aiopsd_zmq_curve_accepted_total{collector=\"zmq\"}"
+#define HS_FAILED(r) "aiopsd_zmq_handshake_failed_total{collector=\"zmq\",reason=\"" r "\"}"
+#define CURVE_OPTS "    curve_secret_key_file: \"%s\"\n    curve_clients_dir: \"%s\"\n"
+
+/* Keys made at run time: the server's and one allowed client's, in a temp dir. */
+struct keys {
+    char dir[64], clients[96], server_key[96];
+    char server_pub[41], client_pub[41], client_sec[41];
+};
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void make_keys(struct keys *k)
+{
+    char sec[41], path[160], text[128];
+    snprintf(k->dir, sizeof(k->dir), "/tmp/aiopsd-curve.XXXXXX");
+    assert_non_null(mkdtemp(k->dir));
+    snprintf(k->clients, sizeof(k->clients), "%s/clients", k->dir);
+    assert_int_equal(mkdir(k->clients, 0700), 0);
+    assert_int_equal(zmq_curve_keypair(k->server_pub, sec), 0);
+    snprintf(k->server_key, sizeof(k->server_key), "%s/server.key", k->dir);
+    snprintf(text, sizeof(text), "# a comment\n%s\n", sec);
+    write_text(k->server_key, text);
+    assert_int_equal(zmq_curve_keypair(k->client_pub, k->client_sec), 0);
+    /* The zmq_cert form is read too. */
+    snprintf(path, sizeof(path), "%s/alice.pub", k->clients);
+    snprintf(text, sizeof(text), "curve\n    public-key = \"%s\"\n", k->client_pub);
+    write_text(path, text);
+    /* Not a *.pub file: ignored. */
+    snprintf(path, sizeof(path), "%s/README", k->clients);
+    write_text(path, "not a key\n");
+}
+
+static void remove_keys(struct keys *k)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", k->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void start_curve(struct world *w, const struct keys *k, const char *type)
+{
+    char extra[512];
+    snprintf(extra, sizeof(extra), CURVE_OPTS, k->server_key, k->clients);
+    start(w, type, "bind", extra);
+}
+
+/* A PUSH peer connecting to the collector; with CURVE keys when secret is not NULL. */
+static void *curve_pusher(struct world *w, const char *server_pub, const char *secret)
+{
+    int zero = 0;
+    char ep[64], pub[41];
+    void *s = zmq_socket(w->zctx, ZMQ_PUSH);
+    assert_non_null(s);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof(zero));
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    if (secret) {
+        assert_int_equal(zmq_curve_public(pub, secret), 0);
+        assert_int_equal(zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_pub, 41), 0);
+        assert_int_equal(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 41), 0);
+        assert_int_equal(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret, 41), 0);
+    }
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", w->port);
+    assert_int_equal(zmq_connect(s, ep), 0);
+    return s;
+}
+
+static bool refused_both(void *ctx)
+{
+    struct world *w = ctx;
+    return metric(w, CURVE_DENIED) > 0 && metric(w, HS_FAILED("auth")) > 0 &&
+           metric(w, HS_FAILED("protocol")) + metric(w, HS_FAILED("other")) > 0;
+}
+
+static void curve_admits_allowed_keys_only(void **state)
+{
+    struct world *w = *state;
+    struct keys k;
+    char buf[512], rogue_pub[41], rogue_sec[41];
+    make_keys(&k);
+    start_curve(w, &k, "pull");
+
+    /* An unknown key and a peer without CURVE: both queue events they will never deliver. */
+    assert_int_equal(zmq_curve_keypair(rogue_pub, rogue_sec), 0);
+    void *rogue = curve_pusher(w, k.server_pub, rogue_sec);
+    void *plain = curve_pusher(w, NULL, NULL);
+    for (unsigned i = 0; i < 10; i++) {
+        size_t n = event_json(buf, sizeof(buf), i);
+        send_raw(rogue, buf, n, 0);
+        send_raw(plain, buf, n, 0);
+    }
+    assert_true(fx_wait_loop(w->base, refused_both, w, WAIT_MS));
+
+    /* The allowed client gets through, after the refused ones tried. */
+    w->peer = curve_pusher(w, k.server_pub, k.client_sec);
+    for (unsigned i = 100; i < 120; i++)
+        send_raw(w->peer, buf, event_json(buf, sizeof(buf), i), 0);
+    send_str(w->peer, end_json);
+    assert_true(fx_wait_loop(w->base, got_end, w, WAIT_MS));
+    assert_int_equal(w->rec.emitted, 20);
+    assert_int_equal(w->rec.dup_or_bad, 0);
+    for (unsigned i = 0; i < 10; i++)
+        assert_int_equal(w->rec.seen[i], 0); /* nothing of the refused peers */
+    assert_int_equal(metric(w, ACCEPTED), 21);
+    assert_true(metric(w, CURVE_ACCEPTED) >= 1);
+    assert_no_rejects(w);
+    zmq_close(rogue);
+    zmq_close(plain);
+    remove_keys(&k);
+}
+
+static void curve_configs_fail_with_a_reason(void **state)
+{
+    struct world *w = *state;
+    struct keys k;
+    struct ad_err err = {0};
+    char opts[512], path[160];
+    make_keys(&k);
+
+    snprintf(opts, sizeof(opts), "    curve_secret_key_file: \"%s\"\n", k.server_key);
+    assert_int_equal(create(w, opts, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "curve_clients_dir"));
+    /* A public key where the secret one should be is still a key; a file that is none is not. */
+    snprintf(path, sizeof(path), "%s/garbage", k.dir);
+    write_text(path, "# nothing here\nshort\n");
+    snprintf(opts, sizeof(opts), CURVE_OPTS, path, k.clients);
+    assert_int_equal(create(w, opts, &err), -EBADMSG);
+    assert_non_null(strstr(err.msg, path));
+    /* A directory without any *.pub would let nobody in: refused. */
+    snprintf(opts, sizeof(opts), CURVE_OPTS, k.server_key, k.dir);
+    assert_int_equal(create(w, opts, &err), -ENOENT);
+    assert_non_null(strstr(err.msg, k.dir));
+    assert_null(w->coll);
+    remove_keys(&k);
+}
+
+/* aiopsctl curve-keygen makes the keys (the secret one private) and aiopsctl publish uses them
+ * through XPUB/SUB with CURVE. The publisher runs as a child while this loop serves ZAP. */
+static void aiopsctl_keygen_and_publish_over_curve(void **state)
+{
+    struct world *w = *state;
+    struct keys k;
+    char cmd[1024], events[160], buf[512];
+    int status;
+    make_keys(&k);
+    assert_int_equal(unlink(k.server_key), 0); /* made again by aiopsctl */
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && '%s/aiopsctl' curve-keygen server && '%s/aiopsctl' curve-keygen "
+             "clients/bob && stat -c %%a server.key clients/bob.key server.pub",
+             k.dir, AD_BINARY_DIR, AD_BINARY_DIR);
+    char *out = fx_run_capture(cmd, &status);
+    assert_non_null(out);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "600\n600\n644\n"));
+    free(out);
+    /* A second keygen never overwrites a key. */
+    snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/aiopsctl' curve-keygen server 2>&1", k.dir,
+             AD_BINARY_DIR);
+    out = fx_run_capture(cmd, &status);
+    assert_non_null(out);
+    assert_int_not_equal(status, 0);
+    assert_non_null(strstr(out, "server.key"));
+    free(out);
+
+    snprintf(k.server_key, sizeof(k.server_key), "%s/server.key", k.dir);
+    start_curve(w, &k, "sub");
+    snprintf(events, sizeof(events), "%s/events.jsonl", k.dir);
+    FILE *f = fopen(events, "w");
+    assert_non_null(f);
+    for (unsigned i = 0; i < 20; i++) {
+        event_json(buf, sizeof(buf), i);
+        fprintf(f, "%s\n", buf);
+    }
+    fprintf(f, "%s\n", end_json);
+    assert_int_equal(fclose(f), 0);
+
+    snprintf(cmd, sizeof(cmd),
+             "exec '%s/aiopsctl' publish --endpoint tcp://127.0.0.1:%d --curve-server-key "
+             "'%s/server.pub' --curve-client-key '%s/clients/bob.key' '%s' 2>/dev/null",
+             AD_BINARY_DIR, w->port, k.dir, k.dir, events);
+    pid_t pid;
+    char *argv[] = {"sh", "-c", cmd, NULL};
+    extern char **environ;
+    assert_int_equal(posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ), 0);
+    assert_true(fx_wait_loop(w->base, got_end, w, WAIT_MS));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(w->rec.emitted, 20);
+    assert_true(metric(w, CURVE_ACCEPTED) >= 1);
+    assert_int_equal(metric(w, CURVE_DENIED), 0);
+    remove_keys(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +867,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(stop_then_destroy_leaves_the_loop_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_configs_fail_with_a_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(curve_admits_allowed_keys_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(curve_configs_fail_with_a_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(aiopsctl_keygen_and_publish_over_curve, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

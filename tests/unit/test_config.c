@@ -33,6 +33,7 @@ struct t_zmq {
 struct t_kafka {
     struct ad_strlist brokers;
     char *group;
+    char *tls_cert, *tls_key; /* a group: written as tls: {cert_file, key_file} */
 };
 
 struct t_dedup {
@@ -67,6 +68,8 @@ static const struct ad_opt zmq_opts[] = {
 static const struct ad_opt kafka_opts[] = {
     AD_OPT_STRLIST_R("brokers", "localhost:9092", struct t_kafka, brokers, "Bootstrap brokers."),
     AD_OPT_STRING("group", "aiopsd", "16", struct t_kafka, group, "Consumer group."),
+    AD_OPT_STRING("tls.cert_file", "", "64", struct t_kafka, tls_cert, "Certificate."),
+    AD_OPT_STRING("tls.key_file", "", "64", struct t_kafka, tls_key, "Private key."),
     AD_OPT_END,
 };
 
@@ -868,6 +871,35 @@ static void restart_diff_names_changed_restart_options_and_keep_copies_them(void
     ad_config_destroy(other);
 }
 
+static void grouped_options_are_a_nested_mapping_with_positions(void **state)
+{
+    (void)state;
+    struct ad_config *c =
+        load_ok("collectors:\n  kafka:\n    group: g\n    tls:\n      key_file: k.pem\n"
+                "      cert_file: c.pem\n");
+    const struct t_kafka *k = ad_config_get(c, "collectors.kafka");
+    assert_string_equal(k->tls_cert, "c.pem");
+    assert_string_equal(k->tls_key, "k.pem");
+    ad_config_destroy(c);
+    c = load_ok("collectors:\n  kafka:\n    tls:\n");
+    k = ad_config_get(c, "collectors.kafka");
+    assert_string_equal(k->tls_cert, "");
+    ad_config_destroy(c);
+
+    assert_string_equal(load_err("collectors:\n  kafka:\n    tls:\n      cert: x\n"),
+                        "t.yaml:4:7: collectors.kafka.tls: unknown key 'cert'; valid keys "
+                        "here: cert_file, key_file");
+    assert_string_equal(load_err("collectors:\n  kafka:\n    tls: x.pem\n"),
+                        "t.yaml:3:10: collectors.kafka.tls: expected a mapping, got a scalar");
+    assert_prefix(load_err("collectors:\n  kafka:\n    tls:\n      cert_file: a\n"
+                           "      cert_file: b\n"),
+                  "t.yaml:5:7: collectors.kafka.tls: duplicate key 'cert_file'");
+    assert_contains(load_err("collectors:\n  kafka:\n    tls:\n      cert_file: [a]\n"),
+                    "collectors.kafka.tls.cert_file: expected");
+    /* The dotted name itself is not a key. */
+    assert_contains(load_err("collectors:\n  kafka:\n    tls.cert_file: a\n"), "unknown key");
+}
+
 static void destroy_accepts_null(void **state)
 {
     (void)state;
@@ -905,6 +937,7 @@ int main(void)
         cmocka_unit_test(example_loads_back_to_exactly_the_defaults),
         cmocka_unit_test(markdown_has_one_table_per_section),
         cmocka_unit_test(restart_diff_names_changed_restart_options_and_keep_copies_them),
+        cmocka_unit_test(grouped_options_are_a_nested_mapping_with_positions),
         cmocka_unit_test(destroy_accepts_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
