@@ -1138,7 +1138,7 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
         if (!s)
             return ad_err_set(reterr, ENOMEM, "models.baseline: out of memory");
         bool adopted = false, relearn = false;
-        bool current = ((const struct ad_det_hdr *)(const void *)st.p)->layout == d->layout;
+        bool current = st.p[offsetof(struct ad_det_hdr, layout)] == d->layout; /* unaligned bytes */
         if (s->det_id != id || !current) {
             /* The config now picks another detector, or the state is of an older layout: the
              * configured detector takes the learned state over where it can (context adopts
