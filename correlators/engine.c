@@ -1063,8 +1063,10 @@ int ad_svcwin_load(struct ad_svcwin *s, struct ad_rd *r)
     if (s->cap != 0 || version < 1 || version > SVCWIN_SNAP_VERSION)
         return -EINVAL;
     uint32_t cap = ad_rd_u32(r), n_used = ad_rd_u32(r), n_free = ad_rd_u32(r);
+    /* Every slot is in one of the lists, by a u32 index at least: a few bytes cannot claim a
+     * huge table (a 10 GB calloc from a 40-byte snapshot, found by tests/fuzz/fuzz_state). */
     if (r->bad || cap > SNAP_MAX_SLOTS || n_used > cap || n_free > cap - n_used ||
-        n_free > r->n / 4)
+        n_used + n_free != cap || cap > r->n / 4)
         return -EINVAL;
     if (cap) {
         s->slots = calloc(cap, sizeof(*s->slots));

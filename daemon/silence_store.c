@@ -57,51 +57,6 @@ static const struct ad_silence_cfg *section(const struct ad_config *cfg)
     return ad_config_get(cfg, "models.silence");
 }
 
-/* --- JSON documents to specs --------------------------------------------------------------- */
-
-static int parse_time(struct ad_str s, const char *what, int64_t *ret, struct ad_err *reterr)
-{
-    if (!s.p)
-        return 0;
-    if (ad_time_parse_rfc3339(s, ret) < 0)
-        return ad_err_set(reterr, EINVAL, "%s: expected an RFC 3339 time (e.g. "
-                          "2026-12-24T06:00:00Z), got \"%.*s\"", what,
-                          (int)(s.len > 64 ? 64 : s.len), s.p);
-    return 0;
-}
-
-/* One silence object (POST body or file element) to a spec; strings stay in the arena. */
-static int spec_of(const struct ad_jsil *j, struct ad_arena *arena, struct ad_silence_spec *sp,
-                   struct ad_err *reterr)
-{
-    int r;
-    if (j->matchers_text.p) {
-        r = ad_silence_parse(j->matchers_text.p, false, arena, sp, reterr);
-        if (r < 0) {
-            char msg[sizeof(reterr->msg)];
-            snprintf(msg, sizeof(msg), "%s", reterr->msg);
-            return ad_err_set(reterr, -r, "matchers: %s", msg);
-        }
-    } else {
-        memset(sp, 0, sizeof(*sp));
-        sp->start_ns = AD_SILENCE_OPEN_START;
-        sp->end_ns = AD_SILENCE_OPEN_END;
-        for (size_t i = 0; i < j->n_matchers; i++)
-            sp->matchers[i] = (struct ad_silence_matcher_spec){
-                j->matchers[i].name, j->matchers[i].value, j->matchers[i].is_regex,
-                j->matchers[i].is_equal};
-        sp->n_matchers = j->n_matchers;
-    }
-    if ((r = parse_time(j->starts_at, "startsAt", &sp->start_ns, reterr)) < 0 ||
-        (r = parse_time(j->ends_at, "endsAt", &sp->end_ns, reterr)) < 0 ||
-        (r = parse_time(j->updated_at, "updatedAt", &sp->updated_ns, reterr)) < 0)
-        return r;
-    sp->id = j->id.p ? j->id : AD_STR_NULL;
-    sp->created_by = j->created_by.p ? j->created_by : AD_STR_NULL;
-    sp->comment = j->comment.p ? j->comment : AD_STR_NULL;
-    return 0;
-}
-
 /* --- the file ------------------------------------------------------------------------------- */
 
 /* Writes the run-time silences to file.tmp, fsyncs it and renames it over the file, so a crash
@@ -145,7 +100,7 @@ static int load_one(void *ctx, const struct ad_jsil *j, size_t idx)
     struct load_ctx *lc = ctx;
     struct ad_silence_spec sp;
     struct ad_err err = {0};
-    int r = j->id.p ? spec_of(j, lc->arena, &sp, &err)
+    int r = j->id.p ? ad_silence_spec_from_json(j, lc->arena, &sp, &err)
                     : ad_err_set(&err, EINVAL, "no \"id\"");
     if (r == 0)
         r = ad_silences_add(lc->st->set, &sp, ad_now_ns(), NULL, &err);
@@ -272,7 +227,7 @@ static int create(struct ad_silence_store *st, struct evhttp_request *req, struc
         return ad_err_set(err, ENOMEM, "out of memory");
     int r = ad_json_parse_silences(body, len, false, 1, &st->arena, take_post, &pc, err);
     if (r == 0)
-        r = spec_of(pc.j, &st->arena, &sp, err);
+        r = ad_silence_spec_from_json(pc.j, &st->arena, &sp, err);
     if (r < 0)
         return r;
     /* Alertmanager's update: posting with the id of an existing silence replaces it (the old

@@ -5,6 +5,7 @@
 #include "models/baseline.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
@@ -1138,7 +1139,8 @@ static int load_from(struct ad_baseline *b, struct ad_rd *r, struct ad_err *rete
         if (!s)
             return ad_err_set(reterr, ENOMEM, "models.baseline: out of memory");
         bool adopted = false, relearn = false;
-        bool current = st.p[offsetof(struct ad_det_hdr, layout)] == d->layout; /* unaligned bytes */
+        /* The payload need not be aligned (a checkpoint, a buffer at any offset): a byte read. */
+        bool current = st.p[offsetof(struct ad_det_hdr, layout)] == d->layout;
         if (s->det_id != id || !current) {
             /* The config now picks another detector, or the state is of an older layout: the
              * configured detector takes the learned state over where it can (context adopts

@@ -16,6 +16,7 @@
 #include "common/event.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/json_silence.h"
 #include "common/metrics.h"
 #include "common/ser.h"
 #include "common/time.h"
@@ -820,3 +821,42 @@ const struct ad_model_ops ad_model_silence = {
     .stats = op_stats,
     .destroy = op_destroy,
 };
+
+/* --- JSON documents (common/json_silence.h) to specs ------------------------------------ */
+
+static int json_time(struct ad_str s, const char *what, int64_t *ret, struct ad_err *reterr)
+{
+    return s.p ? parse_time((struct ad_str){what, strlen(what)}, s, ret, reterr) : 0;
+}
+
+/* One silence object (POST body or file element) to a spec; strings stay in the arena. */
+int ad_silence_spec_from_json(const struct ad_jsil *j, struct ad_arena *arena,
+                              struct ad_silence_spec *sp, struct ad_err *reterr)
+{
+    int r;
+    if (j->matchers_text.p) {
+        r = ad_silence_parse(j->matchers_text.p, false, arena, sp, reterr);
+        if (r < 0) {
+            char msg[sizeof(reterr->msg)];
+            snprintf(msg, sizeof(msg), "%s", reterr->msg);
+            return ad_err_set(reterr, -r, "matchers: %s", msg);
+        }
+    } else {
+        memset(sp, 0, sizeof(*sp));
+        sp->start_ns = AD_SILENCE_OPEN_START;
+        sp->end_ns = AD_SILENCE_OPEN_END;
+        for (size_t i = 0; i < j->n_matchers; i++)
+            sp->matchers[i] = (struct ad_silence_matcher_spec){
+                j->matchers[i].name, j->matchers[i].value, j->matchers[i].is_regex,
+                j->matchers[i].is_equal};
+        sp->n_matchers = j->n_matchers;
+    }
+    if ((r = json_time(j->starts_at, "startsAt", &sp->start_ns, reterr)) < 0 ||
+        (r = json_time(j->ends_at, "endsAt", &sp->end_ns, reterr)) < 0 ||
+        (r = json_time(j->updated_at, "updatedAt", &sp->updated_ns, reterr)) < 0)
+        return r;
+    sp->id = j->id.p ? j->id : AD_STR_NULL;
+    sp->created_by = j->created_by.p ? j->created_by : AD_STR_NULL;
+    sp->comment = j->comment.p ? j->comment : AD_STR_NULL;
+    return 0;
+}

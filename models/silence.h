@@ -61,6 +61,13 @@ struct ad_silence_spec {
 int ad_silence_parse(const char *text, bool allow_options, struct ad_arena *arena,
                      struct ad_silence_spec *ret, struct ad_err *reterr);
 
+/* One silence object of the HTTP API or the silences file (common/json_silence.h) to a spec:
+ * the "matchers" string through ad_silence_parse (no options), the times as RFC 3339. Strings
+ * stay in the JSON's arena or go into arena. 0, -ENOMEM or -EINVAL with reterr saying why. */
+struct ad_jsil;
+int ad_silence_spec_from_json(const struct ad_jsil *j, struct ad_arena *arena,
+                              struct ad_silence_spec *ret, struct ad_err *reterr);
+
 /* A set of silences, shared by every pipeline of the daemon (see ad_silence_attach) and used
  * by one thread (the loop). Reference-counted: the daemon holds one reference, each attached
  * model instance another, so the last one out frees it whatever the teardown order. */
