@@ -14,7 +14,6 @@ struct ad_metrics;
 struct ad_tls;
 struct bufferevent;
 struct event_base;
-struct evhttp;
 
 /* The options of one listener, written as the group `tls: {cert_file, key_file, client_ca_file}`
  * in its section. Paths are kept until a restart; the files' contents are re-read on SIGHUP. */
